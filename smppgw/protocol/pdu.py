@@ -1,0 +1,393 @@
+"""One frozen dataclass per SMPP 3.4 PDU.
+
+Addresses and other C-octet strings are ``str`` (each byte one latin-1 character, so any
+byte round-trips); ``short_message`` is ``bytes``: the codec never interprets text.
+Optional parameters are kept as raw ``Tlv`` values in arrival order, unknown tags included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar, TypeVar
+
+from .constants import CommandId, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class Tlv:
+    tag: int
+    value: bytes
+
+
+_P = TypeVar("_P", bound="Pdu")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pdu:
+    command_id: ClassVar[CommandId]
+    sequence_number: int = 0
+    command_status: int = 0
+    tlvs: tuple[Tlv, ...] = ()
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.command_id & 0x80000000)
+
+    def tlv(self, tag: int) -> bytes | None:
+        for t in self.tlvs:
+            if t.tag == tag:
+                return t.value
+        return None
+
+    def tlv_int(self, tag: int) -> int | None:
+        value = self.tlv(tag)
+        return None if value is None else int.from_bytes(value, "big")
+
+    def tlv_cstr(self, tag: int) -> str | None:
+        value = self.tlv(tag)
+        return None if value is None else value.rstrip(b"\0").decode("latin-1")
+
+    def evolve(self: _P, **changes: object) -> _P:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def int_tlv(tag: int, value: int, size: int = 1) -> Tlv:
+    return Tlv(tag, value.to_bytes(size, "big"))
+
+
+def cstr_tlv(tag: int, value: str) -> Tlv:
+    return Tlv(tag, value.encode("latin-1") + b"\0")
+
+
+# ---- session management -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Bind(Pdu):
+    system_id: str = ""
+    password: str = ""
+    system_type: str = ""
+    interface_version: int = 0x34
+    addr_ton: int = 0
+    addr_npi: int = 0
+    address_range: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransmitter(_Bind):
+    command_id = CommandId.BIND_TRANSMITTER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindReceiver(_Bind):
+    command_id = CommandId.BIND_RECEIVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransceiver(_Bind):
+    command_id = CommandId.BIND_TRANSCEIVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _BindResp(Pdu):
+    system_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransmitterResp(_BindResp):
+    command_id = CommandId.BIND_TRANSMITTER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindReceiverResp(_BindResp):
+    command_id = CommandId.BIND_RECEIVER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransceiverResp(_BindResp):
+    command_id = CommandId.BIND_TRANSCEIVER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outbind(Pdu):
+    command_id = CommandId.OUTBIND
+    system_id: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unbind(Pdu):
+    command_id = CommandId.UNBIND
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnbindResp(Pdu):
+    command_id = CommandId.UNBIND_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnquireLink(Pdu):
+    command_id = CommandId.ENQUIRE_LINK
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnquireLinkResp(Pdu):
+    command_id = CommandId.ENQUIRE_LINK_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenericNack(Pdu):
+    command_id = CommandId.GENERIC_NACK
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertNotification(Pdu):
+    command_id = CommandId.ALERT_NOTIFICATION
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    esme_addr_ton: int = 0
+    esme_addr_npi: int = 0
+    esme_addr: str = ""
+
+
+# ---- messages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ShortMessage(Pdu):
+    service_type: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    destination_addr: str = ""
+    esm_class: int = 0
+    protocol_id: int = 0
+    priority_flag: int = 0
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    registered_delivery: int = 0
+    replace_if_present_flag: int = 0
+    data_coding: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+
+    @property
+    def payload(self) -> bytes:
+        """The message octets: short_message, or the message_payload TLV when that is used."""
+        if self.short_message:
+            return self.short_message
+        return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitSm(_ShortMessage):
+    command_id = CommandId.SUBMIT_SM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverSm(_ShortMessage):
+    command_id = CommandId.DELIVER_SM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitSmResp(Pdu):
+    command_id = CommandId.SUBMIT_SM_RESP
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverSmResp(Pdu):
+    command_id = CommandId.DELIVER_SM_RESP
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SmeAddress:
+    """A submit_multi destination with dest_flag 1."""
+
+    ton: int
+    npi: int
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionList:
+    """A submit_multi destination with dest_flag 2."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnsuccessSme:
+    ton: int
+    npi: int
+    address: str
+    error_status_code: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMulti(Pdu):
+    command_id = CommandId.SUBMIT_MULTI
+    service_type: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    dest_addresses: tuple[SmeAddress | DistributionList, ...] = ()
+    esm_class: int = 0
+    protocol_id: int = 0
+    priority_flag: int = 0
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    registered_delivery: int = 0
+    replace_if_present_flag: int = 0
+    data_coding: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+
+    @property
+    def payload(self) -> bytes:
+        if self.short_message:
+            return self.short_message
+        return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMultiResp(Pdu):
+    command_id = CommandId.SUBMIT_MULTI_RESP
+    message_id: str = ""
+    unsuccess_smes: tuple[UnsuccessSme, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSm(Pdu):
+    command_id = CommandId.DATA_SM
+    service_type: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    destination_addr: str = ""
+    esm_class: int = 0
+    registered_delivery: int = 0
+    data_coding: int = 0
+
+    @property
+    def payload(self) -> bytes:
+        return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSmResp(Pdu):
+    command_id = CommandId.DATA_SM_RESP
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySm(Pdu):
+    command_id = CommandId.QUERY_SM
+    message_id: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySmResp(Pdu):
+    command_id = CommandId.QUERY_SM_RESP
+    message_id: str = ""
+    final_date: str = ""
+    message_state: int = 0
+    error_code: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSm(Pdu):
+    command_id = CommandId.CANCEL_SM
+    service_type: str = ""
+    message_id: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    destination_addr: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSmResp(Pdu):
+    command_id = CommandId.CANCEL_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSm(Pdu):
+    command_id = CommandId.REPLACE_SM
+    message_id: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    registered_delivery: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSmResp(Pdu):
+    command_id = CommandId.REPLACE_SM_RESP
+
+
+BindRequest = BindTransmitter | BindReceiver | BindTransceiver
+BindResponse = BindTransmitterResp | BindReceiverResp | BindTransceiverResp
+
+ALL_PDU_TYPES: tuple[type[Pdu], ...] = (
+    BindTransmitter,
+    BindTransmitterResp,
+    BindReceiver,
+    BindReceiverResp,
+    BindTransceiver,
+    BindTransceiverResp,
+    Outbind,
+    Unbind,
+    UnbindResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    AlertNotification,
+    SubmitSm,
+    SubmitSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    SubmitMulti,
+    SubmitMultiResp,
+    DataSm,
+    DataSmResp,
+    QuerySm,
+    QuerySmResp,
+    CancelSm,
+    CancelSmResp,
+    ReplaceSm,
+    ReplaceSmResp,
+)
+
+PDU_BY_ID: dict[int, type[Pdu]] = {cls.command_id: cls for cls in ALL_PDU_TYPES}
+
+# Each request type and the type that answers it (outbind and alert_notification have none).
+RESPONSE_OF: dict[type[Pdu], type[Pdu]] = {
+    BindTransmitter: BindTransmitterResp,
+    BindReceiver: BindReceiverResp,
+    BindTransceiver: BindTransceiverResp,
+    Unbind: UnbindResp,
+    EnquireLink: EnquireLinkResp,
+    SubmitSm: SubmitSmResp,
+    DeliverSm: DeliverSmResp,
+    SubmitMulti: SubmitMultiResp,
+    DataSm: DataSmResp,
+    QuerySm: QuerySmResp,
+    CancelSm: CancelSmResp,
+    ReplaceSm: ReplaceSmResp,
+}

@@ -132,7 +132,10 @@ SCHEMAS: Final[dict[type[p.Pdu], tuple[Field, ...]]] = {
 
 
 def _put_cstr(out: bytearray, name: str, value: str, size: int) -> None:
-    raw = value.encode("latin-1")
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise LocalProtocolError(f"{name} must hold one octet per character (latin-1)") from None
     if len(raw) >= size or b"\0" in raw:
         raise LocalProtocolError(f"{name} must be at most {size - 1} octets without NUL")
     out += raw
@@ -159,6 +162,8 @@ def encode_body(pdu: p.Pdu) -> bytearray:
             out.append(len(value))
             out += value
         elif kind == DESTS:
+            if len(value) > size:
+                raise LocalProtocolError(f"submit_multi allows at most {size} destinations")
             _put_u8(out, "number_of_dests", len(value))
             for dest in value:
                 if isinstance(dest, p.SmeAddress):
@@ -175,10 +180,16 @@ def encode_body(pdu: p.Pdu) -> bytearray:
                 _put_u8(out, "dest_addr_ton", sme.ton)
                 _put_u8(out, "dest_addr_npi", sme.npi)
                 _put_cstr(out, "destination_addr", sme.address, 21)
+                if not 0 <= sme.error_status_code <= 0xFFFFFFFF:
+                    raise LocalProtocolError("error_status_code must fit 4 octets")
                 out += _U32.pack(sme.error_status_code)
     for tlv in pdu.tlvs:
-        if len(tlv.value) > 0xFFFF:
-            raise LocalProtocolError(f"TLV 0x{tlv.tag:04X} value longer than 65535 octets")
+        if not 0 <= tlv.tag <= 0xFFFF or len(tlv.value) > 0xFFFF:
+            raise LocalProtocolError(f"TLV tag {tlv.tag} or its {len(tlv.value)}-octet value does not fit")
+        # The peer would answer a known tag of the wrong length with ESME_RINVPARLEN, as decode does.
+        bounds = TLV_LENGTHS.get(tlv.tag)
+        if bounds is not None and not bounds[0] <= len(tlv.value) <= bounds[1]:
+            raise LocalProtocolError(f"TLV 0x{tlv.tag:04X} must be {bounds[0]}..{bounds[1]} octets")
         out += _TLV_HEAD.pack(tlv.tag, len(tlv.value))
         out += tlv.value
     return out
@@ -240,7 +251,10 @@ def _read_field(r: _Reader, name: str, kind: int, size: int, status: int) -> obj
     if kind == U8:
         return r.u8(name)
     if kind == SM:
-        return r.octets(name, r.u8("sm_length"), status)
+        length = r.u8("sm_length")
+        if length >= size:  # 0..254: a longer one could not be encoded again
+            raise r.fail(status, f"sm_length {length} above {size - 1}")
+        return r.octets(name, length, status)
     if kind == DESTS:
         count = r.u8("number_of_dests")
         if count > size:

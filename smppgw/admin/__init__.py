@@ -1,0 +1,1 @@
+"""Operator surfaces over HTTP: the JSON admin API."""

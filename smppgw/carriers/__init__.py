@@ -1,0 +1,1 @@
+"""Simulated upstream carriers: pure behaviour profiles (`model`) and their clock-driven links (`link`)."""

@@ -1,0 +1,156 @@
+"""The ``smppgw`` command line: ``serve`` runs the gateway; ``ledger check`` and ``config check``
+work on files; the rest talk to a running gateway through its admin API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, default_config_path, load
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config) if args.config else default_config_path()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
+    from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
+
+    from .service import GatewayService  # noqa: PLC0415
+
+    try:
+        config = load(_config_path(args))
+        service = GatewayService(config, reactor)
+    except (ConfigError, ValueError) as err:
+        print(f"smppgw: {err}", file=sys.stderr)
+        return 2
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    reactor.callWhenRunning(service.startService)
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    print(
+        f"smppgw {__version__}: SMPP on {config.listen}, admin API on {config.admin.listen}, store {config.store.path}",
+        flush=True,
+    )
+    reactor.run()
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from .service import build_prices, build_profiles, build_router  # noqa: PLC0415
+
+    path = _config_path(args)
+    try:
+        config = load(path)
+        router = build_router(config)
+        build_prices(config)
+        profiles = build_profiles(config)
+    except (ConfigError, ValueError) as err:
+        print(f"smppgw: {err}", file=sys.stderr)
+        return 1
+    summary = {
+        "file": str(path),
+        "smpp": config.listen,
+        "admin": config.admin.listen,
+        "store": config.store.path,
+        "accounts": sorted(config.accounts),
+        "carriers": sorted(profiles),
+        "routes": len(router.table),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for key, value in summary.items():
+            print(f"{key:9} {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
+def cmd_ledger_check(args: argparse.Namespace) -> int:
+    from .billing.ledger import check_ledger  # noqa: PLC0415
+    from .store.sqlite import SqliteStore  # noqa: PLC0415
+
+    if args.store:
+        store_path = Path(args.store)
+    else:
+        try:
+            store_path = Path(load(_config_path(args)).store.path)
+        except ConfigError as err:
+            print(f"smppgw: {err}", file=sys.stderr)
+            return 2
+    if not store_path.is_file():
+        print(f"smppgw: no store at {store_path}", file=sys.stderr)
+        return 2
+    store = SqliteStore(store_path)
+    try:
+        entries = store.ledger()
+        balances = store.balances()
+    finally:
+        store.close()
+    mismatches = check_ledger(entries, balances)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": not mismatches,
+                    "accounts": len(balances),
+                    "entries": len(entries),
+                    "mismatches": [
+                        {"account": m.account, "entry_id": m.entry_id, "kind": str(m.kind), "detail": m.detail}
+                        for m in mismatches
+                    ],
+                }
+            )
+        )
+    else:
+        for m in mismatches:
+            print(f"MISMATCH {m.account} entry {m.entry_id}: {m.kind}: {m.detail}")
+        verdict = "FAILED" if mismatches else "OK"
+        print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries")
+    return 1 if mismatches else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smppgw", description="An SMPP 3.4 gateway emulator.")
+    parser.add_argument("--version", action="version", version=f"smppgw {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", help="TOML configuration (default: the demo fixture)")
+    serve.set_defaults(func=cmd_serve)
+
+    config = sub.add_parser("config", help="configuration files")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a configuration and print what it would load")
+    check.add_argument("--config", help="TOML configuration (default: the demo fixture)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=cmd_config_check)
+
+    ledger = sub.add_parser("ledger", help="the money ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    lcheck = ledger_sub.add_parser("check", help="prove balance == sum of entries for every account")
+    lcheck.add_argument("--config", help="read the store path from this configuration")
+    lcheck.add_argument("--store", help="the SQLite store file (overrides --config)")
+    lcheck.add_argument("--json", action="store_true")
+    lcheck.set_defaults(func=cmd_ledger_check)
+
+    try:
+        from .admin.client import add_admin_commands  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the admin client ships with the package
+        pass
+    else:
+        add_admin_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

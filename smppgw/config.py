@@ -1,0 +1,358 @@
+"""The gateway configuration: one TOML file, validated at start into frozen dataclasses.
+
+Every error names the file, the key path and (where it can be found) the line, e.g.
+``gateway.toml:42: accounts.demo.max_binds: must be a whole number >= 1, got "four"``.
+Data files the configuration names (route tables, keyword lists) are relative to it;
+the state folder is relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .protocol.session import SessionConfig
+
+BIND_TYPES = frozenset({"transmitter", "receiver", "transceiver"})
+MESSAGE_ID_FORMATS = frozenset({"hex", "decimal", "uuid"})
+
+
+class ConfigError(ValueError):
+    pass
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    system_id: str
+    password: str  # a pbkdf2 hash, or plain text (allowed in demo fixtures only)
+    bind_types: frozenset[str] = BIND_TYPES
+    ip_allowlist: tuple[IpNetwork, ...] = ()  # empty: any address
+    max_binds: int = 4
+    throughput: float = 0.0  # messages/s over all binds; 0 = unlimited
+    not_before: float | None = None
+    not_after: float | None = None
+    status: str = "active"
+    rate_plan: str = "standard"
+    source_addrs: tuple[str, ...] = ()  # service numbers; extensions allowed; empty: any source
+    message_id_format: str = "hex"
+    initial_balance: int = 0  # credited once, when the account is first created in the store
+    billing_unit: str = "li"  # "li" (money, 0.001 CNY) or "msg" (a message-count package)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: str = "state/smppgw.db"
+    commit_interval: float = 0.002  # seconds a batch may wait for company
+    commit_max_batch: int = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    listen: str = "tcp:8775:interface=127.0.0.1"
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    number_plan: Path | None = None
+    international: Path | None = None
+    ported: Path | None = None
+    failover: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    when_all_down: str = "queue"  # "queue" at the primary carrier, or "reject" (ESME_RSYSERR)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    source: Path
+    listen: str = "tcp:2775:interface=127.0.0.1"
+    session: SessionConfig = field(default_factory=SessionConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    refund_states: frozenset[str] = frozenset({"UNDELIV", "REJECTD"})
+    rate_plans: Mapping[str, Any] = field(default_factory=dict)  # raw, parsed by billing.tariff
+    carriers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # raw, parsed by carriers.model
+    scenario: tuple[Mapping[str, Any], ...] = ()  # raw scenario rules
+    accounts: Mapping[str, AccountConfig] = field(default_factory=dict)
+    seed: int = 1
+    utc_offset_minutes: int = 480  # receipt dates: Beijing time
+    dc0: str = "gsm7"  # how data_coding 0 is read: "gsm7", "latin1" or "ascii"
+    receipt_retry_interval: float = 10.0  # seconds between resends of an unanswered receipt
+    receipt_window: int = 100  # receipts in flight per session
+
+    def resolve(self, relative: str) -> Path:
+        return (self.source.parent / relative).resolve()
+
+
+# ---- locating keys in the file ---------------------------------------------------------
+
+
+class _Where:
+    """Names a key path in the file for error messages, with its line number when found."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, keys: Sequence[str]) -> int | None:
+        table, key = keys[:-1], keys[-1] if keys else ""
+        start = 0
+        if table:
+            header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(re.escape(k) for k in table) + r"\s*\]\]?\s*(#.*)?$")
+            found = next((i for i, line in enumerate(self.lines) if header.match(line)), None)
+            if found is not None:
+                start = found + 1
+        pattern = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+        for i in range(start, len(self.lines)):
+            if i > start and self.lines[i].lstrip().startswith("[") and table:
+                break
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return None
+
+    def error(self, keys: Sequence[str], problem: str) -> ConfigError:
+        line = self.line_of(keys)
+        location = f"{self.path.name}:{line}" if line else self.path.name
+        return ConfigError(f"{location}: {'.'.join(keys)}: {problem}")
+
+
+# ---- typed readers -----------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, where: _Where, table: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+        self.where = where
+        self.table = table
+        self.keys = keys
+        self.used: set[str] = set()
+
+    def sub(self, key: str) -> _Reader:
+        value = self.table.get(key, {})
+        if not isinstance(value, Mapping):
+            raise self.where.error((*self.keys, key), "must be a table")
+        self.used.add(key)
+        return _Reader(self.where, value, (*self.keys, key))
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return self.where.error((*self.keys, key), problem)
+
+    def get(self, key: str, default: Any) -> Any:
+        self.used.add(key)
+        return self.table.get(key, default)
+
+    def text(self, key: str, default: str, choices: frozenset[str] | None = None) -> str:
+        value = self.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(key, f"must be one of {', '.join(sorted(choices))}, got {value!r}")
+        return value
+
+    def whole(self, key: str, default: int, minimum: int | None = None) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be a whole number, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be >= {minimum}, got {value}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"must be a number, got {value!r}")
+        if value < minimum:
+            raise self.error(key, f"must be >= {minimum}, got {value}")
+        return float(value)
+
+    def str_list(self, key: str, default: Sequence[str]) -> tuple[str, ...]:
+        value = self.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"must be a list of strings, got {value!r}")
+        return tuple(value)
+
+    def time(self, key: str) -> float | None:
+        value = self.get(key, None)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise self.error(key, "needs a UTC offset, e.g. 2027-01-01T00:00:00+08:00")
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise self.error(key, f"must be an ISO date-time with offset, got {value!r}") from None
+            if parsed.tzinfo is None:
+                raise self.error(key, "needs a UTC offset, e.g. 2027-01-01T00:00:00+08:00")
+            return parsed.timestamp()
+        raise self.error(key, f"must be a date-time, got {value!r}")
+
+    def path(self, key: str, base: Path) -> Path | None:
+        value = self.get(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a file name, got {value!r}")
+        resolved = (base / value).resolve()
+        if not resolved.is_file():
+            raise self.error(key, f"file not found: {value}")
+        return resolved
+
+    def reject_unknown(self, allowed: frozenset[str] | None = None) -> None:
+        for key in self.table:
+            if key not in self.used and (allowed is None or key not in allowed):
+                raise self.error(key, "unknown key")
+
+
+def _account(r: _Reader, system_id: str) -> AccountConfig:
+    if not 1 <= len(system_id.encode("latin-1", "replace")) <= 15:
+        raise r.where.error(r.keys, "system_id must be 1 to 15 characters")
+    password = r.text("password", "")
+    if not password:
+        raise r.error("password", "is required (a pbkdf2 hash from `smppgw account passwd`, or plain text)")
+    bind_types = frozenset(r.str_list("bind_types", sorted(BIND_TYPES)))
+    if not bind_types <= BIND_TYPES:
+        raise r.error("bind_types", f"may hold only {', '.join(sorted(BIND_TYPES))}")
+    networks: list[IpNetwork] = []
+    for cidr in r.str_list("ip_allowlist", ()):
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            raise r.error("ip_allowlist", f"{cidr!r} is not an address or CIDR block") from None
+    sources = r.str_list("source_addrs", ())
+    for s in sources:
+        if not s.isdigit() or len(s) > 20:
+            raise r.error("source_addrs", f"{s!r} must be digits (a service number such as 10690000)")
+    account = AccountConfig(
+        system_id=system_id,
+        password=password,
+        bind_types=bind_types,
+        ip_allowlist=tuple(networks),
+        max_binds=r.whole("max_binds", 4, minimum=1),
+        throughput=r.number("throughput", 0.0),
+        not_before=r.time("not_before"),
+        not_after=r.time("not_after"),
+        status=r.text("status", "active", frozenset({"active", "suspended"})),
+        rate_plan=r.text("rate_plan", "standard"),
+        source_addrs=sources,
+        message_id_format=r.text("message_id_format", "hex", MESSAGE_ID_FORMATS),
+        initial_balance=r.whole("initial_balance", 0, minimum=0),
+        billing_unit=r.text("billing_unit", "li", frozenset({"li", "msg"})),
+    )
+    r.reject_unknown()
+    return account
+
+
+def parse(text: str, path: Path) -> GatewayConfig:
+    where = _Where(path, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path.name}: not valid TOML: {err}") from None
+    root = _Reader(where, data, ())
+    base = path.parent
+
+    smpp = root.sub("smpp")
+    session = SessionConfig(
+        session_init_timeout=smpp.number("session_init_timeout", 30.0),
+        enquire_link_interval=smpp.number("enquire_link_interval", 30.0),
+        inactivity_timeout=smpp.number("inactivity_timeout", 300.0),
+        response_timeout=smpp.number("response_timeout", 60.0, minimum=0.001),
+        max_pdu_size=smpp.whole("max_pdu_size", 65536, minimum=64),
+        max_pending_requests=smpp.whole("max_pending_requests", 1000, minimum=1),
+        system_id=smpp.text("system_id", "smppgw"),
+    )
+    listen = smpp.text("listen", "tcp:2775:interface=127.0.0.1")
+    dc0 = smpp.text("data_coding_0", "gsm7", frozenset({"gsm7", "latin1", "ascii"}))
+    receipt_retry = smpp.number("receipt_retry_interval", 10.0, minimum=0.01)
+    receipt_window = smpp.whole("receipt_window", 100, minimum=1)
+    smpp.reject_unknown()
+
+    st = root.sub("store")
+    store = StoreConfig(
+        path=st.text("path", "state/smppgw.db"),
+        commit_interval=st.number("commit_interval_ms", 2.0) / 1000.0,
+        commit_max_batch=st.whole("commit_max_batch", 2000, minimum=1),
+    )
+    st.reject_unknown()
+
+    ad = root.sub("admin")
+    admin = AdminConfig(listen=ad.text("listen", "tcp:8775:interface=127.0.0.1"), token=ad.text("token", ""))
+    if not admin.token:
+        raise ad.error("token", "is required: the bearer token of the admin API")
+    ad.reject_unknown()
+
+    ro = root.sub("routing")
+    fo = ro.sub("failover")
+    failover = {carrier: fo.str_list(carrier, ()) for carrier in fo.table}
+    routing = RoutingConfig(
+        number_plan=ro.path("number_plan", base),
+        international=ro.path("international", base),
+        ported=ro.path("ported", base),
+        failover=failover,
+        when_all_down=ro.text("when_all_down", "queue", frozenset({"queue", "reject"})),
+    )
+    ro.reject_unknown()
+
+    bi = root.sub("billing")
+    refund_states = frozenset(bi.str_list("refund_states", ("UNDELIV", "REJECTD")))
+    bi.reject_unknown()
+
+    rate_plans = root.get("rate_plans", {})
+    carriers = root.get("carriers", {})
+    scenario = root.get("scenario", [])
+    if not isinstance(rate_plans, Mapping):
+        raise root.error("rate_plans", "must be a table")
+    if not isinstance(carriers, Mapping) or not all(isinstance(v, Mapping) for v in carriers.values()):
+        raise root.error("carriers", "must be a table of carrier tables")
+    if not isinstance(scenario, list) or not all(isinstance(v, Mapping) for v in scenario):
+        raise root.error("scenario", "must be an array of tables ([[scenario]])")
+
+    acc = root.sub("accounts")
+    accounts = {system_id: _account(acc.sub(system_id), system_id) for system_id in acc.table}
+
+    seed = root.whole("seed", 1)
+    utc_offset = root.whole("utc_offset_minutes", 480)
+    root.reject_unknown()
+    return GatewayConfig(
+        source=path,
+        listen=listen,
+        session=session,
+        store=store,
+        admin=admin,
+        routing=routing,
+        refund_states=refund_states,
+        rate_plans=rate_plans,
+        carriers=carriers,
+        scenario=tuple(scenario),
+        accounts=accounts,
+        seed=seed,
+        utc_offset_minutes=utc_offset,
+        dc0=dc0,
+        receipt_retry_interval=receipt_retry,
+        receipt_window=receipt_window,
+    )
+
+
+def load(path: str | Path) -> GatewayConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the configuration: {err.strerror}") from None
+    return parse(text, path.resolve())
+
+
+def default_config_path() -> Path:
+    """The demo configuration shipped in fixtures/ of the source tree."""
+    return Path(__file__).resolve().parent.parent / "fixtures" / "gateway.toml"

@@ -1,0 +1,72 @@
+"""Domain records shared by the message pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .protocol.constants import FINAL_STATES, MessageState
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    message_id: str
+    account: str
+    source_addr: str
+    source_ton: int
+    source_npi: int
+    destination_addr: str  # as the client wrote it; receipts echo it back
+    dest_ton: int
+    dest_npi: int
+    msisdn: str  # E.164 digits
+    carrier: str  # where it was sent (after porting and failover)
+    home_carrier: str  # carrier of the number block
+    segments: int
+    price: int  # per segment, in the account's unit
+    charge: int  # what was debited
+    data_coding: int
+    esm_class: int
+    body: bytes
+    registered_delivery: int
+    submitted_at: float
+    validity_until: float | None
+    state: MessageState = MessageState.ENROUTE
+    final_at: float | None = None
+    err: int = 0
+    code: str = ""
+    refunded: int = 0
+    seq: int = 0  # numeric id behind message_id: orders messages, and restarts the counter
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def wants_receipt(self) -> bool:
+        rd = self.registered_delivery & 0x03
+        if rd == 0:
+            return False
+        if rd == 2:  # failure only
+            return self.state is not MessageState.DELIVERED
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A deliver_sm owed to an account: a receipt or a mobile-originated message."""
+
+    delivery_id: int
+    account: str
+    kind: str  # "receipt" | "mo"
+    message_id: str  # the receipted message, or the MO's own id
+    source_addr: str
+    source_ton: int
+    source_npi: int
+    destination_addr: str
+    dest_ton: int
+    dest_npi: int
+    esm_class: int
+    data_coding: int
+    body: bytes
+    state: int  # message_state TLV for receipts
+    err: int
+    created_at: float

@@ -1,0 +1,1 @@
+"""The message pipeline: accounts, money, routing, carriers, receipts, on top of the SMPP transport."""

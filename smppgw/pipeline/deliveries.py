@@ -1,0 +1,118 @@
+"""Deliveries owed to accounts (receipts and mobile-originated messages): kept in order, spread
+over the account's bound receiver/transceiver sessions, resent when not acknowledged, and
+deleted from the store only after a deliver_sm_resp with ESME_ROK."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from twisted.internet.interfaces import IReactorTime
+
+from ..model import Delivery
+
+
+class Receiver(Protocol):
+    """A bound RX/TRX session as the queue sees it."""
+
+    def delivery_capacity(self) -> int:
+        """How many more deliveries it may have in flight now."""
+
+    def send_delivery(self, delivery: Delivery) -> None: ...
+
+
+@dataclass(slots=True)
+class _Outbox:
+    pending: dict[int, Delivery] = field(default_factory=dict)
+    ready: list[int] = field(default_factory=list)  # heap of delivery ids: oldest first
+    in_flight: set[int] = field(default_factory=set)
+    receivers: list[Receiver] = field(default_factory=list)
+    turn: int = 0
+
+
+class DeliveryQueue:
+    def __init__(self, clock: IReactorTime, retry_interval: float, on_done: Callable[[Delivery], None]) -> None:
+        self._clock = clock
+        self._retry_interval = retry_interval
+        self._on_done = on_done
+        self._boxes: dict[str, _Outbox] = {}
+
+    def _box(self, account: str) -> _Outbox:
+        box = self._boxes.get(account)
+        if box is None:
+            box = self._boxes[account] = _Outbox()
+        return box
+
+    # ---- what is owed -------------------------------------------------------------------
+
+    def add(self, delivery: Delivery) -> None:
+        box = self._box(delivery.account)
+        box.pending[delivery.delivery_id] = delivery
+        heapq.heappush(box.ready, delivery.delivery_id)
+        self.pump(delivery.account)
+
+    def backlog(self, account: str | None = None) -> int:
+        if account is not None:
+            box = self._boxes.get(account)
+            return len(box.pending) if box else 0
+        return sum(len(b.pending) for b in self._boxes.values())
+
+    # ---- who can take them ----------------------------------------------------------------
+
+    def attach(self, account: str, receiver: Receiver) -> None:
+        self._box(account).receivers.append(receiver)
+        self.pump(account)
+
+    def detach(self, account: str, receiver: Receiver) -> None:
+        box = self._boxes.get(account)
+        if box is not None and receiver in box.receivers:
+            box.receivers.remove(receiver)
+
+    def receivers(self, account: str) -> int:
+        box = self._boxes.get(account)
+        return len(box.receivers) if box else 0
+
+    # ---- outcomes -------------------------------------------------------------------------
+
+    def acknowledged(self, delivery: Delivery) -> None:
+        box = self._box(delivery.account)
+        box.in_flight.discard(delivery.delivery_id)
+        if box.pending.pop(delivery.delivery_id, None) is not None:
+            self._on_done(delivery)
+        self.pump(delivery.account)
+
+    def failed(self, delivery: Delivery) -> None:
+        """Refused, timed out, or its session went away: try again after the retry interval."""
+        box = self._box(delivery.account)
+        box.in_flight.discard(delivery.delivery_id)
+        if delivery.delivery_id in box.pending:
+            self._clock.callLater(self._retry_interval, self._requeue, delivery)
+
+    def _requeue(self, delivery: Delivery) -> None:
+        box = self._box(delivery.account)
+        if delivery.delivery_id in box.pending and delivery.delivery_id not in box.in_flight:
+            heapq.heappush(box.ready, delivery.delivery_id)
+            self.pump(delivery.account)
+
+    def pump(self, account: str) -> None:
+        box = self._boxes.get(account)
+        if box is None or not box.receivers:
+            return
+        receivers = box.receivers
+        n = len(receivers)
+        idle = 0
+        while box.ready and idle < n:
+            receiver = receivers[box.turn % n]
+            box.turn += 1
+            if receiver.delivery_capacity() <= 0:
+                idle += 1
+                continue
+            idle = 0
+            delivery_id = heapq.heappop(box.ready)
+            delivery = box.pending.get(delivery_id)
+            if delivery is None or delivery_id in box.in_flight:
+                continue
+            box.in_flight.add(delivery_id)
+            receiver.send_delivery(delivery)

@@ -1,0 +1,1 @@
+"""Pure destination routing: number normalisation, prefix tables, carrier choice.  Stdlib only."""

@@ -1,0 +1,1 @@
+"""The Twisted shell around the pure SMPP session."""

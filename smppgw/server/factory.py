@@ -1,0 +1,60 @@
+"""Accepts SMPP connections and keeps the registry of live sessions by account."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import ServerFactory
+
+from ..pipeline.deliveries import DeliveryQueue
+from ..pipeline.gateway import Gateway
+from ..protocol.session import SessionConfig
+from .protocol import SMPPServerProtocol
+
+
+class SMPPServerFactory(ServerFactory):
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        deliveries: DeliveryQueue,
+        session_config: SessionConfig,
+        clock: IReactorTime,
+        receipt_window: int = 100,
+    ) -> None:
+        self.gateway = gateway
+        self.deliveries = deliveries
+        self.session_config = session_config
+        self.clock = clock
+        self.receipt_window = receipt_window
+        self.connections: set[SMPPServerProtocol] = set()
+        self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
+
+    def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)
+        return SMPPServerProtocol(self, self.clock)
+
+    def connection_opened(self, proto: SMPPServerProtocol) -> None:
+        self.connections.add(proto)
+
+    def connection_closed(self, proto: SMPPServerProtocol) -> None:
+        self.connections.discard(proto)
+
+    def session_bound(self, proto: SMPPServerProtocol) -> None:
+        assert proto.account is not None
+        self.bound[proto.account].append(proto)
+        if proto.session.can_receive:
+            self.deliveries.attach(proto.account, proto)
+
+    def session_unbound(self, proto: SMPPServerProtocol) -> None:
+        account = proto.account
+        if account is None:
+            return
+        sessions = self.bound.get(account, [])
+        if proto in sessions:
+            sessions.remove(proto)
+            self.gateway.accounts.release_bind(account)
+        self.deliveries.detach(account, proto)
+
+    def sessions_of(self, account: str) -> list[SMPPServerProtocol]:
+        return list(self.bound.get(account, ()))

@@ -1,0 +1,229 @@
+"""The composition root: builds the gateway from a configuration and returns it as one
+Twisted MultiService (store writer, carriers, SMPP listener, admin API)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
+
+from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from .billing.refunds import RefundPolicy
+from .billing.tariff import PriceList, tariffs_from_toml_table
+from .carriers.link import CarrierLink
+from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
+from .config import ConfigError, GatewayConfig
+from .model import Delivery
+from .pipeline.accounts import AccountBook
+from .pipeline.committer import GroupCommitter
+from .pipeline.deliveries import DeliveryQueue
+from .pipeline.gateway import Gateway
+from .routing.loader import load_ported_csv
+from .routing.router import Router
+from .routing.table import RouteTable
+from .server.factory import SMPPServerFactory
+from .store.ports import Op
+from .store.sqlite import SqliteStore, ledger_row
+
+log = Logger()
+
+INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
+
+
+def build_router(config: GatewayConfig) -> Router:
+    tables = []
+    if config.routing.number_plan is not None:
+        tables.append(RouteTable.from_csv(config.routing.number_plan, country_code="86"))
+    if config.routing.international is not None:
+        tables.append(RouteTable.from_csv(config.routing.international))
+    ported = load_ported_csv(config.routing.ported) if config.routing.ported is not None else {}
+    return Router(RouteTable.merge(*tables), ported, config.routing.failover)
+
+
+def build_prices(config: GatewayConfig) -> PriceList:
+    try:
+        return PriceList(tariffs_from_toml_table(config.rate_plans, config.source.name))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def build_profiles(config: GatewayConfig) -> dict[str, Any]:
+    name = config.source.name
+    try:
+        shared_rules = scenario_rules_from_list(list(config.scenario), name)
+        profiles = {}
+        for code, table in config.carriers.items():
+            profile = profile_from_dict(code, table, name)
+            # Scenario rules of the whole gateway come before a carrier's own.
+            profiles[code] = dataclasses.replace(profile, rules=shared_rules + profile.rules)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return profiles
+
+
+class GatewayService(MultiService):
+    def __init__(self, config: GatewayConfig, reactor: Any) -> None:
+        super().__init__()
+        self.config = config
+        self.reactor = reactor
+        router = build_router(config)
+        prices = build_prices(config)
+        profiles = build_profiles(config)
+        routed = {entry.carrier for entry in router.table}
+        missing = routed - profiles.keys()
+        if missing:
+            raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
+        for account in config.accounts.values():
+            if account.rate_plan not in prices.plans():
+                raise ConfigError(
+                    f"{config.source.name}: accounts.{account.system_id}.rate_plan: no rate plan {account.rate_plan!r}"
+                )
+
+        self.store = SqliteStore(config.store.path)
+        recovered = self.store.load()
+        self.accounts = AccountBook()
+        open_charges: dict[str, dict[str, int]] = {}
+        for m in recovered.open_messages:
+            open_charges.setdefault(m.account, {})[m.message_id] = m.charge - m.refunded
+        wallets = Wallets.restore(
+            [
+                WalletState(a.system_id, a.unit, a.balance, open_charges.get(a.system_id, {}))
+                for a in recovered.accounts.values()
+            ],
+            recovered.topup_references,
+            recovered.next_entry_id,
+        )
+        self.wallets = wallets
+        now = reactor.seconds()
+        startup_ops: list[Op] = []
+        for account in config.accounts.values():
+            stored = recovered.accounts.get(account.system_id)
+            self.accounts.add(account, stored.status if stored else None)
+            if stored is None:
+                startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
+        if startup_ops:
+            self.store.apply(startup_ops)
+
+        self.committer = GroupCommitter(
+            self.store,
+            reactor,
+            reactor,
+            interval=config.store.commit_interval,
+            max_batch=config.store.commit_max_batch,
+        )
+        self.deliveries = DeliveryQueue(reactor, config.receipt_retry_interval, self._delivered)
+        self.carriers: dict[str, CarrierLink] = {}
+        self.gateway = Gateway(
+            clock=reactor,
+            store=self.store,
+            committer=self.committer,
+            accounts=self.accounts,
+            wallets=wallets,
+            router=router,
+            prices=prices,
+            refunds=RefundPolicy(config.refund_states),
+            carriers=self.carriers,
+            deliver=self.deliveries.add,
+            next_message_seq=recovered.next_message_seq,
+            next_delivery_id=recovered.next_delivery_id,
+            when_all_down=config.routing.when_all_down,
+            dc0=config.dc0,
+            utc_offset_minutes=config.utc_offset_minutes,
+        )
+        for code, profile in profiles.items():
+            self.carriers[code] = CarrierLink(
+                profile,
+                reactor,
+                random.Random(f"{config.seed}:{code}"),
+                self._on_report,
+                self._on_accept,
+            )
+        self.gateway.carriers = self.carriers
+        self._recovered = recovered
+        self.factory = SMPPServerFactory(
+            gateway=self.gateway,
+            deliveries=self.deliveries,
+            session_config=config.session,
+            clock=reactor,
+            receipt_window=config.receipt_window,
+        )
+        self.smpp_endpoint = serverFromString(reactor, config.listen)
+        self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
+        self.smpp_service.setServiceParent(self)
+        self.admin_service: Any = None
+        self._build_admin()
+
+    def _build_admin(self) -> None:
+        from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+
+        site = build_admin_site(self)
+        self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
+        self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
+        self.admin_service.setServiceParent(self)
+
+    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
+        """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
+        entry, so that balance == sum of ledger entries from the start."""
+        self.wallets.open(system_id, unit or MONEY, 0)
+        ops = [Op("account", (system_id, 0, unit, "active", "", now))]
+        if initial > 0:
+            entry = self.wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
+            assert isinstance(entry, LedgerEntry)
+            ops += [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, system_id))]
+        return ops
+
+    def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
+        self.gateway.on_carrier_report(message_id, outcome, at)
+
+    def _on_accept(self, message_id: str, at: float) -> None:
+        self.gateway.on_carrier_accept(message_id, at)
+
+    def _delivered(self, delivery: Delivery) -> None:
+        self.committer.write_later([Op("delivery_done", (delivery.delivery_id,))])
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def startService(self) -> None:  # noqa: N802 (Twisted's name)
+        self.committer.start()
+        self.gateway.resume(self._recovered.open_messages)
+        for delivery in self._recovered.deliveries:
+            self.deliveries.add(delivery)
+        log.info(
+            "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
+            accounts=len(self.config.accounts),
+            open=len(self._recovered.open_messages),
+            deliveries=len(self._recovered.deliveries),
+        )
+        super().startService()  # type: ignore[no-untyped-call]
+
+    def stopService(self) -> Deferred[None]:  # noqa: N802
+        d: Deferred[None] = Deferred.fromCoroutine(self._stop())
+        return d
+
+    async def _stop(self) -> None:
+        for proto in list(self.factory.connections):
+            if proto.transport is not None:
+                proto.transport.loseConnection()
+        await super().stopService()  # type: ignore[no-untyped-call]
+        for link in self.carriers.values():
+            link.stop()
+        await self.committer.flush()
+        self.committer.stop()
+        self.store.close()
+
+    def statistics(self) -> Mapping[str, int]:
+        return {
+            "connections": len(self.factory.connections),
+            "bound": sum(len(v) for v in self.factory.bound.values()),
+            "active_messages": len(self.gateway.active),
+            "pending_deliveries": self.deliveries.backlog(),
+            "submitted": self.gateway.submitted,
+            "rejected": self.gateway.rejected,
+        }

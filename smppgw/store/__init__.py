@@ -1,0 +1,1 @@
+"""Durable state: the store interface, the SQLite implementation and its group committer."""

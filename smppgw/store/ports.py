@@ -1,0 +1,58 @@
+"""The narrow interface every store implements (SQLite now, PostgreSQL later).
+
+Writes are a list of ``Op`` values applied in order in one transaction; reads are few and off the
+hot path.  All money is integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..billing.ledger import LedgerEntry
+from ..model import Delivery, Message
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAccount:
+    system_id: str
+    balance: int
+    unit: str
+    status: str
+    settings: str  # JSON of an account created through the admin API; "" for configured accounts
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One write.  kind names the statement; args are its parameters."""
+
+    kind: str
+    args: tuple[object, ...]
+
+
+@dataclass(slots=True)
+class Recovered:
+    """What a restart needs: balances, open messages, undelivered deliveries, counters."""
+
+    accounts: dict[str, StoredAccount] = field(default_factory=dict)
+    open_messages: list[Message] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    topup_references: set[str] = field(default_factory=set)
+    next_entry_id: int = 1
+    next_message_seq: int = 1
+    next_delivery_id: int = 1
+
+
+class Store(Protocol):
+    def load(self) -> Recovered: ...
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        """Apply ops in order, atomically (one transaction).  Runs on the writer thread."""
+
+    def get_message(self, message_id: str) -> Message | None: ...
+
+    def ledger(self, account: str | None = None) -> list[LedgerEntry]: ...
+
+    def close(self) -> None: ...

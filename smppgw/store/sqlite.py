@@ -1,0 +1,282 @@
+"""SQLite (WAL) store.  One writer connection, used only by the committer's thread; one reader
+connection for the few lookups made on the reactor thread (WAL lets them run side by side)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..billing.ledger import EntryKind, LedgerEntry
+from ..model import Delivery, Message
+from ..protocol.constants import FINAL_STATES, MessageState
+from .ports import Op, Recovered, StoredAccount
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    system_id TEXT PRIMARY KEY,
+    balance INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    status TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    entry_id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    balance_after INTEGER NOT NULL,
+    at REAL NOT NULL,
+    message_id TEXT,
+    reference TEXT,
+    operator TEXT
+);
+CREATE INDEX IF NOT EXISTS ledger_account ON ledger (account, entry_id);
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_topup_reference ON ledger (reference) WHERE kind = 'topup';
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    source_addr TEXT NOT NULL, source_ton INTEGER NOT NULL, source_npi INTEGER NOT NULL,
+    destination_addr TEXT NOT NULL, dest_ton INTEGER NOT NULL, dest_npi INTEGER NOT NULL,
+    msisdn TEXT NOT NULL,
+    carrier TEXT NOT NULL, home_carrier TEXT NOT NULL,
+    segments INTEGER NOT NULL, price INTEGER NOT NULL, charge INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL, esm_class INTEGER NOT NULL, body BLOB NOT NULL,
+    registered_delivery INTEGER NOT NULL,
+    submitted_at REAL NOT NULL, validity_until REAL,
+    state INTEGER NOT NULL, final_at REAL, err INTEGER NOT NULL, code TEXT NOT NULL,
+    refunded INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_open ON messages (state) WHERE final_at IS NULL;
+CREATE INDEX IF NOT EXISTS messages_account ON messages (account, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL, kind TEXT NOT NULL, message_id TEXT NOT NULL,
+    source_addr TEXT NOT NULL, source_ton INTEGER NOT NULL, source_npi INTEGER NOT NULL,
+    destination_addr TEXT NOT NULL, dest_ton INTEGER NOT NULL, dest_npi INTEGER NOT NULL,
+    esm_class INTEGER NOT NULL, data_coding INTEGER NOT NULL, body BLOB NOT NULL,
+    state INTEGER NOT NULL, err INTEGER NOT NULL, created_at REAL NOT NULL
+);
+"""
+
+_MESSAGE_COLUMNS = (
+    "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
+    "msisdn, carrier, home_carrier, segments, price, charge, data_coding, esm_class, body, registered_delivery, "
+    "submitted_at, validity_until, state, final_at, err, code, refunded"
+)
+_DELIVERY_COLUMNS = (
+    "delivery_id, account, kind, message_id, source_addr, source_ton, source_npi, destination_addr, dest_ton, "
+    "dest_npi, esm_class, data_coding, body, state, err, created_at"
+)
+
+_SQL: dict[str, str] = {
+    # Column lists are constants of this module, never input.
+    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 26)})",  # noqa: S608
+    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ? "
+    "WHERE message_id = ?",
+    "message_body": "UPDATE messages SET body = ?, data_coding = ?, registered_delivery = ?, validity_until = ? "
+    "WHERE message_id = ?",
+    "ledger": "INSERT INTO ledger (entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, "
+    "operator) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "balance": "UPDATE accounts SET balance = ? WHERE system_id = ?",
+    "account": "INSERT INTO accounts (system_id, balance, unit, status, settings, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
+    "account_status": "UPDATE accounts SET status = ? WHERE system_id = ?",
+    "account_settings": "UPDATE accounts SET settings = ? WHERE system_id = ?",
+    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 16)})",  # noqa: S608
+    "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ?",
+}
+
+
+def message_row(m: Message) -> tuple[object, ...]:
+    return (
+        m.seq, m.message_id, m.account, m.source_addr, m.source_ton, m.source_npi, m.destination_addr,
+        m.dest_ton, m.dest_npi, m.msisdn, m.carrier, m.home_carrier, m.segments, m.price, m.charge,
+        m.data_coding, m.esm_class, m.body, m.registered_delivery, m.submitted_at, m.validity_until,
+        int(m.state), m.final_at, m.err, m.code, m.refunded,
+    )  # fmt: skip
+
+
+def _message_from_row(r: sqlite3.Row) -> Message:
+    return Message(
+        seq=r["seq"],
+        message_id=r["message_id"],
+        account=r["account"],
+        source_addr=r["source_addr"],
+        source_ton=r["source_ton"],
+        source_npi=r["source_npi"],
+        destination_addr=r["destination_addr"],
+        dest_ton=r["dest_ton"],
+        dest_npi=r["dest_npi"],
+        msisdn=r["msisdn"],
+        carrier=r["carrier"],
+        home_carrier=r["home_carrier"],
+        segments=r["segments"],
+        price=r["price"],
+        charge=r["charge"],
+        data_coding=r["data_coding"],
+        esm_class=r["esm_class"],
+        body=bytes(r["body"]),
+        registered_delivery=r["registered_delivery"],
+        submitted_at=r["submitted_at"],
+        validity_until=r["validity_until"],
+        state=MessageState(r["state"]),
+        final_at=r["final_at"],
+        err=r["err"],
+        code=r["code"],
+        refunded=r["refunded"],
+    )
+
+
+def delivery_row(d: Delivery) -> tuple[object, ...]:
+    return (
+        d.delivery_id, d.account, d.kind, d.message_id, d.source_addr, d.source_ton, d.source_npi,
+        d.destination_addr, d.dest_ton, d.dest_npi, d.esm_class, d.data_coding, d.body, d.state, d.err,
+        d.created_at,
+    )  # fmt: skip
+
+
+def ledger_row(e: LedgerEntry) -> tuple[object, ...]:
+    return (e.entry_id, e.account, str(e.kind), e.amount, e.unit, e.balance_after, e.at, e.message_id,
+            e.reference, e.operator)  # fmt: skip
+
+
+def _entry_from_row(r: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        entry_id=r["entry_id"],
+        account=r["account"],
+        kind=EntryKind(r["kind"]),
+        amount=r["amount"],
+        unit=r["unit"],
+        balance_after=r["balance_after"],
+        at=r["at"],
+        message_id=r["message_id"],
+        reference=r["reference"],
+        operator=r["operator"],
+    )
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The writer is opened here and then used only from the committer's single thread.
+        self._writer = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
+        self._writer.executescript(_SCHEMA)
+        self._writer.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._reader = sqlite3.connect(str(path), check_same_thread=False)
+        self._reader.row_factory = sqlite3.Row
+
+    # ---- writes (writer thread) ---------------------------------------------------------
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        cur = self._writer.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            run_kind: str | None = None
+            run: list[tuple[object, ...]] = []
+            balances: dict[object, object] = {}
+            for op in ops:
+                if op.kind == "balance":  # only the last balance of each account in a batch matters
+                    balances[op.args[1]] = op.args[0]
+                    continue
+                if op.kind != run_kind and run:
+                    assert run_kind is not None
+                    cur.executemany(_SQL[run_kind], run)
+                    run = []
+                run_kind = op.kind
+                run.append(op.args)
+            if run and run_kind is not None:
+                cur.executemany(_SQL[run_kind], run)
+            if balances:
+                cur.executemany(_SQL["balance"], [(b, a) for a, b in balances.items()])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def load(self) -> Recovered:
+        r = self._reader
+        out = Recovered()
+        for row in r.execute("SELECT * FROM accounts"):
+            out.accounts[row["system_id"]] = StoredAccount(
+                system_id=row["system_id"],
+                balance=row["balance"],
+                unit=row["unit"],
+                status=row["status"],
+                settings=row["settings"],
+                created_at=row["created_at"],
+            )
+        final = ",".join(str(int(s)) for s in FINAL_STATES)
+        out.open_messages = [
+            _message_from_row(row)
+            for row in r.execute(f"SELECT * FROM messages WHERE state NOT IN ({final}) ORDER BY seq")  # noqa: S608
+        ]
+        out.deliveries = [
+            Delivery(
+                delivery_id=row["delivery_id"],
+                account=row["account"],
+                kind=row["kind"],
+                message_id=row["message_id"],
+                source_addr=row["source_addr"],
+                source_ton=row["source_ton"],
+                source_npi=row["source_npi"],
+                destination_addr=row["destination_addr"],
+                dest_ton=row["dest_ton"],
+                dest_npi=row["dest_npi"],
+                esm_class=row["esm_class"],
+                data_coding=row["data_coding"],
+                body=bytes(row["body"]),
+                state=row["state"],
+                err=row["err"],
+                created_at=row["created_at"],
+            )
+            for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")
+        ]
+        out.topup_references = {
+            row[0] for row in r.execute("SELECT reference FROM ledger WHERE kind = 'topup' AND reference IS NOT NULL")
+        }
+        out.next_entry_id = (r.execute("SELECT MAX(entry_id) FROM ledger").fetchone()[0] or 0) + 1
+        out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
+        out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1
+        return out
+
+    def get_message(self, message_id: str) -> Message | None:
+        row = self._reader.execute("SELECT * FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+        return None if row is None else _message_from_row(row)
+
+    def messages(self, *, account: str | None = None, limit: int = 100) -> list[Message]:
+        if account is None:
+            rows = self._reader.execute("SELECT * FROM messages ORDER BY seq DESC LIMIT ?", (limit,))
+        else:
+            rows = self._reader.execute(
+                "SELECT * FROM messages WHERE account = ? ORDER BY seq DESC LIMIT ?", (account, limit)
+            )
+        return [_message_from_row(row) for row in rows]
+
+    def ledger(self, account: str | None = None) -> list[LedgerEntry]:
+        if account is None:
+            rows = self._reader.execute("SELECT * FROM ledger ORDER BY entry_id")
+        else:
+            rows = self._reader.execute("SELECT * FROM ledger WHERE account = ? ORDER BY entry_id", (account,))
+        return [_entry_from_row(row) for row in rows]
+
+    def balances(self) -> dict[str, int]:
+        return {row[0]: row[1] for row in self._reader.execute("SELECT system_id, balance FROM accounts")}
+
+    def close(self) -> None:
+        self._writer.close()
+        self._reader.close()

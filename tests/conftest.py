@@ -1,0 +1,76 @@
+"""Shared fixtures: a real gateway in this process (the pytest-twisted reactor), on free
+loopback ports, with its SQLite store in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+
+from smppgw import config as cfg
+from smppgw.service import GatewayService
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEFAULT_CONFIG = FIXTURES / "gateway.toml"
+
+
+def config_text(store: Path, *, overrides: Callable[[str], str] | None = None) -> str:
+    """The demo configuration on free ports (0) with its store at ``store``."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = re.sub(r'(?m)^path = "state/smppgw.db"', f"path = {str(store)!r}".replace("'", '"'), text)
+    if overrides is not None:
+        text = overrides(text)
+    return text
+
+
+@dataclass
+class RunningGateway:
+    service: GatewayService
+    smpp_port: int
+    admin_port: int
+    store_path: Path
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+
+async def start_gateway(tmp_path: Path, overrides: Callable[[str], str] | None = None) -> RunningGateway:
+    store = tmp_path / "state" / "smppgw.db"
+    text = config_text(store, overrides=overrides)
+    config = cfg.parse(text, DEFAULT_CONFIG)
+    service = GatewayService(config, reactor)
+    service.startService()
+    smpp: Any = await service.smpp_service._waitingForPort
+    admin: Any = await service.admin_service._waitingForPort
+    return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store)
+
+
+@pytest.fixture
+def gateway_factory(tmp_path: Path) -> Callable[..., Any]:
+    started: list[GatewayService] = []
+
+    async def make(overrides: Callable[[str], str] | None = None) -> RunningGateway:
+        running = await start_gateway(tmp_path, overrides)
+        started.append(running.service)
+        return running
+
+    yield make
+    for service in started:
+        if service.running:
+            pytest_twisted.blockon(service.stopService())
+
+
+@pytest_twisted.async_fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[RunningGateway]:
+    running = await start_gateway(tmp_path)
+    yield running
+    await running.service.stopService()

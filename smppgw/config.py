@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .protocol.session import SessionConfig
 
@@ -96,6 +96,13 @@ class GatewayConfig:
 # ---- locating keys in the file ---------------------------------------------------------
 
 
+class Locator(Protocol):
+    """Turns a key path and a problem into the error to raise: a place in the file here, a JSON
+    field in the admin API, so both read accounts with the same rules."""
+
+    def error(self, keys: Sequence[str], problem: str) -> ValueError: ...
+
+
 class _Where:
     """Names a key path in the file for error messages, with its line number when found."""
 
@@ -129,7 +136,7 @@ class _Where:
 
 
 class _Reader:
-    def __init__(self, where: _Where, table: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    def __init__(self, where: Locator, table: Mapping[str, Any], keys: tuple[str, ...]) -> None:
         self.where = where
         self.table = table
         self.keys = keys
@@ -142,7 +149,7 @@ class _Reader:
         self.used.add(key)
         return _Reader(self.where, value, (*self.keys, key))
 
-    def error(self, key: str, problem: str) -> ConfigError:
+    def error(self, key: str, problem: str) -> ValueError:
         return self.where.error((*self.keys, key), problem)
 
     def get(self, key: str, default: Any) -> Any:
@@ -214,9 +221,22 @@ class _Reader:
                 raise self.error(key, "unknown key")
 
 
-def _account(r: _Reader, system_id: str) -> AccountConfig:
+def system_id_problem(system_id: str) -> str | None:
+    """Why ``system_id`` cannot name an account (the bind's C-string holds 15 octets), or None."""
     if not 1 <= len(system_id.encode("latin-1", "replace")) <= 15:
-        raise r.where.error(r.keys, "system_id must be 1 to 15 characters")
+        return "system_id must be 1 to 15 characters"
+    return None
+
+
+def read_account(table: Mapping[str, Any], system_id: str, where: Locator, keys: tuple[str, ...] = ()) -> AccountConfig:
+    """Validate one account's settings (the keys of an ``[accounts.ID]`` table) into an AccountConfig."""
+    return _account(_Reader(where, table, keys), system_id)
+
+
+def _account(r: _Reader, system_id: str) -> AccountConfig:
+    problem = system_id_problem(system_id)
+    if problem is not None:
+        raise r.where.error(r.keys, problem)
     password = r.text("password", "")
     if not password:
         raise r.error("password", "is required (a pbkdf2 hash from `smppgw account passwd`, or plain text)")

@@ -4,6 +4,7 @@ Twisted MultiService (store writer, carriers, SMPP listener, admin API)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from .billing.refunds import RefundPolicy
 from .billing.tariff import PriceList, tariffs_from_toml_table
 from .carriers.link import CarrierLink
 from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from .config import ConfigError, GatewayConfig
+from .config import AccountConfig, ConfigError, GatewayConfig
 from .model import Delivery
 from .pipeline.accounts import AccountBook
 from .pipeline.committer import GroupCommitter
@@ -29,7 +30,7 @@ from .routing.loader import load_ported_csv
 from .routing.router import Router
 from .routing.table import RouteTable
 from .server.factory import SMPPServerFactory
-from .store.ports import Op
+from .store.ports import Op, StoredAccount
 from .store.sqlite import SqliteStore, ledger_row
 
 log = Logger()
@@ -70,7 +71,7 @@ def build_profiles(config: GatewayConfig) -> dict[str, Any]:
 
 class GatewayService(MultiService):
     def __init__(self, config: GatewayConfig, reactor: Any) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.config = config
         self.reactor = reactor
         router = build_router(config)
@@ -108,6 +109,10 @@ class GatewayService(MultiService):
             self.accounts.add(account, stored.status if stored else None)
             if stored is None:
                 startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
+        for stored_account in recovered.accounts.values():
+            # Accounts created through the admin API live only in the store, with their settings.
+            if stored_account.settings and stored_account.system_id not in config.accounts:
+                self.accounts.add(self._stored_account(stored_account), stored_account.status)
         if startup_ops:
             self.store.apply(startup_ops)
 
@@ -167,6 +172,14 @@ class GatewayService(MultiService):
         self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
         self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
         self.admin_service.setServiceParent(self)
+
+    def _stored_account(self, stored: StoredAccount) -> AccountConfig:
+        from .admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
+
+        try:
+            return account_from_json(json.loads(stored.settings))
+        except ValueError as err:
+            raise ConfigError(f"{self.config.store.path}: stored account {stored.system_id}: {err}") from None
 
     def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
         """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.logger import globalLogPublisher
 
 from smppgw import config as cfg
 from smppgw.service import GatewayService
@@ -54,8 +55,9 @@ async def start_gateway(tmp_path: Path, overrides: Callable[[str], str] | None =
     return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store)
 
 
-@pytest.fixture
-def gateway_factory(tmp_path: Path) -> Callable[..., Any]:
+@pytest_twisted.async_yield_fixture
+async def gateway_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    """Start gateways with a modified demo configuration: ``await gateway_factory(edit)``."""
     started: list[GatewayService] = []
 
     async def make(overrides: Callable[[str], str] | None = None) -> RunningGateway:
@@ -66,11 +68,27 @@ def gateway_factory(tmp_path: Path) -> Callable[..., Any]:
     yield make
     for service in started:
         if service.running:
-            pytest_twisted.blockon(service.stopService())
+            await service.stopService()
 
 
-@pytest_twisted.async_fixture
+@pytest_twisted.async_yield_fixture
 async def gateway(tmp_path: Path) -> AsyncIterator[RunningGateway]:
     running = await start_gateway(tmp_path)
     yield running
     await running.service.stopService()
+
+
+@pytest.fixture(autouse=True)
+def no_logged_failures() -> Any:
+    """Any traceback the gateway logs (an unhandled error in a callback) fails the test."""
+    failures: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        failure = event.get("log_failure")
+        if failure is not None:
+            failures.append(failure.getTraceback())
+
+    globalLogPublisher.addObserver(observe)
+    yield failures
+    globalLogPublisher.removeObserver(observe)
+    assert not failures, "\n".join(failures)

@@ -70,9 +70,14 @@ class GroupCommitter:
 
     def _flush(self) -> None:
         self._timer = None
-        if not self._ops or self._in_flight is not None:
+        if self._in_flight is not None:
             return
         ops, waiters = self._ops, self._waiters
+        if not ops:  # only flush() waiters: everything before them is already committed
+            self._waiters = []
+            for w in waiters:
+                w.callback(None)
+            return
         self._ops, self._waiters = [], []
         d: Deferred[None] = deferToThreadPool(self._threads, self._pool, self.store.apply, ops)
         self._in_flight = d
@@ -88,7 +93,7 @@ class GroupCommitter:
                 self.ops_committed += len(ops)
                 for w in waiters:
                     w.callback(None)
-            if self._ops:
+            if self._ops or self._waiters:
                 self._flush()
 
         d.addBoth(done)

@@ -68,6 +68,11 @@ class QueryAnswer:
     error_code: int
 
 
+def _looks_national(digits: str) -> bool:
+    """Clients often send mainland numbers with TON 1 (Jasmin's default); 11 digits from 1 are national."""
+    return (len(digits) == 11 and digits[0] == "1") or digits.startswith("86")
+
+
 def _reject(status: int, reason: str) -> Rejected:
     return Rejected(status, reason)
 
@@ -176,7 +181,7 @@ class Gateway:
         if cfg.source_addrs and not any(pdu.source_addr.startswith(s) for s in cfg.source_addrs):
             return _reject(S.ESME_RINVSRCADR, "source_addr is not one of the account's service numbers")
         destination = pdu.destination_addr
-        if pdu.dest_addr_ton == 1 and destination[:1].isdigit() and not destination.startswith("86"):
+        if pdu.dest_addr_ton == 1 and destination.isdigit() and not _looks_national(destination):
             destination = "+" + destination  # international TON: the digits carry a country code
         decision = self.router.route(destination, self.carrier_up)
         if isinstance(decision, NoRoute):

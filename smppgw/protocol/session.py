@@ -299,7 +299,13 @@ class SMPPSession:
     def _on_response(self, pdu: p.Pdu, now: float) -> list[Event]:
         waiting = self._outstanding.pop(pdu.sequence_number, None)
         if waiting is None:
-            return [ProtocolViolation(S.ESME_RINVCMDID, "response to no request of ours", pdu.sequence_number)]
+            return [
+                ProtocolViolation(
+                    S.ESME_RINVCMDID,
+                    f"{pdu.command_id.name} {pdu.sequence_number} answers no request of ours",
+                    pdu.sequence_number,
+                )
+            ]
         request = waiting.request
         if request.command_id == C.ENQUIRE_LINK:
             self._enquire_seq = None

@@ -71,6 +71,16 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Outage:
+    """A scheduled carrier outage: from ``start`` (epoch) or ``start_after`` seconds after the gateway starts."""
+
+    carrier: str
+    duration: float
+    start: float | None = None
+    start_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
     source: Path
     listen: str = "tcp:2775:interface=127.0.0.1"
@@ -83,6 +93,7 @@ class GatewayConfig:
     carriers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # raw, parsed by carriers.model
     scenario: tuple[Mapping[str, Any], ...] = ()  # raw scenario rules
     accounts: Mapping[str, AccountConfig] = field(default_factory=dict)
+    outages: tuple[Outage, ...] = ()
     seed: int = 1
     utc_offset_minutes: int = 480  # receipt dates: Beijing time
     dc0: str = "gsm7"  # how data_coding 0 is read: "gsm7", "latin1" or "ascii"
@@ -338,6 +349,26 @@ def parse(text: str, path: Path) -> GatewayConfig:
     if not isinstance(scenario, list) or not all(isinstance(v, Mapping) for v in scenario):
         raise root.error("scenario", "must be an array of tables ([[scenario]])")
 
+    outages = []
+    raw_outages = root.get("outage", [])
+    if not isinstance(raw_outages, list) or not all(isinstance(v, Mapping) for v in raw_outages):
+        raise root.error("outage", "must be an array of tables ([[outage]])")
+    for index, table in enumerate(raw_outages):
+        ou = _Reader(where, table, (f"outage[{index}]",))
+        start = ou.time("start")
+        start_after = ou.number("start_after_s", -1.0, minimum=-1.0)
+        if (start is None) == (start_after < 0):
+            raise ou.error("start", "give either start (a date-time) or start_after_s (seconds after start-up)")
+        outages.append(
+            Outage(
+                carrier=ou.text("carrier", ""),
+                duration=ou.number("duration_s", 0.0, minimum=0.001),
+                start=start,
+                start_after=None if start_after < 0 else start_after,
+            )
+        )
+        ou.reject_unknown()
+
     acc = root.sub("accounts")
     accounts = {system_id: _account(acc.sub(system_id), system_id) for system_id in acc.table}
 
@@ -356,6 +387,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         carriers=carriers,
         scenario=tuple(scenario),
         accounts=accounts,
+        outages=tuple(outages),
         seed=seed,
         utc_offset_minutes=utc_offset,
         dc0=dc0,

@@ -81,6 +81,9 @@ class GatewayService(MultiService):
         missing = routed - profiles.keys()
         if missing:
             raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
+        for index, outage in enumerate(config.outages):
+            if outage.carrier not in profiles:
+                raise ConfigError(f"{config.source.name}: outage[{index}].carrier: no carrier {outage.carrier!r}")
         for account in config.accounts.values():
             if account.rate_plan not in prices.plans():
                 raise ConfigError(
@@ -163,6 +166,7 @@ class GatewayService(MultiService):
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
         self.admin_service: Any = None
+        self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
         self._build_admin()
 
     def _build_admin(self) -> None:
@@ -180,6 +184,17 @@ class GatewayService(MultiService):
             return account_from_json(json.loads(stored.settings))
         except ValueError as err:
             raise ConfigError(f"{self.config.store.path}: stored account {stored.system_id}: {err}") from None
+
+    def _schedule_outages(self) -> None:
+        now = self.reactor.seconds()
+        for outage in self.config.outages:
+            begin = outage.start - now if outage.start is not None else outage.start_after or 0.0
+            end = begin + outage.duration
+            if end <= 0:
+                continue  # already over
+            link = self.carriers[outage.carrier]
+            self._timers.append(self.reactor.callLater(max(begin, 0.0), link.set_down, True))
+            self._timers.append(self.reactor.callLater(end, link.set_down, False))
 
     def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
         """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
@@ -208,6 +223,7 @@ class GatewayService(MultiService):
         self.gateway.resume(self._recovered.open_messages)
         for delivery in self._recovered.deliveries:
             self.deliveries.add(delivery)
+        self._schedule_outages()
         log.info(
             "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
             accounts=len(self.config.accounts),
@@ -225,6 +241,9 @@ class GatewayService(MultiService):
             if proto.transport is not None:
                 proto.transport.loseConnection()
         await super().stopService()  # type: ignore[no-untyped-call]
+        for timer in self._timers:
+            if timer.active():
+                timer.cancel()
         for link in self.carriers.values():
             link.stop()
         await self.committer.flush()

@@ -190,3 +190,24 @@ def test_config_errors_name_file_line_and_key(tmp_path):
     assert "max_binds = 0" in text.splitlines()[line - 1]
 
 
+@pytest_twisted.ensureDeferred
+async def test_scheduled_outage_fails_over_then_ends(gateway_factory):
+    gw = await gateway_factory(lambda t: t + '\n[[outage]]\ncarrier = "CMCC"\nstart_after_s = 0\nduration_s = 0.5\n')
+    await until(lambda: not gw.service.carriers["CMCC"].is_up)
+
+    def one():
+        c = client(gw.smpp_port)
+        message_id = submit_and_wait(c, "13900128888").message_id.decode()
+        c.unbind()
+        return message_id
+
+    during = gw.service.gateway.find(await deferToThread(one))
+    await until(lambda: gw.service.carriers["CMCC"].is_up)
+    after = gw.service.gateway.find(await deferToThread(one))
+    assert (during.carrier, after.carrier) == ("CUCC", "CMCC")
+
+
+def test_outage_needs_a_known_carrier_and_one_start():
+    base = cfg.default_config_path().read_text(encoding="utf-8")
+    with pytest.raises(cfg.ConfigError, match="outage\\[0\\].start"):
+        cfg.parse(base + '\n[[outage]]\ncarrier = "CMCC"\nduration_s = 5\n', cfg.default_config_path())

@@ -209,5 +209,5 @@ async def test_scheduled_outage_fails_over_then_ends(gateway_factory):
 
 def test_outage_needs_a_known_carrier_and_one_start():
     base = cfg.default_config_path().read_text(encoding="utf-8")
-    with pytest.raises(cfg.ConfigError, match="outage\\[0\\].start"):
+    with pytest.raises(cfg.ConfigError, match=r"outage\[0\]\.start"):
         cfg.parse(base + '\n[[outage]]\ncarrier = "CMCC"\nduration_s = 5\n', cfg.default_config_path())

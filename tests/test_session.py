@@ -6,15 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CONFIG, config_text
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from smppgw import config as cfg
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import CommandStatus as S
 from smppgw.protocol.events import BindRequested, CloseConnection, RequestReceived, ResponseTimedOut, Unbound
 from smppgw.protocol.framing import FrameBuffer
 from smppgw.protocol.session import SessionConfig, SessionState, SMPPSession
+from smppgw.service import GatewayService
 
 CONFIG = SessionConfig(session_init_timeout=30, enquire_link_interval=30, inactivity_timeout=300, response_timeout=60)
 
@@ -175,11 +178,6 @@ def test_unanswered_deliver_sm_times_out():
 
 @pytest.fixture
 def host(tmp_path: Path):
-    from conftest import DEFAULT_CONFIG, config_text
-
-    from smppgw import config as cfg
-    from smppgw.service import GatewayService
-
     clock = Clock()
     text = config_text(tmp_path / "gw.db")
     service = GatewayService(cfg.parse(text, DEFAULT_CONFIG), clock)
@@ -191,7 +189,7 @@ def host(tmp_path: Path):
 
 
 def test_host_closes_unbound_connection_after_session_init_timeout(host):
-    clock, proto, transport = host
+    clock, _proto, transport = host
     clock.advance(29)
     assert not transport.disconnecting
     clock.advance(1)
@@ -212,7 +210,7 @@ def test_host_sends_enquire_link_when_idle_and_drops_dead_link(host):
 
 
 def test_host_answers_enquire_link_and_refuses_wrong_password(host):
-    clock, proto, transport = host
+    _clock, proto, transport = host
     proto.dataReceived(codec.encode(p.EnquireLink(sequence_number=3)))
     proto.dataReceived(codec.encode(p.BindTransmitter(sequence_number=4, system_id="demo", password="wrong")))
     answers = pdus(transport.value())

@@ -79,7 +79,9 @@ def submit_load(gw: RunningGateway, stop: threading.Event, sent: list[int]) -> N
         i = 0
         while not stop.is_set():
             suffix = ("0000", "0001")[i % 2] if i % 10 == 9 else f"{i % 9000 + 1000:04d}"
-            submit_and_wait(c, f"1380013{suffix}", registered_delivery=1)
+            # Now and then a number no carrier serves, so the chart shows more than one status.
+            destination = "12345" if i % 25 == 24 else f"1380013{suffix}"
+            submit_and_wait(c, destination, registered_delivery=1)
             sent[0] += 1
             i += 1
             time.sleep(0.008)
@@ -115,8 +117,13 @@ async def test_throughput_moves_while_a_client_submits(gateway: RunningGateway, 
         try:
             wait(browser, lambda d: int(d.find_element(By.ID, "submits-rate").text.replace(",", "")) > 10)
             wait(browser, lambda d: int(d.find_element(By.ID, "bound-count").text) == 1)
-            time.sleep(2.5)  # a few seconds of chart
+            time.sleep(40 if SHOTS else 2.5)  # a few seconds of chart (more for the screenshots)
             shot(browser, "console-overview")
+            if SHOTS:
+                go(browser, "sessions")
+                time.sleep(1.5)
+                shot(browser, "console-sessions")
+                go(browser, "overview")
             return int(browser.find_element(By.ID, "submits-rate").text.replace(",", ""))
         finally:
             stop.set()

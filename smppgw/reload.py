@@ -35,6 +35,7 @@ class ReloadReport:
     carriers_added: tuple[str, ...] = ()
     carriers_updated: tuple[str, ...] = ()
     routes: int = 0
+    rate_plans_changed: bool = False
     restart_needed: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, object]:
@@ -46,6 +47,7 @@ class ReloadReport:
             "carriers_added": list(self.carriers_added),
             "carriers_updated": list(self.carriers_updated),
             "routes": self.routes,
+            "rate_plans_changed": self.rate_plans_changed,
             "restart_needed": list(self.restart_needed),
         }
 
@@ -114,17 +116,19 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
         carriers_added=tuple(carriers_added),
         carriers_updated=tuple(carriers_updated),
         routes=len(router.table),
+        rate_plans_changed=old.rate_plans != new.rate_plans,
         restart_needed=restart,
     )
     log.info(
         "configuration reloaded from {source}: accounts +{added} ~{updated}, carriers +{cadded} ~{cupdated}, "
-        "{routes} routes{restart}",
+        "{routes} routes, rate plans {plans}{restart}",
         source=report.source,
         added=len(added),
         updated=len(updated),
         cadded=len(carriers_added),
         cupdated=len(carriers_updated),
         routes=report.routes,
+        plans="changed" if report.rate_plans_changed else "unchanged",
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)

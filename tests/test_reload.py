@@ -58,6 +58,7 @@ async def test_tariff_change_applies_to_the_next_message_on_the_same_bind(
         source.write_text(config_text(store).replace("CMCC = 45        # 0.045 CNY", "CMCC = 52"), encoding="utf-8")
         status, report = await deferToThread(post_reload, gw)
         assert status == 200 and report["reloaded"] is True and report["restart_needed"] == []
+        assert report["rate_plans_changed"] is True
 
         second = await deferToThread(submit_and_wait, c, "13800138009")
         assert second.status == 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import ConfigError, default_config_path, load
@@ -31,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     reactor.callWhenRunning(service.startService)
+    _reload_on_sighup(reactor, service)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     print(
         f"smppgw {__version__}: SMPP on {config.listen}, admin API on {config.admin.listen}, store {config.store.path}",
@@ -40,15 +43,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reload_on_sighup(reactor: Any, service: Any) -> None:
+    """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
+    from .reload import reload  # noqa: PLC0415
+
+    def reload_now() -> None:
+        # A refused configuration was logged by reload(); the old one stays.
+        reload(service).addErrback(lambda failure: None)
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda signum, frame: reactor.callFromThread(reload_now))
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .service import build_prices, build_profiles, build_router  # noqa: PLC0415
+    from .service import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:
         config = load(path)
-        router = build_router(config)
-        build_prices(config)
-        profiles = build_profiles(config)
+        router, _, profiles = build_parts(config)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 1

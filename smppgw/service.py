@@ -69,26 +69,33 @@ def build_profiles(config: GatewayConfig) -> dict[str, Any]:
     return profiles
 
 
+def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any]]:
+    """Routes, tariffs and carrier profiles of a configuration, checked against each other
+    (at start, on reload and by ``config check``); a ConfigError names what is wrong."""
+    router = build_router(config)
+    prices = build_prices(config)
+    profiles = build_profiles(config)
+    routed = {entry.carrier for entry in router.table}
+    missing = routed - profiles.keys()
+    if missing:
+        raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
+    for index, outage in enumerate(config.outages):
+        if outage.carrier not in profiles:
+            raise ConfigError(f"{config.source.name}: outage[{index}].carrier: no carrier {outage.carrier!r}")
+    for account in config.accounts.values():
+        if account.rate_plan not in prices.plans():
+            raise ConfigError(
+                f"{config.source.name}: accounts.{account.system_id}.rate_plan: no rate plan {account.rate_plan!r}"
+            )
+    return router, prices, profiles
+
+
 class GatewayService(MultiService):
     def __init__(self, config: GatewayConfig, reactor: Any) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.config = config
         self.reactor = reactor
-        router = build_router(config)
-        prices = build_prices(config)
-        profiles = build_profiles(config)
-        routed = {entry.carrier for entry in router.table}
-        missing = routed - profiles.keys()
-        if missing:
-            raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
-        for index, outage in enumerate(config.outages):
-            if outage.carrier not in profiles:
-                raise ConfigError(f"{config.source.name}: outage[{index}].carrier: no carrier {outage.carrier!r}")
-        for account in config.accounts.values():
-            if account.rate_plan not in prices.plans():
-                raise ConfigError(
-                    f"{config.source.name}: accounts.{account.system_id}.rate_plan: no rate plan {account.rate_plan!r}"
-                )
+        router, prices, profiles = build_parts(config)
 
         self.store = SqliteStore(config.store.path)
         recovered = self.store.load()

@@ -44,10 +44,13 @@ class RunningGateway:
         return f"http://127.0.0.1:{self.admin_port}"
 
 
-async def start_gateway(tmp_path: Path, overrides: Callable[[str], str] | None = None) -> RunningGateway:
+async def start_gateway(
+    tmp_path: Path, overrides: Callable[[str], str] | None = None, source: Path = DEFAULT_CONFIG
+) -> RunningGateway:
+    """``source`` is the file a reload reads (the text started from is the demo's, edited)."""
     store = tmp_path / "state" / "smppgw.db"
     text = config_text(store, overrides=overrides)
-    config = cfg.parse(text, DEFAULT_CONFIG)
+    config = cfg.parse(text, source)
     service = GatewayService(config, reactor)
     service.startService()
     smpp: Any = await service.smpp_service._waitingForPort
@@ -60,8 +63,8 @@ async def gateway_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Start gateways with a modified demo configuration: ``await gateway_factory(edit)``."""
     started: list[GatewayService] = []
 
-    async def make(overrides: Callable[[str], str] | None = None) -> RunningGateway:
-        running = await start_gateway(tmp_path, overrides)
+    async def make(overrides: Callable[[str], str] | None = None, source: Path = DEFAULT_CONFIG) -> RunningGateway:
+        running = await start_gateway(tmp_path, overrides, source)
         started.append(running.service)
         return running
 

@@ -5,6 +5,8 @@ Routes (all under /api):
     POST /accounts/{id}/topups          GET  /accounts/{id}/ledger
     GET  /messages/{id}                 POST /mo
     GET  /carriers                      POST /carriers/{code}/outage
+    GET  /overview  GET /sessions  GET /messages?account=&destination=&since=&until=&id=
+    GET  /messages/{id}/history         POST /reload                 (admin/console.py)
 
 Errors are JSON too: ``{"error": "...", "field": "<name>"}`` (field only when one is to blame).
 """
@@ -482,7 +484,20 @@ class AdminResource(Resource):
 
 
 def build_admin_site(service: GatewayService) -> Site:
-    site = Site(AdminResource(AdminApi(service), service.config.admin.token))
+    """The admin port: /api (token), /metrics (Prometheus), and the web console at /."""
+    from .console import ConsoleApi, ConsoleFiles  # noqa: PLC0415 (they build on this module)
+    from .metrics import MetricsResource, build_registry  # noqa: PLC0415
+    from .overview import Overview  # noqa: PLC0415
+    from .site import AdminSite, Root  # noqa: PLC0415
+
+    api = AdminApi(service)
+    overview = Overview(service.factory.traffic, service.reactor)
+    overview.service().setServiceParent(service)  # one sample a second while the gateway runs
+    api.routes += ConsoleApi(api, overview).routes
+    root = Root(ConsoleFiles())
+    root.putChild(b"api", AdminResource(api, service.config.admin.token))
+    root.putChild(b"metrics", MetricsResource(build_registry(service)))
+    site = AdminSite(root)  # type: ignore[no-untyped-call]
     site.noisy = False
     site.displayTracebacks = False
     return site

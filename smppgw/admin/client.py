@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from ..config import ConfigError, default_config_path, load
 from ..passwords import hash_password
@@ -41,16 +41,19 @@ class AdminUnreachable(Exception):  # noqa: N818 (a condition, not a programming
 
 
 class AdminClient:
-    def __init__(self, url: str, token: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, token: str, *, timeout: float = 10.0, operator: str = "") -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.operator = operator  # named in the gateway's access log (the token is shared)
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310 (http only, checked)
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("Accept", "application/json")
+        if self.operator:
+            req.add_header("X-Operator", self.operator)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -102,6 +105,19 @@ class AdminClient:
 
     def mobile_originated(self, sender: str, to: str, text: str) -> Any:
         return self.request("POST", "/api/mo", {"from": sender, "to": to, "text": text})
+
+    def search_messages(self, **criteria: str | int | None) -> Any:
+        query = urlencode({k: v for k, v in criteria.items() if v is not None})
+        return self.request("GET", "/api/messages" + (f"?{query}" if query else ""))
+
+    def history(self, message_id: str) -> Any:
+        return self.request("GET", f"/api/messages/{self._id(message_id)}/history")
+
+    def sessions(self) -> Any:
+        return self.request("GET", "/api/sessions")
+
+    def reload(self) -> Any:
+        return self.request("POST", "/api/reload", {})
 
 
 # ---- connection settings ------------------------------------------------------------------
@@ -158,7 +174,15 @@ def client_from_args(args: argparse.Namespace) -> AdminClient:
         token = token or config.admin.token
     if not url.startswith(("http://", "https://")):
         raise AdminUnreachable(f"the admin URL must start with http:// or https://, got {url!r}")
-    return AdminClient(url, token)
+    operator = getattr(args, "operator", None) or os.environ.get("SMPPGW_OPERATOR") or _login_name()
+    return AdminClient(url, token, operator=operator)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return ""
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -292,6 +316,37 @@ def _show_message(result: Any, args: argparse.Namespace) -> None:
     _print_fields(result)
 
 
+def _show_history(result: Any, args: argparse.Namespace) -> None:
+    message = result["message"]
+    print(f"message {message['message_id']}: {message['state']} at {message['carrier']}")
+    _print_table(["AT", "STEP", "DETAIL"], [[e["at"] or "-", e["step"], e["detail"]] for e in result["events"]])
+
+
+def _show_search(result: Any, args: argparse.Namespace) -> None:
+    rows = [
+        [m["message_id"], m["account"], m["destination_addr"], m["carrier"], m["state"], m["submitted_at"] or "-"]
+        for m in result["messages"]
+    ]
+    _print_table(["MESSAGE_ID", "ACCOUNT", "DESTINATION", "CARRIER", "STATE", "SUBMITTED"], rows)
+
+
+def _show_sessions(result: Any, args: argparse.Namespace) -> None:
+    rows = [
+        [s["account"], s["bind_type"], s["peer"], s["since"] or "-", f"{s['window_in_use']}/{s['window']}"]
+        for s in result["sessions"]
+    ]
+    _print_table(["ACCOUNT", "BIND", "PEER", "SINCE", "WINDOW"], rows)
+
+
+def _show_reload(result: Any, args: argparse.Namespace) -> None:
+    print(f"reloaded {result['source']}: {result['routes']} routes")
+    for key in ("accounts_added", "accounts_updated", "accounts_kept", "carriers_added", "carriers_updated"):
+        if result[key]:
+            print(f"  {key.replace('_', ' ')}: {', '.join(result[key])}")
+    if result["restart_needed"]:
+        print(f"  changed, needs a restart: {', '.join(result['restart_needed'])}")
+
+
 def _show_carriers(result: Any, args: argparse.Namespace) -> None:
     rows = [
         [
@@ -338,6 +393,7 @@ def _connection_options() -> argparse.ArgumentParser:
     group.add_argument("--url", help="admin API address, e.g. http://127.0.0.1:8775 (else $SMPPGW_URL)")
     group.add_argument("--token", help="admin bearer token (else $SMPPGW_TOKEN)")
     group.add_argument("--config", help="read the address and token from this configuration (default: the demo)")
+    group.add_argument("--operator", help="your name for the gateway's access log (else $SMPPGW_OPERATOR, $USER)")
     group.add_argument("--json", action="store_true", help="print the JSON answer")
     return parent
 
@@ -370,8 +426,9 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     p.add_argument("system_id", metavar="ID")
     p.add_argument("amount", metavar="AMOUNT", type=int, help="in 厘 (0.001 CNY), or messages for a package")
     p.add_argument("--reference", required=True, help="the payment's reference; credited once only")
-    p.add_argument("--operator", help="who credits it")
-    p.set_defaults(func=_run(lambda c, a: c.topup(a.system_id, a.amount, a.reference, a.operator), _show_topup))
+    p.set_defaults(
+        func=_run(lambda c, a: c.topup(a.system_id, a.amount, a.reference, a.operator or c.operator), _show_topup)
+    )
     p = acc.add_parser("ledger", parents=conn, help="an account's ledger entries")
     p.add_argument("system_id", metavar="ID")
     p.set_defaults(func=_run(lambda c, a: c.ledger(a.system_id), _show_ledger))
@@ -384,6 +441,31 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     p = msg.add_parser("show", parents=conn, help="a message's state, carrier, charge and receipt")
     p.add_argument("message_id", metavar="ID")
     p.set_defaults(func=_run(lambda c, a: c.message(a.message_id), _show_message))
+    p = msg.add_parser("history", parents=conn, help="a message's steps: submit, route, charge, carrier, receipt")
+    p.add_argument("message_id", metavar="ID")
+    p.set_defaults(func=_run(lambda c, a: c.history(a.message_id), _show_history))
+    p = msg.add_parser("search", parents=conn, help="recent messages, newest first")
+    p.add_argument("--account")
+    p.add_argument("--destination", help="the number, or its last digits")
+    p.add_argument("--since", help="ISO date-time, e.g. 2026-11-27T10:00:00+08:00")
+    p.add_argument("--until", help="ISO date-time")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(
+        func=_run(
+            lambda c, a: c.search_messages(
+                account=a.account, destination=a.destination, since=a.since, until=a.until, limit=a.limit
+            ),
+            _show_search,
+        )
+    )
+
+    session = subparsers.add_parser("session", help="bound SMPP sessions")
+    ses = session.add_subparsers(dest="session_command", required=True)
+    p = ses.add_parser("list", parents=conn, help="who is bound, how, from where, since when")
+    p.set_defaults(func=_run(lambda c, a: c.sessions(), _show_sessions))
+
+    reload = subparsers.add_parser("reload", parents=conn, help="re-read the gateway's configuration (as SIGHUP does)")
+    reload.set_defaults(func=_run(lambda c, a: c.reload(), _show_reload))
 
     carrier = subparsers.add_parser("carrier", help="simulated carrier links")
     car = carrier.add_subparsers(dest="carrier_command", required=True)

@@ -31,6 +31,7 @@ from .events import (
     Unbound,
 )
 from .framing import DEFAULT_MAX_PDU_SIZE, FrameBuffer
+from .traffic import Traffic
 
 C = CommandId
 S = CommandStatus
@@ -105,8 +106,9 @@ class _Outstanding:
 
 
 class SMPPSession:
-    def __init__(self, config: SessionConfig, now: float) -> None:
+    def __init__(self, config: SessionConfig, now: float, traffic: Traffic | None = None) -> None:
         self.config = config
+        self.traffic = traffic if traffic is not None else Traffic()
         self.state = SessionState.OPEN
         self.interface_version = INTERFACE_VERSION_34
         self.system_id: str | None = None
@@ -164,6 +166,7 @@ class SMPPSession:
         if self.legacy and pdu.tlvs:
             pdu = pdu.evolve(tlvs=())
         self._out.append(encode(pdu))
+        self.traffic.count("out", pdu.command_id, pdu.command_status)
         if now is not None:
             self._last_tx = now
 
@@ -257,6 +260,7 @@ class SMPPSession:
 
     def _dispatch(self, pdu: p.Pdu, now: float) -> list[Event]:
         cid = pdu.command_id
+        self.traffic.count("in", cid, pdu.command_status)
         if cid & 0x80000000:
             return self._on_response(pdu, now)
         seq = pdu.sequence_number

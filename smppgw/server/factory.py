@@ -10,6 +10,7 @@ from twisted.internet.protocol import ServerFactory
 from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
 from ..protocol.session import SessionConfig
+from ..protocol.traffic import Traffic
 from .protocol import SMPPServerProtocol
 
 
@@ -30,6 +31,7 @@ class SMPPServerFactory(ServerFactory):
         self.receipt_window = receipt_window
         self.connections: set[SMPPServerProtocol] = set()
         self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
+        self.traffic = Traffic()  # shared by every session: what the metrics and the console read
 
     def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)
         return SMPPServerProtocol(self, self.clock)

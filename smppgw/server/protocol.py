@@ -38,7 +38,7 @@ class SMPPServerProtocol(Protocol):
     def __init__(self, factory: SMPPServerFactory, clock: IReactorTime) -> None:
         self.factory = factory
         self.clock = clock
-        self.session = SMPPSession(factory.session_config, clock.seconds())
+        self.session = SMPPSession(factory.session_config, clock.seconds(), factory.traffic)
         self._timer: IDelayedCall | None = None
         self._deliveries: dict[int, Delivery] = {}  # our deliver_sm sequence number -> delivery
         self.peer_host = ""
@@ -181,8 +181,9 @@ class SMPPServerProtocol(Protocol):
             result = gateway.submit(account, pdu, now)
             if isinstance(result, Rejected):
                 self.session.respond(resp_cls(sequence_number=seq, command_status=result.status))
+                self.factory.traffic.observe_submit(self.clock.seconds() - now)
                 return
-            self._await_commit(result, resp_cls, seq)
+            self._await_commit(result, resp_cls, seq, now)
         elif isinstance(pdu, p.QuerySm):
             answer = gateway.query(account, pdu.message_id)
             if answer is None:
@@ -207,18 +208,23 @@ class SMPPServerProtocol(Protocol):
         else:
             self.session.respond(p.GenericNack(sequence_number=seq, command_status=S.ESME_RINVCMDID))
 
-    def _await_commit(self, accepted: Accepted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int) -> None:
+    def _await_commit(
+        self, accepted: Accepted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
+    ) -> None:
         message = accepted.message
         gateway = self.factory.gateway
+        traffic = self.factory.traffic
 
         def committed(_: None) -> None:
             # An OK answer only once the message and its charge are durable.
             self._respond(resp_cls(sequence_number=seq, message_id=message.message_id))
+            traffic.observe_submit(self.clock.seconds() - received)
             gateway.release(message)
 
         def failed(failure: Failure) -> None:
             gateway.abort(message)
             self._respond(resp_cls(sequence_number=seq, command_status=S.ESME_RSYSERR))
+            traffic.observe_submit(self.clock.seconds() - received)
 
         accepted.committed.addCallbacks(committed, failed)
 

@@ -267,6 +267,33 @@ class SqliteStore:
             )
         return [_message_from_row(row) for row in rows]
 
+    def search_messages(
+        self,
+        *,
+        account: str | None = None,
+        destination: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[Message]:
+        """Newest first; ``destination`` matches the end of the number (as operators type it)."""
+        # Only fixed clauses are joined; every value is a bound parameter.
+        where: list[str] = []
+        args: list[object] = []
+        for clause, value in (
+            ("account = ?", account),
+            ("destination_addr LIKE ?", None if destination is None else f"%{destination}"),
+            ("submitted_at >= ?", since),
+            ("submitted_at < ?", until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        # Only the fixed clauses above are joined in; every value is a bound parameter.
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        sql = f"SELECT * FROM messages{condition} ORDER BY seq DESC LIMIT ?"  # noqa: S608
+        return [_message_from_row(row) for row in self._reader.execute(sql, (*args, limit))]
+
     def ledger(self, account: str | None = None) -> list[LedgerEntry]:
         if account is None:
             rows = self._reader.execute("SELECT * FROM ledger ORDER BY entry_id")

@@ -1,0 +1,223 @@
+"""The web console in a real headless Chromium (Debian's chromium + chromium-driver via Selenium):
+log in, watch the throughput move while smpplib submits, take a carrier down and see the failover
+in a message's history, top up an account.
+
+Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from conftest import RunningGateway
+from smpp_helpers import client, submit_and_wait
+from twisted.internet.threads import deferToThread
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="no headless browser: install the Debian packages chromium and chromium-driver (.ci/run does)",
+)
+TOKEN = "demo-admin-token"
+SHOTS = os.environ.get("SMPPGW_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or ""
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def shot(driver: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def wait(driver: Any, condition: Callable[[Any], Any], timeout: float = 10.0) -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def log_in(driver: Any, gw: RunningGateway) -> None:
+    driver.get(gw.admin_url + "/")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(gw.admin_url + "/")
+    wait(driver, ec.visibility_of_element_located((By.ID, "login-token")))
+    driver.find_element(By.ID, "login-token").send_keys(TOKEN)
+    driver.find_element(By.ID, "login-operator").send_keys("alice")
+    driver.find_element(By.ID, "login-button").click()
+    wait(driver, ec.visibility_of_element_located((By.ID, "view-overview")))
+
+
+def go(driver: Any, view: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'#nav a[data-view="{view}"]').click()
+    wait(driver, ec.visibility_of_element_located((By.ID, f"view-{view}")))
+
+
+def submit_load(gw: RunningGateway, stop: threading.Event, sent: list[int]) -> None:
+    """Submits until ``stop``, a little over 100/s, on one transceiver bind (receipts answered as they come)."""
+    c = client(gw.smpp_port)
+    try:
+        i = 0
+        while not stop.is_set():
+            suffix = ("0000", "0001")[i % 2] if i % 10 == 9 else f"{i % 9000 + 1000:04d}"
+            # Now and then a number no carrier serves, so the chart shows more than one status.
+            destination = "12345" if i % 25 == 24 else f"1380013{suffix}"
+            submit_and_wait(c, destination, registered_delivery=1)
+            sent[0] += 1
+            i += 1
+            time.sleep(0.008)
+    finally:
+        c.unbind()
+        c.disconnect()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_is_required_and_a_wrong_token_is_refused(gateway: RunningGateway, browser: Any) -> None:
+    def scenario() -> None:
+        browser.get(gateway.admin_url + "/")
+        browser.execute_script("sessionStorage.clear()")
+        browser.get(gateway.admin_url + "/")
+        wait(browser, ec.visibility_of_element_located((By.ID, "login-token")))
+        shot(browser, "console-login")
+        browser.find_element(By.ID, "login-token").send_keys("wrong")
+        browser.find_element(By.ID, "login-button").click()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "login-error"), "refused"))
+        assert not browser.find_element(By.ID, "app").is_displayed()
+
+    await deferToThread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_throughput_moves_while_a_client_submits(gateway: RunningGateway, browser: Any) -> None:
+    await deferToThread(log_in, browser, gateway)
+    assert await deferToThread(lambda: browser.find_element(By.ID, "submits-rate").text) == "0"
+    stop, sent = threading.Event(), [0]
+    load = deferToThread(submit_load, gateway, stop, sent)
+
+    def watch() -> int:
+        try:
+            wait(browser, lambda d: int(d.find_element(By.ID, "submits-rate").text.replace(",", "")) > 10)
+            wait(browser, lambda d: int(d.find_element(By.ID, "bound-count").text) == 1)
+            time.sleep(40 if SHOTS else 2.5)  # a few seconds of chart (more for the screenshots)
+            shot(browser, "console-overview")
+            if SHOTS:
+                go(browser, "sessions")
+                time.sleep(1.5)
+                shot(browser, "console-sessions")
+                go(browser, "overview")
+            return int(browser.find_element(By.ID, "submits-rate").text.replace(",", ""))
+        finally:
+            stop.set()
+
+    rate = await deferToThread(watch)
+    await load
+    assert rate > 10 and sent[0] > 0
+    # The chart's legend names the statuses it drew.
+    legend = await deferToThread(lambda: browser.find_element(By.ID, "legend").text)
+    assert "ESME_ROK" in legend
+
+
+@pytest_twisted.ensureDeferred
+async def test_carrier_down_shows_failover_in_the_message_history(gateway: RunningGateway, browser: Any) -> None:
+    await deferToThread(log_in, browser, gateway)
+
+    def take_down() -> None:
+        go(browser, "carriers")
+        row = '#carriers tr[data-carrier="CMCC"]'
+        wait(browser, ec.element_to_be_clickable((By.CSS_SELECTOR, f"{row} button.toggle")))
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "down"))
+
+    await deferToThread(take_down)
+    assert not gateway.service.carriers["CMCC"].is_up
+
+    def submit() -> str:
+        c = client(gateway.smpp_port)
+        try:
+            return str(submit_and_wait(c, "13800138009", registered_delivery=1).message_id.decode())
+        finally:
+            c.unbind()
+            c.disconnect()
+
+    message_id = await deferToThread(submit)
+
+    def find_history() -> str:
+        go(browser, "messages")
+        browser.find_element(By.ID, "search-id").send_keys(message_id)
+        browser.find_element(By.ID, "search-button").click()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "history-id"), message_id))
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "history"), "failover"))
+        shot(browser, "console-message-history")
+        text: str = browser.find_element(By.ID, "history").text
+        return text
+
+    history = await deferToThread(find_history)
+    assert "failover: CMCC was down, sent to CUCC" in history
+    assert "-42 li" in history  # charged at China Unicom's price
+
+    def bring_up() -> None:
+        go(browser, "carriers")
+        row = '#carriers tr[data-carrier="CMCC"]'
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} button.toggle"), "Bring up"))
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "up"))
+        shot(browser, "console-carriers")
+
+    await deferToThread(bring_up)
+    assert gateway.service.carriers["CMCC"].is_up
+
+
+@pytest_twisted.ensureDeferred
+async def test_top_up_an_account(gateway: RunningGateway, browser: Any) -> None:
+    await deferToThread(log_in, browser, gateway)
+
+    def top_up() -> str:
+        go(browser, "accounts")
+        balance = '#accounts tr[data-account="demo2"] .balance'
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, balance), "1,000.000 CNY"))
+        Select(browser.find_element(By.ID, "topup-account")).select_by_value("demo2")
+        browser.find_element(By.ID, "topup-amount").send_keys("12.5")
+        browser.find_element(By.ID, "topup-reference").send_keys("BANK-2026-0042")
+        browser.find_element(By.ID, "topup-submit").click()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "topup-result"), "Credited"))
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, balance), "1,012.500 CNY"))
+        shot(browser, "console-accounts")
+        result: str = browser.find_element(By.ID, "topup-result").text
+        return result
+
+    result = await deferToThread(top_up)
+    assert result == "Credited 12.500 CNY to demo2: balance 1,012.500 CNY"
+    assert gateway.service.wallets["demo2"].balance == 1_012_500
+    entry = gateway.service.store.ledger("demo2")[-1]
+    assert entry.reference == "BANK-2026-0042" and entry.operator == "alice"
+
+    def same_reference_again() -> str:
+        browser.find_element(By.ID, "topup-amount").clear()
+        browser.find_element(By.ID, "topup-amount").send_keys("1")
+        browser.find_element(By.ID, "topup-reference").send_keys("BANK-2026-0042")
+        browser.find_element(By.ID, "topup-submit").click()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "topup-result"), "already credited"))
+        text: str = browser.find_element(By.ID, "topup-result").text
+        return text
+
+    assert "BANK-2026-0042" in await deferToThread(same_reference_again)
+    assert gateway.service.wallets["demo2"].balance == 1_012_500

@@ -4,6 +4,7 @@ ledger check passes."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -51,8 +52,10 @@ def write_config(tmp: Path) -> tuple[Path, int, Path]:
 
 
 def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}  # this checkout's code
     proc = subprocess.Popen(
         [sys.executable, "-m", "smppgw", "serve", "--config", str(config)],
+        env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,

@@ -3,6 +3,7 @@ sendsms HTTP interface, delivery reports come back to a DLR URL served by the te
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -150,8 +151,6 @@ async def test_kannel_sendsms_reaches_the_gateway_and_dlrs_come_back(gateway_fac
 
 
 def _messages(gw):  # every message the gateway has stored, oldest first
-    import sqlite3
-
     con = sqlite3.connect(gw.store_path)
     try:
         ids = [row[0] for row in con.execute("SELECT message_id FROM messages ORDER BY seq")]

@@ -163,6 +163,9 @@ class GatewayService(MultiService):
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
         self.admin_service: Any = None
+        from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
+
+        self.rig = Rig(self)
         self._build_admin()
 
     def _build_admin(self) -> None:

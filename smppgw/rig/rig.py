@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .faults import BindFaults, FaultInjector
 from .scenario import parse_scenario
 from .timeline import ScenarioRun
 
@@ -17,6 +19,11 @@ class Rig:
         self._service = service
         self.scenario: ScenarioRun | None = None
         service.gateway.submit_gate = self._gate
+        self.faults = FaultInjector(service.reactor, random.Random(f"{service.config.seed}:faults"))
+        service.factory.injector = self.faults
+
+    def set_faults(self, account: str, faults: BindFaults) -> None:
+        self.faults.set(account, faults, self._service.factory.sessions_of)
 
     def _gate(self, carrier: str, now: float) -> int:
         return self.scenario.gate(carrier, now) if self.scenario is not None else 0

@@ -34,6 +34,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     reactor.callWhenRunning(service.startService)
     _reload_on_sighup(reactor, service)
+    if args.scenario:
+        try:
+            run = service.rig.prepare(Path(args.scenario).read_text(encoding="utf-8"), Path(args.scenario).name)
+        except (OSError, ValueError) as err:
+            print(f"smppgw: {err}", file=sys.stderr)
+            return 2
+        reactor.callWhenRunning(service.rig.start, run)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     print(
         f"smppgw {__version__}: SMPP on {config.listen}, admin API on {config.admin.listen}, store {config.store.path}",
@@ -133,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", help="TOML configuration (default: the demo fixture)")
+    serve.add_argument("--scenario", help="a scenario file (TOML timeline of carrier events) to start with the gateway")
     serve.set_defaults(func=cmd_serve)
 
     config = sub.add_parser("config", help="configuration files")

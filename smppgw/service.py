@@ -174,6 +174,9 @@ class GatewayService(MultiService):
         self.smpp_service.setServiceParent(self)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
+        from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
+
+        self.rig = Rig(self)
         self._build_admin()
 
     def _build_admin(self) -> None:

@@ -204,6 +204,9 @@ class AdminApi:
             (b"GET", ("carriers",), self.list_carriers),
             (b"POST", ("carriers", "*", "outage"), self.outage),
         ]
+        from ..rig.admin import rig_routes  # noqa: PLC0415 (the rig's handlers use this module's types)
+
+        self.routes += rig_routes(service)
 
     # ---- accounts -----------------------------------------------------------------------
 

@@ -122,6 +122,10 @@ class CarrierLink:
         self._tokens = min(self._tokens, self._capacity(profile))
         self._schedule_drain()
 
+    def reseed(self, rng: random.Random) -> None:
+        """Draw outcomes from `rng` from now on (a scenario's seed makes its run reproducible)."""
+        self._rng = rng
+
     def dispatch(self, job: CarrierJob) -> bool:
         """Hand `job` to the carrier, or queue it; False when the queue is full (nothing is kept)."""
         if self.pending(job.message_id):

@@ -119,6 +119,8 @@ class Gateway:
         self._scheduled: dict[str, float] = {}  # message id -> schedule_delivery_time
         self.submitted = 0
         self.rejected = 0
+        # The test rig's per-carrier gate (scripted throttling): a status to refuse with, or 0.
+        self.submit_gate: Callable[[str, float], int] | None = None
 
     # ---- carriers ---------------------------------------------------------------------
 
@@ -188,6 +190,8 @@ class Gateway:
             return _reject(S.ESME_RINVDSTADR, f"no route: {decision.reason}")
         if decision.all_down and self.when_all_down == "reject":
             return _reject(S.ESME_RSYSERR, f"carrier {decision.carrier} is down")
+        if self.submit_gate is not None and (gated := self.submit_gate(decision.carrier, now)):
+            return _reject(gated, f"carrier {decision.carrier} refused it (scenario)")
         try:
             concat = concat_info(pdu.esm_class, pdu.payload, pdu.tlvs)
         except ValueError as err:

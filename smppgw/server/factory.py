@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
@@ -12,6 +13,9 @@ from ..pipeline.gateway import Gateway
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
 from .protocol import SMPPServerProtocol
+
+if TYPE_CHECKING:
+    from ..rig.faults import FaultInjector
 
 
 class SMPPServerFactory(ServerFactory):
@@ -32,6 +36,7 @@ class SMPPServerFactory(ServerFactory):
         self.connections: set[SMPPServerProtocol] = set()
         self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
         self.traffic = Traffic()  # shared by every session: what the metrics and the console read
+        self.injector: FaultInjector | None = None  # protocol faults of the test rig
 
     def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)
         return SMPPServerProtocol(self, self.clock)

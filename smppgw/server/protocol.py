@@ -163,6 +163,12 @@ class SMPPServerProtocol(Protocol):
         self.account = None
 
     def _respond(self, response: p.Pdu) -> None:
+        injector = self.factory.injector
+        if injector is not None and injector.hold(self, response):
+            return  # the test rig sends it later, or never
+        self.respond_now(response)
+
+    def respond_now(self, response: p.Pdu) -> None:
         if not self.session.closed:
             self.session.respond(response)
             self._flush()
@@ -174,6 +180,10 @@ class SMPPServerProtocol(Protocol):
         gateway = self.factory.gateway
         now = self.clock.seconds()
         seq = pdu.sequence_number
+        injector = self.factory.injector
+        if injector is not None and (injected := injector.intercept(self, pdu)) is not None:
+            self.session.respond(injected)  # a fault the test rig was asked to inject
+            return
         if isinstance(pdu, p.SubmitSm | p.DataSm):
             resp_cls: type[p.SubmitSmResp | p.DataSmResp] = (
                 p.SubmitSmResp if isinstance(pdu, p.SubmitSm) else p.DataSmResp

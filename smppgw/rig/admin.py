@@ -1,0 +1,80 @@
+"""Admin API routes of the rig:
+
+GET    /api/scenario        the running scenario, or null
+POST   /api/scenario        {"toml": "<scenario file text>"}: start it (replacing the one running)
+DELETE /api/scenario        stop it and put the carriers back as configured
+GET    /api/accounts/{id}/faults    the protocol faults injected on the account's binds
+POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.faults), replacing earlier ones
+DELETE /api/accounts/{id}/faults    stop injecting
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+from twisted.web.server import Request
+
+from ..admin.api import ApiError, Handler, Reply, Result
+from .faults import faults_from_dict
+
+if TYPE_CHECKING:
+    from ..service import GatewayService
+
+log = Logger()
+
+
+def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Handler]]:
+    rig = service.rig
+
+    def show(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        return Reply(200, rig.status())
+
+    def start(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        text = body.get("toml")
+        if not isinstance(text, str):
+            raise ApiError(400, "toml must be the scenario file's text", "toml")
+        try:
+            run = rig.prepare(text, "scenario")
+        except ValueError as err:
+            raise ApiError(400, str(err), "toml") from None
+        rig.start(run)
+        return Reply(201, rig.status())
+
+    def stop(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        if not rig.stop():
+            raise ApiError(404, "no scenario is running")
+        return Reply(200, rig.status())
+
+    def account(params: tuple[str, ...]) -> str:
+        if service.accounts.get(params[0]) is None:
+            raise ApiError(404, f"no account {params[0]!r}")
+        return params[0]
+
+    def show_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        faults = rig.faults.get(account(params))
+        return Reply(200, {"account": params[0], "faults": None if faults is None else dataclasses.asdict(faults)})
+
+    def set_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = account(params)
+        try:
+            faults = faults_from_dict(body, "faults")
+        except ValueError as err:
+            raise ApiError(400, str(err)) from None
+        rig.set_faults(system_id, faults)
+        return Reply(200, {"account": system_id, "faults": dataclasses.asdict(faults)})
+
+    def clear_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        if not rig.faults.clear(account(params)):
+            raise ApiError(404, f"no faults on {params[0]!r}")
+        return Reply(200, {"account": params[0], "faults": None})
+
+    return [
+        (b"GET", ("accounts", "*", "faults"), show_faults),
+        (b"POST", ("accounts", "*", "faults"), set_faults),
+        (b"DELETE", ("accounts", "*", "faults"), clear_faults),
+        (b"GET", ("scenario",), show),
+        (b"POST", ("scenario",), start),
+        (b"DELETE", ("scenario",), stop),
+    ]

@@ -1,0 +1,62 @@
+"""The rig of one gateway: the scenario that is running (if any) and its hooks."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .faults import BindFaults, FaultInjector
+from .scenario import parse_scenario
+from .timeline import ScenarioRun
+
+if TYPE_CHECKING:
+    from ..service import GatewayService
+
+
+class Rig:
+    def __init__(self, service: GatewayService) -> None:
+        self._service = service
+        self.scenario: ScenarioRun | None = None
+        service.gateway.submit_gate = self._gate
+        self.faults = FaultInjector(service.reactor, random.Random(f"{service.config.seed}:faults"))
+        service.factory.injector = self.faults
+
+    def set_faults(self, account: str, faults: BindFaults) -> None:
+        self.faults.set(account, faults, self._service.factory.sessions_of)
+
+    def _gate(self, carrier: str, now: float) -> int:
+        return self.scenario.gate(carrier, now) if self.scenario is not None else 0
+
+    def prepare(self, text: str, where: str) -> ScenarioRun:
+        """Parse and validate a scenario (ValueError naming ``where`` and the key)."""
+        service = self._service
+        return ScenarioRun(
+            parse_scenario(text, where),
+            carriers=service.carriers,
+            tables=service.config.carriers,
+            clock=service.reactor,
+            default_seed=service.config.seed,
+            where=where,
+        )
+
+    def start(self, run: ScenarioRun) -> None:
+        """Start ``run``, stopping (and undoing) the one before."""
+        self.stop()
+        self.scenario = run
+        run.start()
+
+    def start_file(self, path: Path) -> ScenarioRun:
+        run = self.prepare(path.read_text(encoding="utf-8"), path.name)
+        self.start(run)
+        return run
+
+    def stop(self) -> bool:
+        if self.scenario is None:
+            return False
+        self.scenario.stop()
+        self.scenario = None
+        return True
+
+    def status(self) -> dict[str, Any]:
+        return {"scenario": None if self.scenario is None else self.scenario.status()}

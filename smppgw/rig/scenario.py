@@ -1,0 +1,124 @@
+"""Scenario files: a TOML timeline of carrier events (pure: stdlib only).
+
+name = "unicom-bad-evening"
+seed = 42                      # optional: reseeds every carrier's random outcomes at start
+
+[[event]]
+at_s = 60                      # seconds after the scenario starts
+carrier = "CUCC"
+receipt_p95_ms = 1200000       # any [carriers.*] key: receipt delays, outcomes, loss_percent, ...
+loss_percent = 3
+throttle_above = 50            # msg/s to this carrier; above it submits get ESME_RTHROTTLED (0 = off)
+
+[[event]]
+at_s = 120
+carrier = "CMCC"
+down = true                    # an outage (false ends it)
+
+[[event]]
+at_s = 360
+carrier = "CUCC"
+recover = true                 # back to the configured profile, no throttle, up
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+_Z95 = 1.6448536269514722
+_Z99 = 2.3263478740408408
+_EVENT_KEYS = frozenset({"at_s", "carrier", "down", "throttle_above", "recover", "receipt_p95_ms"})
+_TOP_KEYS = frozenset({"name", "seed", "event"})
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierEvent:
+    at: float
+    carrier: str
+    overrides: Mapping[str, object] = field(default_factory=dict)  # [carriers.*] keys
+    down: bool | None = None
+    throttle_above: float | None = None
+    recover: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    seed: int | None
+    events: tuple[CarrierEvent, ...]  # in time order (file order among equal times)
+
+
+def p99_from_p95(median_ms: float, p95_ms: float) -> float:
+    """The log-normal p99 with the given median and p95 (profiles are given by median and p99)."""
+    if p95_ms < median_ms:
+        raise ValueError("receipt_p95_ms must not be below receipt_median_ms")
+    sigma = (math.log(p95_ms) - math.log(median_ms)) / _Z95
+    return median_ms * math.exp(sigma * _Z99)
+
+
+def parse_scenario(text: str, where: str) -> Scenario:
+    """Read a scenario file; errors name ``where`` and the key, e.g. ``x.toml: event[2].at_s: ...``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{where}: not valid TOML: {err}") from None
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ValueError(f"{where}: {key}: unknown key (expected one of {', '.join(sorted(_TOP_KEYS))})")
+    name = data.get("name", "scenario")
+    if not isinstance(name, str):
+        raise ValueError(f"{where}: name: must be a string")
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"{where}: seed: must be a whole number")
+    raw = data.get("event", [])
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: event: must be an array of tables ([[event]])")
+    events = [_event(entry, f"{where}: event[{i}]") for i, entry in enumerate(raw)]
+    events.sort(key=lambda e: e.at)  # stable: file order among equal times
+    return Scenario(name=name, seed=seed, events=tuple(events))
+
+
+def _event(entry: object, path: str) -> CarrierEvent:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{path}: must be a table")
+    at = entry.get("at_s")
+    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at) or at < 0:
+        raise ValueError(f"{path}.at_s: must be a number of seconds >= 0")
+    carrier = entry.get("carrier")
+    if not isinstance(carrier, str) or not carrier:
+        raise ValueError(f'{path}.carrier: must name a carrier, e.g. "CUCC"')
+    down = entry.get("down")
+    if down is not None and not isinstance(down, bool):
+        raise ValueError(f"{path}.down: must be true or false")
+    recover = entry.get("recover", False)
+    if not isinstance(recover, bool):
+        raise ValueError(f"{path}.recover: must be true or false")
+    throttle = entry.get("throttle_above")
+    if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int | float) or throttle < 0):
+        raise ValueError(f"{path}.throttle_above: must be messages per second >= 0")
+    overrides = {k: v for k, v in entry.items() if k not in _EVENT_KEYS}
+    if "receipt_p95_ms" in entry:
+        p95 = entry["receipt_p95_ms"]
+        median = overrides.get("receipt_median_ms")
+        if isinstance(p95, bool) or not isinstance(p95, int | float) or p95 <= 0:
+            raise ValueError(f"{path}.receipt_p95_ms: must be a number > 0")
+        if median is None:
+            raise ValueError(f"{path}.receipt_p95_ms: needs receipt_median_ms in the same event")
+        if isinstance(median, bool) or not isinstance(median, int | float) or median <= 0:
+            raise ValueError(f"{path}.receipt_median_ms: must be a number > 0")
+        try:
+            overrides["receipt_p99_ms"] = p99_from_p95(float(median), float(p95))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+    return CarrierEvent(
+        at=float(at),
+        carrier=carrier.upper(),
+        overrides=overrides,
+        down=down,
+        throttle_above=None if throttle is None else float(throttle),
+        recover=recover,
+    )

@@ -4,6 +4,7 @@ ledger check passes."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -30,6 +31,7 @@ def free_port() -> int:
 
 def write_config(tmp: Path) -> tuple[Path, int, Path]:
     shutil.copytree(FIXTURES / "routes", tmp / "routes")
+    shutil.copytree(FIXTURES / "content", tmp / "content")
     store = tmp / "state" / "smppgw.db"
     smpp_port, admin_port = free_port(), free_port()
 
@@ -56,6 +58,8 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,
+        # The code under test, not whatever smppgw the interpreter has installed.
+        env={**os.environ, "PYTHONPATH": str(FIXTURES.parent)},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

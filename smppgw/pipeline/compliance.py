@@ -476,6 +476,10 @@ class Compliance:
     def is_optout_word(self, text: str) -> bool:
         return unicodedata.normalize("NFKC", text).strip().casefold() in self.optout_words
 
+    @staticmethod
+    def normalise(number: str) -> str:
+        return normalise_msisdn(number)
+
     def add_optout(self, account: str, number: str, source: str, now: float) -> str:
         """Add a number (any written form) to a list; returns its E.164 digits.  Raises InvalidNumber."""
         msisdn = normalise_msisdn(number)

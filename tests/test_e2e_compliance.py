@@ -374,3 +374,36 @@ async def test_held_message_survives_a_restart(gateway_factory):
     assert [item["message_id"] for item in queue["held"]] == [held]
     assert (await api(gw2, "POST", f"/api/review/{held}/approve"))[0] == 200
     await until(lambda: gw2.service.gateway.find(held).state.name == "DELIVERED")
+
+
+@pytest_twisted.ensureDeferred
+async def test_cli_review_reinstate_and_exports(gateway_factory, tmp_path, capsys):
+    from test_cli_admin import run_cli  # noqa: PLC0415
+
+    gw = await gateway_factory(with_content())
+    conn = ["--url", gw.admin_url, "--token", TOKEN]
+
+    def submit(text: str) -> Any:
+        return submit_and_wait(client(gw.smpp_port), NUMBER, **ucs2(text))
+
+    held = (await deferToThread(submit, "博彩")).message_id.decode()
+    assert await deferToThread(run_cli, ["review", "list", *conn]) == 0
+    assert held in capsys.readouterr().out
+    assert await deferToThread(run_cli, ["review", "approve", held, "--operator", "bob", *conn]) == 0
+    assert await deferToThread(run_cli, ["review", "reject", held, *conn]) != 0  # no longer held
+
+    await deferToThread(submit, "颠覆国家政权")
+    await until(lambda: gw.service.accounts.get("demo").status == "suspended")
+    capsys.readouterr()
+    assert await deferToThread(run_cli, ["incidents", "export", *conn]) == 0
+    assert "颠覆国家政权" in capsys.readouterr().out.splitlines()[1]
+    assert await deferToThread(run_cli, ["account", "reinstate", "demo", *conn]) == 0
+    assert gw.service.accounts.get("demo").status == "active"
+
+    numbers = tmp_path / "optouts.csv"
+    numbers.write_text("msisdn\n13900038888\n+8613900048888\n", encoding="utf-8")
+    assert await deferToThread(run_cli, ["optouts", "import", "demo", str(numbers), *conn]) == 0
+    capsys.readouterr()
+    assert await deferToThread(run_cli, ["optouts", "export", "--account", "demo", *conn]) == 0
+    out = capsys.readouterr().out
+    assert "demo,8613900038888,import" in out and "demo,8613900048888,import" in out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from ..pipeline.accounts import AccountState
 from ..pipeline.compliance import GLOBAL, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
 from ..store.ports import Op
-from .api import ApiError, Reply, _peer, _text, iso_time
+from .api import ApiError, Reply, Result, _peer, _text, iso_time
 
 if TYPE_CHECKING:
     from .api import AdminApi, Handler
@@ -105,6 +105,10 @@ class _Endpoints:
         self.api = api
         self.service = api.service
 
+    def _after_commit(self, build: Callable[[], Reply]) -> Result:
+        """Answer once everything queued so far is stored, so the answer and the store agree."""
+        return self.service.committer.flush().addCallback(lambda _: build())
+
     def _account(self, system_id: str) -> AccountState:
         state = self.service.accounts.get(system_id)
         if state is None:
@@ -141,30 +145,30 @@ class _Endpoints:
             )
         return Reply(200, {"held": items, "timeout_action": self.service.config.content.review_timeout_action})
 
-    def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Reply:
+    def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Result:
         who = _text(body, "operator", required=False) or f"admin-api ({_peer(request)})"
         done = self.service.compliance.decide(message_id, approve, who)
         if done is None:
             raise ApiError(404, f"message {message_id!r} is not held for review")
         verb = "approved" if approve else "rejected"
         log.info("admin: held message {ids} {verb} by {who}", ids=",".join(done), verb=verb, who=who)
-        return Reply(200, {"decision": verb, "message_ids": done})
+        return self._after_commit(lambda: Reply(200, {"decision": verb, "message_ids": done}))
 
-    def approve(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def approve(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         return self._decide(request, params[0], True, body)
 
-    def reject(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def reject(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         return self._decide(request, params[0], False, body)
 
     # ---- suspension, pledges, incidents -----------------------------------------------------
 
-    def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
         who = _text(body, "operator", required=False) or f"admin-api ({_peer(request)})"
         self.service.compliance.reinstate(state.config.system_id, who)
-        return Reply(200, self.api.account_detail(state))
+        return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
 
-    def pledge(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def pledge(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
         signed_on, reference, operator = _text(body, "signed_on"), _text(body, "reference"), _text(body, "operator")
         assert signed_on is not None and reference is not None and operator is not None
@@ -183,10 +187,13 @@ class _Endpoints:
             return Reply(201, self.api.account_detail(state))
 
         d = self.service.committer.write([Op("pledge", (system_id, signed_on, reference, operator, now))])
-        return d.addCallback(stored)  # type: ignore[return-value]
+        return d.addCallback(stored)
 
-    def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         fmt, account = _format(request), _arg(request, "account")
+        return self._after_commit(lambda: self._incidents(fmt, account))
+
+    def _incidents(self, fmt: str, account: str | None) -> Reply:
         rows = [{**r, "at": iso_time(r["at"], self.api.offset)} for r in self.service.store.incidents(account)]  # type: ignore[arg-type]
         if fmt == "csv":
             return Reply(200, _csv(INCIDENT_FIELDS, rows), "text/csv; charset=utf-8")
@@ -194,8 +201,11 @@ class _Endpoints:
 
     # ---- opt-out lists ----------------------------------------------------------------------
 
-    def optouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def optouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         fmt, account = _format(request), _arg(request, "account")
+        return self._after_commit(lambda: self._optouts(fmt, account))
+
+    def _optouts(self, fmt: str, account: str | None) -> Reply:
         rows = [
             {**r, "at": iso_time(r["at"], self.api.offset)}  # type: ignore[arg-type]
             for r in self.service.store.optouts()
@@ -205,7 +215,7 @@ class _Endpoints:
             return Reply(200, _csv(OPTOUT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"optouts": rows})
 
-    def import_optouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
+    def import_optouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         """{"account": "<id>" or "*" (global), "numbers": [...] or "csv": "<text>", "remove": false}"""
         account = _text(body, "account")
         assert account is not None
@@ -236,4 +246,5 @@ class _Endpoints:
         ]
         log.info("admin: {n} numbers {verb} opt-out list {account}", n=len(done),
                  verb="removed from" if remove else "added to", account=account)  # fmt: skip
-        return Reply(200, {"account": account, "count": len(set(done)), "removed" if remove else "added": done})
+        answer = {"account": account, "count": len(set(done)), "removed" if remove else "added": done}
+        return self._after_commit(lambda: Reply(200, answer))

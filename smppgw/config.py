@@ -46,6 +46,11 @@ class AccountConfig:
     message_id_format: str = "hex"
     initial_balance: int = 0  # credited once, when the account is first created in the store
     billing_unit: str = "li"  # "li" (money, 0.001 CNY) or "msg" (a message-count package)
+    signatures: tuple[str, ...] = ()  # registered 【...】 signatures
+    signature_required: bool = False  # a message must start or end with one of them
+    pledge_required: bool = False  # binds only once its information-security pledge is recorded
+    send_window: tuple[int, int] | None = None  # (start, end) minutes of the local day; None: any time
+    outside_window: str = "reject"  # a submit outside send_window: "reject" (0x404) or "defer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,18 @@ class RoutingConfig:
     when_all_down: str = "queue"  # "queue" at the primary carrier, or "reject" (ESME_RSYSERR)
 
 
+OPTOUT_WORDS = ("T", "TD", "退订", "N", "STOP", "R")
+
+
+@dataclass(frozen=True, slots=True)
+class ContentConfig:
+    keywords: Path | None = None  # keyword rules (smppgw.content); None: no content checks
+    review_timeout: float = 1800.0  # seconds a held message waits for a reviewer
+    review_timeout_action: str = "reject"  # what happens then: "reject" (REJECTD, refund) or "approve"
+    concat_timeout: float = 60.0  # seconds the parts of a long message wait for the rest
+    optout_words: tuple[str, ...] = OPTOUT_WORDS
+
+
 @dataclass(frozen=True, slots=True)
 class Outage:
     """A scheduled carrier outage: from ``start`` (epoch) or ``start_after`` seconds after the gateway starts."""
@@ -88,6 +105,7 @@ class GatewayConfig:
     store: StoreConfig = field(default_factory=StoreConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
     refund_states: frozenset[str] = frozenset({"UNDELIV", "REJECTD"})
     rate_plans: Mapping[str, Any] = field(default_factory=dict)  # raw, parsed by billing.tariff
     carriers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # raw, parsed by carriers.model
@@ -197,6 +215,12 @@ class _Reader:
             raise self.error(key, f"must be a list of strings, got {value!r}")
         return tuple(value)
 
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {value!r}")
+        return value
+
     def time(self, key: str) -> float | None:
         value = self.get(key, None)
         if value is None:
@@ -260,6 +284,10 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
             networks.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError:
             raise r.error("ip_allowlist", f"{cidr!r} is not an address or CIDR block") from None
+    signatures = r.str_list("signatures", ())
+    for sig in signatures:
+        if not _SIGNATURE.fullmatch(sig):
+            raise r.error("signatures", f"{sig!r} must be a name in full-width brackets, e.g. 【演示】")
     sources = r.str_list("source_addrs", ())
     for s in sources:
         if not s.isdigit() or len(s) > 20:
@@ -279,9 +307,34 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         message_id_format=r.text("message_id_format", "hex", MESSAGE_ID_FORMATS),
         initial_balance=r.whole("initial_balance", 0, minimum=0),
         billing_unit=r.text("billing_unit", "li", frozenset({"li", "msg"})),
+        signatures=signatures,
+        signature_required=r.flag("signature_required", False),
+        pledge_required=r.flag("pledge_required", False),
+        send_window=_window(r, "send_window"),
+        outside_window=r.text("outside_window", "reject", frozenset({"reject", "defer"})),
     )
+    if account.signature_required and not signatures:
+        raise r.error("signature_required", "needs at least one entry in signatures")
     r.reject_unknown()
     return account
+
+
+_SIGNATURE = re.compile(r"【[^【】]{1,20}】")
+_WINDOW = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
+
+
+def _window(r: _Reader, key: str) -> tuple[int, int] | None:
+    """ "08:00-22:00" as minutes of the day; an end before the start wraps past midnight."""
+    value = r.text(key, "")
+    if not value:
+        return None
+    m = _WINDOW.fullmatch(value)
+    if m is None or int(m[1]) > 24 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+        raise r.error(key, f'must look like "08:00-22:00", got {value!r}')
+    start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+    if start == end:
+        raise r.error(key, "start and end are the same time")
+    return start, end
 
 
 def parse(text: str, path: Path) -> GatewayConfig:
@@ -335,6 +388,16 @@ def parse(text: str, path: Path) -> GatewayConfig:
     )
     ro.reject_unknown()
 
+    co = root.sub("content")
+    content = ContentConfig(
+        keywords=co.path("keywords", base),
+        review_timeout=co.number("review_timeout_s", 1800.0, minimum=1.0),
+        review_timeout_action=co.text("review_timeout_action", "reject", frozenset({"reject", "approve"})),
+        concat_timeout=co.number("concat_timeout_s", 60.0, minimum=0.1),
+        optout_words=co.str_list("optout_words", OPTOUT_WORDS),
+    )
+    co.reject_unknown()
+
     bi = root.sub("billing")
     refund_states = frozenset(bi.str_list("refund_states", ("UNDELIV", "REJECTD")))
     bi.reject_unknown()
@@ -382,6 +445,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         store=store,
         admin=admin,
         routing=routing,
+        content=content,
         refund_states=refund_states,
         rate_plans=rate_plans,
         carriers=carriers,

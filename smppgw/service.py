@@ -21,9 +21,11 @@ from .billing.tariff import PriceList, tariffs_from_toml_table
 from .carriers.link import CarrierLink
 from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
 from .config import AccountConfig, ConfigError, GatewayConfig
+from .content import ContentRules, ContentRulesError
 from .model import Delivery
 from .pipeline.accounts import AccountBook
 from .pipeline.committer import GroupCommitter
+from .pipeline.compliance import Compliance, Held
 from .pipeline.deliveries import DeliveryQueue
 from .pipeline.gateway import Gateway
 from .routing.loader import load_ported_csv
@@ -90,6 +92,11 @@ def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any
     return router, prices, profiles
 
 
+def _close(proto: Any) -> None:
+    if proto.transport is not None and proto.connected:
+        proto.transport.loseConnection()
+
+
 class GatewayService(MultiService):
     def __init__(self, config: GatewayConfig, reactor: Any) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -133,6 +140,7 @@ class GatewayService(MultiService):
             interval=config.store.commit_interval,
             max_batch=config.store.commit_max_batch,
         )
+        self.compliance = self._build_compliance(config, reactor)
         self.deliveries = DeliveryQueue(reactor, config.receipt_retry_interval, self._delivered)
         self.carriers: dict[str, CarrierLink] = {}
         self.gateway = Gateway(
@@ -151,7 +159,9 @@ class GatewayService(MultiService):
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
+            compliance=self.compliance,
         )
+        self.compliance.gateway = self.gateway
         for code, profile in profiles.items():
             self.carriers[code] = CarrierLink(
                 profile,
@@ -178,6 +188,42 @@ class GatewayService(MultiService):
 
         self.rig = Rig(self)
         self._build_admin()
+
+    def _build_compliance(self, config: GatewayConfig, reactor: Any) -> Compliance:
+        rules = None
+        if config.content.keywords is not None:
+            try:
+                rules = ContentRules.from_toml(config.content.keywords)
+            except (ContentRulesError, ValueError) as err:
+                raise ConfigError(f"{config.source.name}: content.keywords: {err}") from None
+        compliance = Compliance(
+            config=config.content,
+            rules=rules,
+            clock=reactor,
+            accounts=self.accounts,
+            write=self.committer.write_later,
+            dc0=config.dc0,
+            utc_offset_minutes=config.utc_offset_minutes,
+            next_incident_id=self.store.next_incident_id(),
+        )
+        held = [
+            Held(str(r["message_id"]), str(r["account"]), str(r["kind"]), str(r["grp"]), str(r["category"]),
+                 str(r["term"]), float(r["held_at"]), float(r["deadline"]))  # type: ignore[arg-type]
+            for r in self.store.held()
+        ]  # fmt: skip
+        compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
+        for account in self.store.pledges():
+            state = self.accounts.get(account)
+            if state is not None:
+                state.pledged = True
+        compliance.on_suspend = self._unbind_account
+        return compliance
+
+    def _unbind_account(self, account: str) -> None:
+        """A suspended account's sessions are unbound now, and closed a second later if still open."""
+        for proto in self.factory.sessions_of(account):
+            proto.unbind()
+            self.reactor.callLater(1.0, _close, proto)
 
     def _build_admin(self) -> None:
         from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)

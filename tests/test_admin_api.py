@@ -125,7 +125,7 @@ async def test_account_list_and_detail_show_the_demo_balance(gateway: RunningGat
     status, body = await call(gateway, "GET", "/api/accounts")
     assert status == 200
     accounts = {a["system_id"]: a for a in body["accounts"]}
-    assert set(accounts) == {"demo", "demo2"}
+    assert set(accounts) == {"demo", "demo2", "brand"}
     demo = accounts["demo"]
     assert demo == {
         "system_id": "demo",

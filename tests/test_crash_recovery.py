@@ -31,6 +31,7 @@ def free_port() -> int:
 
 def write_config(tmp: Path) -> tuple[Path, int, Path]:
     shutil.copytree(FIXTURES / "routes", tmp / "routes")
+    shutil.copytree(FIXTURES / "content", tmp / "content")
     store = tmp / "state" / "smppgw.db"
     smpp_port, admin_port = free_port(), free_port()
 

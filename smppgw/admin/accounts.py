@@ -75,7 +75,19 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "message_id_format": account.message_id_format,
         "initial_balance": account.initial_balance,
         "billing_unit": account.billing_unit,
+        "signatures": list(account.signatures),
+        "signature_required": account.signature_required,
+        "pledge_required": account.pledge_required,
+        "send_window": _window_text(account.send_window),
+        "outside_window": account.outside_window,
     }
+
+
+def _window_text(window: tuple[int, int] | None) -> str:
+    if window is None:
+        return ""
+    (sh, sm), (eh, em) = divmod(window[0], 60), divmod(window[1], 60)
+    return f"{sh:02d}:{sm:02d}-{eh:02d}:{em:02d}"
 
 
 def account_settings(account: AccountConfig) -> dict[str, Any]:

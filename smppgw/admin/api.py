@@ -69,6 +69,7 @@ class ApiError(Exception):
 class Reply:
     status: int
     body: Any
+    content_type: str = ""  # "": body is JSON; otherwise body is bytes of this type (CSV exports)
 
 
 Result = Reply | Deferred[Reply]
@@ -203,6 +204,7 @@ class AdminApi:
             (b"POST", ("mo",), self.mobile_originated),
             (b"GET", ("carriers",), self.list_carriers),
             (b"POST", ("carriers", "*", "outage"), self.outage),
+            *compliance_routes(self),
         ]
         from ..rig.admin import rig_routes  # noqa: PLC0415 (the rig's handlers use this module's types)
 
@@ -233,6 +235,7 @@ class AdminApi:
         detail = self.account_summary(state)
         detail["origin"] = "config" if state.config.system_id in self.service.config.accounts else "api"
         detail["settings"] = account_settings(state.config)
+        detail.update(compliance_account_fields(self, state))
         return detail
 
     def list_accounts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -344,7 +347,7 @@ class AdminApi:
         if message is None:
             raise ApiError(404, f"no message {params[0]!r}")
         receipt = receipt_status(message, message.is_final and self._receipt_queued(message))
-        return Reply(200, message_json(message, receipt, self.offset))
+        return Reply(200, {**message_json(message, receipt, self.offset), **compliance_message_fields(self, message)})
 
     def mobile_originated(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         sender, to, text = _text(body, "from"), _text(body, "to"), body.get("text")
@@ -481,6 +484,10 @@ class AdminResource(Resource):
 
     def _reply(self, request: Request, reply: Reply) -> bytes:
         request.setResponseCode(reply.status)
+        if reply.content_type:
+            request.setHeader(b"content-type", reply.content_type.encode("ascii"))
+            request.setHeader(b"cache-control", b"no-store")
+            return bytes(reply.body)
         request.setHeader(b"content-type", b"application/json; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
         return json.dumps(reply.body, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -505,6 +512,9 @@ def build_admin_site(service: GatewayService) -> Site:
     site.displayTracebacks = False
     return site
 
+
+# Last: the compliance endpoints build on this module's helpers (ApiError, Reply, ...).
+from .compliance import compliance_account_fields, compliance_message_fields, compliance_routes  # noqa: E402
 
 __all__ = [
     "AdminApi",

@@ -48,6 +48,10 @@ class AdminClient:
         self.operator = operator  # named in the gateway's access log (the token is shared)
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return json.loads(self.send(method, path, body) or b"null")
+
+    def send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> bytes:
+        """The raw response body (CSV exports); errors as for ``request``."""
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310 (http only, checked)
         req.add_header("Authorization", f"Bearer {self.token}")
@@ -58,7 +62,8 @@ class AdminClient:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read() or b"null")
+                body_bytes: bytes = response.read()
+                return body_bytes
         except urllib.error.HTTPError as err:
             raw = err.read()
             try:
@@ -118,6 +123,27 @@ class AdminClient:
 
     def reload(self) -> Any:
         return self.request("POST", "/api/reload", {})
+    def review(self) -> Any:
+        return self.request("GET", "/api/review")
+
+    def decide(self, message_id: str, verdict: str, operator: str | None) -> Any:
+        body = {"operator": operator} if operator else {}
+        return self.request("POST", f"/api/review/{self._id(message_id)}/{verdict}", body)
+
+    def reinstate(self, system_id: str, operator: str | None) -> Any:
+        body = {"operator": operator} if operator else {}
+        return self.request("POST", f"/api/accounts/{self._id(system_id)}/reinstate", body)
+
+    def pledge(self, system_id: str, signed_on: str, reference: str, operator: str) -> Any:
+        body = {"signed_on": signed_on, "reference": reference, "operator": operator}
+        return self.request("POST", f"/api/accounts/{self._id(system_id)}/pledge", body)
+
+    def export(self, what: str, fmt: str, account: str | None) -> bytes:
+        query = f"?format={fmt}" + (f"&account={quote(account, safe='')}" if account else "")
+        return self.send("GET", f"/api/{what}{query}")
+
+    def import_optouts(self, account: str, numbers: list[str], remove: bool) -> Any:
+        return self.request("POST", "/api/optouts", {"account": account, "numbers": numbers, "remove": remove})
 
 
 # ---- connection settings ------------------------------------------------------------------
@@ -377,6 +403,44 @@ def _outage(down: bool) -> Command:
     return command
 
 
+def _show_review(result: Any, args: argparse.Namespace) -> None:
+    rows = [
+        [h["message_id"], h["account"], h["category"], h["term"], h["deadline"] or "-", h["text"][:30]]
+        for h in result["held"]
+    ]
+    _print_table(["MESSAGE", "ACCOUNT", "CATEGORY", "TERM", "DEADLINE", "TEXT"], rows)
+
+
+def _decide(verdict: str) -> Command:
+    def command(client: AdminClient, args: argparse.Namespace) -> Any:
+        return client.decide(args.message_id, verdict, client.operator)
+
+    return command
+
+
+def _import_optouts(client: AdminClient, args: argparse.Namespace) -> Any:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+    numbers = [line.split(",")[0].strip() for line in text.splitlines() if line.strip()]
+    numbers = [n for n in numbers if n.lstrip("+").isdigit()]  # header lines and comments are skipped
+    return client.import_optouts(args.account, numbers, args.remove)
+
+
+def _export(what: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            data = client_from_args(args).export(what, args.format, args.account)
+        except AdminUnreachable as err:
+            print(f"smppgw: {err}", file=sys.stderr)
+            return EXIT_UNREACHABLE
+        except AdminError as err:
+            print(f"smppgw: refused ({err.status}): {err}", file=sys.stderr)
+            return EXIT_REFUSED
+        sys.stdout.write(data.decode("utf-8-sig"))
+        return EXIT_OK
+
+    return run
+
+
 def _passwd(args: argparse.Namespace) -> int:
     """Print a password hash for the configuration file; needs no running gateway."""
     password = args.password if args.password is not None else getpass.getpass("password: ")
@@ -475,6 +539,47 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         p = car.add_parser(verb, parents=conn, help=f"{'start' if down else 'end'} a simulated outage")
         p.add_argument("code", metavar="CODE", help="CMCC, CUCC, CTCC, CBN or INTL")
         p.set_defaults(func=_run(_outage(down), _show_outage))
+
+    p = acc.add_parser("reinstate", parents=conn, help="lift a suspension")
+    p.add_argument("system_id", metavar="ID")
+    p.set_defaults(func=_run(lambda c, a: c.reinstate(a.system_id, c.operator), lambda r, a: _show_account(r)))
+    p = acc.add_parser("pledge", parents=conn, help="record a signed information-security pledge")
+    p.add_argument("system_id", metavar="ID")
+    p.add_argument("--signed-on", required=True, help="the date it was signed, e.g. 2026-01-05")
+    p.add_argument("--reference", required=True, help="the document's reference")
+    p.set_defaults(
+        func=_run(
+            lambda c, a: c.pledge(a.system_id, a.signed_on, a.reference, c.operator), lambda r, a: _show_account(r)
+        )
+    )
+
+    review = subparsers.add_parser("review", help="messages held for manual review")
+    rev = review.add_subparsers(dest="review_command", required=True)
+    p = rev.add_parser("list", parents=conn, help="held messages, oldest first")
+    p.set_defaults(func=_run(lambda c, a: c.review(), _show_review))
+    for verdict in ("approve", "reject"):
+        p = rev.add_parser(verdict, parents=conn, help=f"{verdict} a held message (and its other parts)")
+        p.add_argument("message_id", metavar="ID")
+        p.set_defaults(
+            func=_run(_decide(verdict), lambda r, a: print(f"{r['decision']}: {' '.join(r['message_ids'])}"))
+        )
+
+    for what, helptext in (
+        ("incidents", "suspensions and prohibited content, for reports"),
+        ("optouts", "opt-out lists"),
+    ):
+        parser = subparsers.add_parser(what, help=helptext)
+        sub = parser.add_subparsers(dest=f"{what}_command", required=True)
+        p = sub.add_parser("export", parents=conn, help="print as CSV or JSON")
+        p.add_argument("--format", choices=["csv", "json"], default="csv")
+        p.add_argument("--account", help="only this account ('*' for the global opt-out list)")
+        p.set_defaults(func=_export(what))
+        if what == "optouts":
+            p = sub.add_parser("import", parents=conn, help="add numbers (one per line in FILE, or '-') to a list")
+            p.add_argument("account", metavar="ACCOUNT", help="an account, or '*' for the global list")
+            p.add_argument("file", metavar="FILE")
+            p.add_argument("--remove", action="store_true", help="take the numbers off the list instead")
+            p.set_defaults(func=_run(_import_optouts, lambda r, a: print(f"{r['count']} numbers, list {r['account']}")))
 
     mo = subparsers.add_parser("mo", help="mobile-originated messages")
     mos = mo.add_subparsers(dest="mo_command", required=True)

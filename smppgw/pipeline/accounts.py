@@ -43,6 +43,7 @@ class AccountState:
     config: AccountConfig
     status: str
     binds: int = 0
+    pledged: bool = False  # an information-security pledge is on record
     bucket: TokenBucket = field(default_factory=lambda: TokenBucket(0.0, 0.0, 0.0))
 
 
@@ -112,7 +113,7 @@ class AccountBook:
                 return S.ESME_RBINDFAIL
         if not self._password_ok(state, password):
             return S.ESME_RINVPASWD
-        if state.status != "active":
+        if state.status != "active" or (cfg.pledge_required and not state.pledged):
             return S.ESME_RBINDFAIL
         if (cfg.not_before is not None and now < cfg.not_before) or (cfg.not_after is not None and now > cfg.not_after):
             return S.ESME_RBINDFAIL

@@ -39,6 +39,7 @@ from ..store.ports import Op, Store
 from ..store.sqlite import delivery_row, ledger_row, message_row
 from .accounts import AccountBook
 from .committer import GroupCommitter
+from .compliance import Compliance, Precheck
 from .ids import format_message_id
 
 S = CommandStatus
@@ -98,6 +99,7 @@ class Gateway:
         when_all_down: str = "queue",
         dc0: str = "gsm7",
         utc_offset_minutes: int = 480,
+        compliance: Compliance | None = None,
     ) -> None:
         self.clock = clock
         self.store = store
@@ -121,6 +123,7 @@ class Gateway:
         self.rejected = 0
         # The test rig's per-carrier gate (scripted throttling): a status to refuse with, or 0.
         self.submit_gate: Callable[[str, float], int] | None = None
+        self.compliance = compliance
 
     # ---- carriers ---------------------------------------------------------------------
 
@@ -163,15 +166,15 @@ class Gateway:
             return _reject(S.ESME_RINVMSGLEN, "UCS2 text with an odd number of octets")
         return schedule, validity
 
-    def submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float) -> Accepted | Rejected:
-        result = self._submit(account_id, pdu, now)
+    def submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Accepted | Rejected:
+        result = self._submit(account_id, pdu, now, peer)
         if isinstance(result, Rejected):
             self.rejected += 1
         else:
             self.submitted += 1
         return result
 
-    def _submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float) -> Accepted | Rejected:
+    def _submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str) -> Accepted | Rejected:
         acct = self.accounts.get(account_id)
         if acct is None or acct.status != "active":
             return _reject(S.SMPPGW_RSUSPENDED, "account is suspended")
@@ -202,9 +205,19 @@ class Gateway:
             return _reject(S.ESME_RSUBMITFAIL, f"no tariff for {decision.carrier} in plan {cfg.rate_plan}")
         if not acct.bucket.take(now):
             return _reject(S.ESME_RTHROTTLED, "over the account's throughput")
+        pre: Precheck | None = None
+        if self.compliance is not None:
+            screened = self.compliance.precheck(acct, pdu, decision.msisdn, concat, now=now, peer=peer)
+            if isinstance(screened, tuple):
+                return _reject(*screened)
+            pre = screened
+            if pre.defer_until is not None:
+                schedule = max(schedule or 0.0, pre.defer_until)
         seq = self._next_seq
         message_id = format_message_id(seq, cfg.message_id_format)
-        charged = self.wallets.charge(account_id, message_id, segments, price, now)
+        # A message refused by a REJECTD receipt is accepted without being charged.
+        free = pre is not None and pre.judgement is not None and pre.judgement.refused
+        charged = None if free else self.wallets.charge(account_id, message_id, segments, price, now)
         if isinstance(charged, Refused):
             return _reject(S.SMPPGW_RNOBALANCE, charged.reason)
         self._next_seq = seq + 1
@@ -222,7 +235,7 @@ class Gateway:
             home_carrier=decision.home_carrier,
             segments=segments,
             price=price,
-            charge=-charged.amount,
+            charge=-charged.amount if charged is not None else 0,
             data_coding=pdu.data_coding,
             esm_class=pdu.esm_class,
             body=pdu.payload,
@@ -232,7 +245,11 @@ class Gateway:
             seq=seq,
         )
         self.active[message_id] = message
-        ops = [Op("message", message_row(message)), *self._money_ops(charged)]
+        ops = [Op("message", message_row(message))]
+        if charged is not None:
+            ops += self._money_ops(charged)
+        if self.compliance is not None and pre is not None:
+            ops += self.compliance.accepted(message, pre, peer, now)
         committed = self.committer.write(ops)
         if schedule is not None and schedule > now:
             self._scheduled[message_id] = schedule
@@ -245,6 +262,8 @@ class Gateway:
         """The commit of an accepted message failed: forget it and give the money back in memory
         (the store never saw the charge)."""
         self.active.pop(message.message_id, None)
+        if self.compliance is not None:
+            self.compliance.forget(message.message_id)
         wallet = self.wallets.get(message.account)
         if wallet is not None and message.charge:
             wallet.refund(message.message_id, message.charge, message.submitted_at)
@@ -254,12 +273,27 @@ class Gateway:
         """Hand an accepted message to its carrier, once its submit_sm_resp is on the wire."""
         if message.message_id not in self.active:
             return  # cancelled meanwhile
+        if self.compliance is not None and self.compliance.intercept(message):
+            return  # held for review or for its other parts, or refused by receipt
         at = self._scheduled.pop(message.message_id, None)
         delay = 0.0 if at is None else max(0.0, at - self.clock.seconds())
         if delay > 0:
             self.clock.callLater(delay, self._dispatch, message.message_id)
         else:
             self._dispatch(message.message_id)
+
+    def dispatch(self, message_id: str) -> None:
+        """A message compliance held back goes on (to its carrier, at its scheduled time)."""
+        at = self._scheduled.pop(message_id, None)
+        delay = 0.0 if at is None else max(0.0, at - self.clock.seconds())
+        self.clock.callLater(delay, self._dispatch, message_id)
+
+    def content_reject(self, message: Message, err: int, code: str, at: float) -> None:
+        """Refuse an accepted message: a REJECTD receipt, and all of its charge back."""
+        if self.active.pop(message.message_id, None) is None:
+            return
+        self._scheduled.pop(message.message_id, None)
+        self._finish(message, MessageState.REJECTED, at, err=err, code=code, stat="REJECTD", refund_all=True)
 
     def _dispatch(self, message_id: str) -> None:
         message = self.active.get(message_id)
@@ -284,13 +318,23 @@ class Gateway:
         stat = STAT_WORDS.get(MessageState(outcome.state), "UNKNOWN")
         self._finish(message, MessageState(outcome.state), at, err=outcome.err, code=outcome.code, stat=stat)
 
-    def _finish(self, message: Message, state: MessageState, at: float, *, err: int, code: str, stat: str) -> None:
+    def _finish(
+        self,
+        message: Message,
+        state: MessageState,
+        at: float,
+        *,
+        err: int,
+        code: str,
+        stat: str,
+        refund_all: bool = False,
+    ) -> None:
         ops: list[Op] = []
         wallet = self.wallets.get(message.account)
         refund = 0
         if wallet is not None:
             left = wallet.refundable(message.message_id) or 0
-            refund = left if state is MessageState.DELETED else self.refunds.refund_for(stat, left)
+            refund = left if state is MessageState.DELETED or refund_all else self.refunds.refund_for(stat, left)
             if refund:
                 entry = wallet.refund(message.message_id, refund, at, reason=stat)
                 if isinstance(entry, LedgerEntry):
@@ -395,6 +439,8 @@ class Gateway:
             return delivery
 
         self.log.info("MO from {sender} to {to} for {account}", sender=mask_msisdn(sender), to=to, account=account)
+        if self.compliance is not None:
+            self.compliance.mobile_originated(account, sender, text, now)
         return d.addCallback(committed)
 
     # ---- query / cancel / replace ---------------------------------------------------------
@@ -483,9 +529,13 @@ class Gateway:
         """Messages that were waiting at a carrier when the gateway stopped go back to it."""
         for message in messages:
             self.active[message.message_id] = message
+            if self.compliance is not None and self.compliance.is_held(message.message_id):
+                continue
             link = self.carriers.get(message.carrier)
             if link is None:
                 continue
             link.resume(
                 CarrierJob(message.message_id, message.msisdn, message.submitted_at, message.validity_until), None
             )
+        if self.compliance is not None:
+            self.compliance.resume()

@@ -188,7 +188,7 @@ class SMPPServerProtocol(Protocol):
             resp_cls: type[p.SubmitSmResp | p.DataSmResp] = (
                 p.SubmitSmResp if isinstance(pdu, p.SubmitSm) else p.DataSmResp
             )
-            result = gateway.submit(account, pdu, now)
+            result = gateway.submit(account, pdu, now, self.peer_host)
             if isinstance(result, Rejected):
                 self.session.respond(resp_cls(sequence_number=seq, command_status=result.status))
                 self.factory.traffic.observe_submit(self.clock.seconds() - now)
@@ -268,7 +268,7 @@ class SMPPServerProtocol(Protocol):
                 short_message=pdu.short_message,
                 tlvs=pdu.tlvs,
             )
-            result = gateway.submit(account, single, now)
+            result = gateway.submit(account, single, now, self.peer_host)
             if isinstance(result, Rejected):
                 failed.append(p.UnsuccessSme(dest.ton, dest.npi, dest.address, result.status))
             else:

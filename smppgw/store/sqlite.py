@@ -63,7 +63,37 @@ CREATE TABLE IF NOT EXISTS deliveries (
     esm_class INTEGER NOT NULL, data_coding INTEGER NOT NULL, body BLOB NOT NULL,
     state INTEGER NOT NULL, err INTEGER NOT NULL, created_at REAL NOT NULL
 );
+-- Compliance: messages held back (review, waiting for the other parts), every decision taken on
+-- a message, incidents for the authorities, opt-out lists ('*' = global) and security pledges.
+CREATE TABLE IF NOT EXISTS held (
+    message_id TEXT PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL, grp TEXT NOT NULL,
+    category TEXT NOT NULL, term TEXT NOT NULL, held_at REAL NOT NULL, deadline REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, account TEXT NOT NULL, at REAL NOT NULL,
+    decision TEXT NOT NULL, category TEXT NOT NULL, term TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_message ON decisions (message_id);
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id INTEGER PRIMARY KEY, account TEXT NOT NULL, at REAL NOT NULL, message_id TEXT NOT NULL,
+    category TEXT NOT NULL, legal_category INTEGER, term TEXT NOT NULL, action TEXT NOT NULL,
+    source_ip TEXT NOT NULL, destination TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS optouts (
+    account TEXT NOT NULL, msisdn TEXT NOT NULL, source TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (account, msisdn)
+);
+CREATE TABLE IF NOT EXISTS pledges (
+    account TEXT PRIMARY KEY, signed_on TEXT NOT NULL, reference TEXT NOT NULL, operator TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
 """
+
+HELD_COLUMNS = ("message_id", "account", "kind", "grp", "category", "term", "held_at", "deadline")
+INCIDENT_COLUMNS = (
+    "incident_id", "account", "at", "message_id", "category", "legal_category", "term", "action", "source_ip",
+    "destination", "text",
+)  # fmt: skip
 
 _MESSAGE_COLUMNS = (
     "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
@@ -91,6 +121,17 @@ _SQL: dict[str, str] = {
     "account_settings": "UPDATE accounts SET settings = ? WHERE system_id = ?",
     "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 16)})",  # noqa: S608
     "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ?",
+    "held": "INSERT OR REPLACE INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "held_done": "DELETE FROM held WHERE message_id = ?",
+    "decision": "INSERT INTO decisions (message_id, account, at, decision, category, term, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "incident": "INSERT INTO incidents (incident_id, account, at, message_id, category, legal_category, term, "
+    "action, source_ip, destination, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "optout": "INSERT OR IGNORE INTO optouts (account, msisdn, source, at) VALUES (?, ?, ?, ?)",
+    "optout_remove": "DELETE FROM optouts WHERE account = ? AND msisdn = ?",
+    "pledge": "INSERT OR REPLACE INTO pledges (account, signed_on, reference, operator, recorded_at) "
+    "VALUES (?, ?, ?, ?, ?)",
 }
 
 
@@ -303,6 +344,34 @@ class SqliteStore:
 
     def balances(self) -> dict[str, int]:
         return {row[0]: row[1] for row in self._reader.execute("SELECT system_id, balance FROM accounts")}
+
+    # ---- compliance (reads off the hot path) ------------------------------------------------
+
+    def held(self) -> list[dict[str, object]]:
+        return [dict(row) for row in self._reader.execute("SELECT * FROM held ORDER BY held_at, message_id")]
+
+    def decisions(self, message_id: str) -> list[dict[str, object]]:
+        rows = self._reader.execute(
+            "SELECT at, decision, category, term, detail FROM decisions WHERE message_id = ? ORDER BY decision_id",
+            (message_id,),
+        )
+        return [dict(row) for row in rows]
+
+    def incidents(self, account: str | None = None) -> list[dict[str, object]]:
+        if account is None:
+            rows = self._reader.execute("SELECT * FROM incidents ORDER BY incident_id")
+        else:
+            rows = self._reader.execute("SELECT * FROM incidents WHERE account = ? ORDER BY incident_id", (account,))
+        return [dict(row) for row in rows]
+
+    def next_incident_id(self) -> int:
+        return (self._reader.execute("SELECT MAX(incident_id) FROM incidents").fetchone()[0] or 0) + 1
+
+    def optouts(self) -> list[dict[str, object]]:
+        return [dict(row) for row in self._reader.execute("SELECT * FROM optouts ORDER BY account, at, msisdn")]
+
+    def pledges(self) -> dict[str, dict[str, object]]:
+        return {row["account"]: dict(row) for row in self._reader.execute("SELECT * FROM pledges")}
 
     def close(self) -> None:
         self._writer.close()

@@ -1,0 +1,520 @@
+"""Compliance around the gateway's submit: content rules, review queue, suspension and incidents,
+opt-out lists, signatures, send windows, pledges, and long messages held until all parts are in.
+
+The gateway asks ``precheck`` before it charges and calls ``accepted`` (ops written with the
+message) and ``intercept`` (once the submit_sm_resp is out); everything held is in the ``held``
+table, every decision in ``decisions``, so a restart continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from ..config import AccountConfig, ContentConfig
+from ..content import Action, ContentRules, Hit
+from ..model import Message
+from ..protocol import pdu as p
+from ..protocol.coding import decode_text
+from ..protocol.concat import ConcatInfo, split_udh
+from ..protocol.constants import ESM_CLASS_UDHI, CommandStatus
+from ..routing.numbers import InvalidNumber, normalise_msisdn
+from ..store.ports import Op
+from .accounts import AccountBook, AccountState
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+S = CommandStatus
+GLOBAL = "*"  # the opt-out list that applies to every account
+
+# The smppgw receipt conventions (README "Content rules"): err and the carrier-style code.
+SIGNATURE_REJECT = (1, "XA:0003")
+CONTENT_REJECT_CODE = "MK:0014"
+REVIEW_REJECT = (3, "MK:0115")
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the text checks (signature, keywords) decided for one whole message."""
+
+    decision: str  # allowed | flagged | held | rejected | suspended
+    status: int = 0  # != 0: refuse in submit_sm_resp with this status
+    err: int = 0  # receipt rejection: err and code of the REJECTD receipt
+    code: str = ""
+    category: str = ""
+    term: str = ""
+    legal_category: int | None = None
+    detail: str = ""
+
+    @property
+    def refused(self) -> bool:
+        return self.decision in ("rejected", "suspended")
+
+
+ALLOWED = Judgement("allowed")
+
+
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """The outcome of ``precheck`` for a submit that may go on."""
+
+    judgement: Judgement | None  # None: a part of a long message, judged once all parts are in
+    group: str  # the held group (long message key), or "" for a single message
+    defer_until: float | None = None  # outside the send window, deferred to its next start
+    text: str = ""
+    part: int = 1  # this part's number in its long message (UDH or SAR TLVs)
+
+
+@dataclass(slots=True)
+class Held:
+    message_id: str
+    account: str
+    kind: str  # review | parts | reject
+    group: str
+    category: str
+    term: str
+    held_at: float
+    deadline: float
+
+
+@dataclass(slots=True)
+class _Group:
+    members: list[str] = field(default_factory=list)
+    timer: IDelayedCall | None = None
+
+
+def message_text(data_coding: int, esm_class: int, body: bytes, dc0: str) -> str:
+    if esm_class & ESM_CLASS_UDHI:
+        with contextlib.suppress(ValueError):  # concat_info already refused malformed headers
+            body = split_udh(body)[1]
+    return decode_text(data_coding, body, dc0=dc0)
+
+
+def in_window(window: tuple[int, int], now: float, utc_offset_minutes: int) -> float | None:
+    """None inside the window; otherwise the time of its next start."""
+    local = now + utc_offset_minutes * 60
+    minute = (local // 60) % 1440
+    start, end = window
+    inside = start <= minute < end if start < end else minute >= start or minute < end
+    if inside:
+        return None
+    wait = (start - minute) % 1440
+    return now - (local % 60) + wait * 60
+
+
+class Compliance:
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        config: ContentConfig,
+        rules: ContentRules | None,
+        clock: IReactorTime,
+        accounts: AccountBook,
+        write: Callable[[list[Op]], None],
+        dc0: str = "gsm7",
+        utc_offset_minutes: int = 480,
+        next_incident_id: int = 1,
+    ) -> None:
+        self.config = config
+        self.rules = rules
+        self.clock = clock
+        self.accounts = accounts
+        self._write = write
+        self.dc0 = dc0
+        self.utc_offset_minutes = utc_offset_minutes
+        self.optout_words = frozenset(unicodedata.normalize("NFKC", w).strip().casefold() for w in config.optout_words)
+        self.optouts: dict[str, set[str]] = {}
+        self.held: dict[str, Held] = {}
+        self._groups: dict[str, _Group] = {}
+        self._parts: dict[str, dict[int, str]] = {}  # group -> part number -> message id
+        self._next_incident = next_incident_id
+        self.gateway: Gateway | None = None  # set by the composition root
+        self.on_suspend: Callable[[str], None] = lambda account: None
+
+    # ---- restore ------------------------------------------------------------------------
+
+    def restore(self, optouts: Iterable[tuple[str, str]], held: Iterable[Held]) -> None:
+        for account, msisdn in optouts:
+            self.optouts.setdefault(account, set()).add(msisdn)
+        for entry in held:
+            self.held[entry.message_id] = entry
+
+    def resume(self) -> None:
+        """After a restart: re-arm the timers of everything held (gateway.active has the messages)."""
+        gateway = self._gateway()
+        by_group: dict[str, list[Held]] = {}
+        for entry in list(self.held.values()):
+            if entry.message_id not in gateway.active:
+                del self.held[entry.message_id]
+                continue
+            by_group.setdefault(entry.group, []).append(entry)
+        for group, entries in by_group.items():
+            kind = entries[0].kind
+            if kind == "reject":
+                for entry in entries:
+                    err, code = int(entry.term or 0), entry.category
+                    del self.held[entry.message_id]
+                    gateway.content_reject(gateway.active[entry.message_id], err, code, self.clock.seconds())
+                continue
+            state = self._groups.setdefault(group, _Group())
+            state.members = [e.message_id for e in entries]
+            if kind == "parts":
+                parts = self._parts.setdefault(group, {})
+                for index, e in enumerate(entries):
+                    parts[int(e.term) if e.term.isdigit() else index + 1] = e.message_id
+                self._arm(group, entries[0].deadline, self._parts_timeout)
+            else:
+                self._arm(group, entries[0].deadline, self._review_timeout)
+
+    # ---- submit -------------------------------------------------------------------------
+
+    def optout_refusal(self, account: str, msisdn: str) -> bool:
+        return msisdn in self.optouts.get(account, ()) or msisdn in self.optouts.get(GLOBAL, ())
+
+    def precheck(
+        self,
+        acct: AccountState,
+        pdu: p.SubmitSm | p.DataSm,
+        msisdn: str,
+        concat: ConcatInfo | None,
+        *,
+        now: float,
+        peer: str,
+    ) -> Precheck | tuple[int, str]:
+        """(status, reason) to refuse now, or how to go on."""
+        cfg = acct.config
+        if self.optout_refusal(cfg.system_id, msisdn):
+            return S.SMPPGW_ROPTEDOUT, "the recipient opted out"
+        defer = None
+        if cfg.send_window is not None:
+            defer = in_window(cfg.send_window, now, self.utc_offset_minutes)
+            if defer is not None and cfg.outside_window == "reject":
+                return S.SMPPGW_RQUIETHOURS, "outside the account's send window"
+        text = message_text(pdu.data_coding, pdu.esm_class, pdu.payload, self.dc0)
+        if concat is not None:
+            group = f"{cfg.system_id}|{pdu.source_addr}|{pdu.destination_addr}|{concat.ref}|{concat.total}"
+            return Precheck(None, group, defer, text, concat.seqnum)
+        judgement = self.judge(cfg, text, receipts_only=False)
+        if judgement.status:
+            if judgement.decision == "suspended":
+                self._write(
+                    self._incident_ops(
+                        judgement, account=cfg.system_id, message_id="", peer=peer,
+                        destination=pdu.destination_addr, text=text, now=now,
+                    )
+                )  # fmt: skip
+                self.suspend(cfg.system_id, now, f"{judgement.category}: {judgement.term}")
+            elif judgement.legal_category is not None:
+                self._write(
+                    self._incident_ops(
+                        judgement, account=cfg.system_id, message_id="", peer=peer,
+                        destination=pdu.destination_addr, text=text, now=now,
+                    )
+                )  # fmt: skip
+            return judgement.status, judgement.detail
+        return Precheck(judgement, "", defer, text)
+
+    def judge(self, cfg: AccountConfig, text: str, *, receipts_only: bool) -> Judgement:
+        if cfg.signature_required:
+            stripped = text.strip()
+            if not any(stripped.startswith(s) or stripped.endswith(s) for s in cfg.signatures):
+                err, code = SIGNATURE_REJECT
+                status = 0 if receipts_only else S.SMPPGW_RNOSIGNATURE
+                return Judgement("rejected", status, err, code, "signature", "", None, "no registered signature")
+        if self.rules is None:
+            return ALLOWED
+        verdict = self.rules.check(text)
+        hit: Hit | None = verdict.deciding
+        if hit is None or verdict.action is None:
+            return ALLOWED
+        rule = hit.rule
+        cat, term, legal = rule.category, hit.matched, rule.legal_category
+        if verdict.action is Action.FLAG:
+            return Judgement("flagged", category=cat, term=term, legal_category=legal)
+        if verdict.action is Action.REVIEW:
+            return Judgement("held", category=cat, term=term, legal_category=legal, detail="held for review")
+        decision = "suspended" if verdict.action is Action.SUSPEND else "rejected"
+        status = S.SMPPGW_RCONTENT if rule.reject_mode == "status" and not receipts_only else 0
+        return Judgement(decision, status, rule.err_code, CONTENT_REJECT_CODE, cat, term, legal, f"{cat}: {term}")
+
+    def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> list[Op]:
+        """Ops stored with a message just accepted: its decision, and what holds it back."""
+        self._note_held(message, pre, now)
+        judgement = pre.judgement
+        if judgement is None:
+            info = pre.group.rsplit("|", 2)
+            part = pre.part
+            detail = f"part {part} of {info[-1]}: waiting for the other parts"
+            return [
+                self._decision(message, now, "held", detail=detail),
+                self._held_op(Held(message.message_id, message.account, "parts", pre.group, "", str(part), now,
+                                   now + self.config.concat_timeout)),
+            ]  # fmt: skip
+        ops = [self._decision(message, now, judgement.decision, judgement)]
+        if pre.defer_until is not None:
+            ops.append(self._decision(message, now, "deferred", detail="outside the send window"))
+        if judgement.decision == "held":
+            entry = Held(message.message_id, message.account, "review", message.message_id, judgement.category,
+                         judgement.term, now, now + self.config.review_timeout)  # fmt: skip
+            ops.append(self._held_op(entry))
+        elif judgement.refused:
+            entry = Held(message.message_id, message.account, "reject", message.message_id, judgement.code,
+                         str(judgement.err), now, now)  # fmt: skip
+            ops.append(self._held_op(entry))
+            ops += self._incident_ops(
+                judgement, account=message.account, message_id=message.message_id, peer=peer,
+                destination=message.destination_addr, text=pre.text, now=now,
+            )  # fmt: skip
+            if judgement.decision == "suspended":
+                self.suspend(message.account, now, f"{judgement.category}: {judgement.term}")
+        return ops
+
+    def intercept(self, message: Message) -> bool:
+        """Once the submit_sm_resp is out: True when compliance keeps the message (held, rejected)."""
+        entry = self.held.get(message.message_id)
+        if entry is None:
+            return False
+        gateway = self._gateway()
+        if entry.kind == "reject":
+            del self.held[message.message_id]
+            gateway.content_reject(message, int(entry.term), entry.category, self.clock.seconds())
+        elif entry.kind == "review":
+            group = self._groups.setdefault(entry.group, _Group())
+            group.members.append(message.message_id)
+            self._arm(entry.group, entry.deadline, self._review_timeout)
+        else:
+            parts = self._parts.setdefault(entry.group, {})
+            parts[int(entry.term)] = message.message_id
+            group = self._groups.setdefault(entry.group, _Group())
+            group.members.append(message.message_id)
+            total = int(entry.group.rsplit("|", 1)[1])
+            if len(parts) >= total:
+                self._complete(entry.group)
+            else:
+                self._arm(entry.group, entry.deadline, self._parts_timeout)
+        return True
+
+    def _note_held(self, message: Message, pre: Precheck, now: float) -> None:
+        """Known in memory from the moment the message is accepted (before its commit)."""
+        if pre.judgement is None:
+            entry = Held(message.message_id, message.account, "parts", pre.group, "", str(pre.part),
+                         now, now + self.config.concat_timeout)  # fmt: skip
+        elif pre.judgement.decision == "held":
+            entry = Held(message.message_id, message.account, "review", message.message_id, pre.judgement.category,
+                         pre.judgement.term, now, now + self.config.review_timeout)  # fmt: skip
+        elif pre.judgement.refused:
+            entry = Held(message.message_id, message.account, "reject", message.message_id, pre.judgement.code,
+                         str(pre.judgement.err), now, now)  # fmt: skip
+        else:
+            return
+        self.held[message.message_id] = entry
+
+    def forget(self, message_id: str) -> None:
+        """The commit of an accepted message failed: it never existed."""
+        self.held.pop(message_id, None)
+
+    def is_held(self, message_id: str) -> bool:
+        return message_id in self.held
+
+    # ---- long messages --------------------------------------------------------------------
+
+    def _parts_timeout(self, group: str) -> None:
+        self._complete(group, timed_out=True)
+
+    def _complete(self, group: str, *, timed_out: bool = False) -> None:
+        gateway = self._gateway()
+        state = self._groups.pop(group, None)
+        parts = self._parts.pop(group, {})
+        if state is not None and state.timer is not None and state.timer.active():
+            state.timer.cancel()
+        messages = [gateway.active[mid] for _, mid in sorted(parts.items()) if mid in gateway.active]
+        for m in messages:
+            self.held.pop(m.message_id, None)
+        if not messages:
+            return
+        now = self.clock.seconds()
+        first = messages[0]
+        acct = self.accounts.get(first.account)
+        text = "".join(message_text(m.data_coding, m.esm_class, m.body, self.dc0) for m in messages)
+        if acct is None:
+            return
+        judgement = self.judge(acct.config, text, receipts_only=True)
+        why = "timed out waiting for parts; " if timed_out else ""
+        ops: list[Op] = []
+        for m in messages:
+            ops.append(Op("held_done", (m.message_id,)))
+            ops.append(self._decision(m, now, judgement.decision, judgement, prefix=f"{why}whole message: "))
+        if judgement.decision == "held":
+            new_group = first.message_id
+            members = _Group()
+            for m in messages:
+                entry = Held(m.message_id, m.account, "review", new_group, judgement.category, judgement.term, now,
+                             now + self.config.review_timeout)  # fmt: skip
+                self.held[m.message_id] = entry
+                members.members.append(m.message_id)
+                ops.append(self._held_op(entry))
+            self._groups[new_group] = members
+            self._arm(new_group, now + self.config.review_timeout, self._review_timeout)
+            self._write(ops)
+            return
+        if judgement.refused:
+            ops += self._incident_ops(
+                judgement, account=first.account, message_id=first.message_id, peer="",
+                destination=first.destination_addr, text=text, now=now,
+            )  # fmt: skip
+            self._write(ops)
+            if judgement.decision == "suspended":
+                self.suspend(first.account, now, f"{judgement.category}: {judgement.term}")
+            for m in messages:
+                gateway.content_reject(m, judgement.err, judgement.code, now)
+            return
+        self._write(ops)
+        for m in messages:
+            gateway.dispatch(m.message_id)
+
+    # ---- review queue -------------------------------------------------------------------
+
+    def review_items(self) -> list[Held]:
+        return sorted((h for h in self.held.values() if h.kind == "review"), key=lambda h: (h.held_at, h.message_id))
+
+    def group_of(self, message_id: str) -> list[str]:
+        entry = self.held.get(message_id)
+        if entry is None or entry.kind != "review":
+            return []
+        state = self._groups.get(entry.group)
+        return list(state.members) if state is not None else [message_id]
+
+    def decide(self, message_id: str, approve: bool, who: str, why: str = "") -> list[str] | None:
+        """Approve or reject a held message (with the other parts of its long message); None if not held."""
+        members = self.group_of(message_id)
+        if not members:
+            return None
+        entry = self.held[message_id]
+        state = self._groups.pop(entry.group, None)
+        if state is not None and state.timer is not None and state.timer.active():
+            state.timer.cancel()
+        gateway = self._gateway()
+        now = self.clock.seconds()
+        ops: list[Op] = []
+        messages = []
+        for mid in members:
+            self.held.pop(mid, None)
+            m = gateway.active.get(mid)
+            if m is None:
+                continue
+            messages.append(m)
+            detail = why or f"{'approved' if approve else 'rejected'} by {who}"
+            ops += [Op("held_done", (mid,)), self._decision(m, now, "approved" if approve else "rejected",
+                                                            detail=detail)]  # fmt: skip
+        self._write(ops)
+        for m in messages:
+            if approve:
+                gateway.dispatch(m.message_id)
+            else:
+                err, code = REVIEW_REJECT
+                gateway.content_reject(m, err, code, now)
+        return [m.message_id for m in messages]
+
+    def _review_timeout(self, group: str) -> None:
+        state = self._groups.get(group)
+        if state is None or not state.members:
+            return
+        state.timer = None
+        approve = self.config.review_timeout_action == "approve"
+        self.decide(
+            state.members[0], approve, "timeout", why=f"review timed out: {'approved' if approve else 'rejected'}"
+        )
+
+    def _arm(self, group: str, deadline: float, fire: Callable[[str], None]) -> None:
+        state = self._groups.setdefault(group, _Group())
+        if state.timer is not None and state.timer.active():
+            return
+        state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), fire, group)
+
+    # ---- suspension and incidents ----------------------------------------------------------
+
+    def suspend(self, account: str, now: float, why: str) -> None:
+        acct = self.accounts.get(account)
+        if acct is None or acct.status == "suspended":
+            return
+        self.accounts.set_status(account, "suspended")
+        self._write([Op("account_status", ("suspended", account))])
+        self.log.warn("account {account} suspended: {why}", account=account, why=why)
+        # After the current submit is answered: its submit_sm_resp goes out before the unbind.
+        self.clock.callLater(0, self.on_suspend, account)
+
+    def reinstate(self, account: str, who: str) -> None:
+        self.accounts.set_status(account, "active")
+        self._write([Op("account_status", ("active", account))])
+        self.log.info("account {account} reinstated by {who}", account=account, who=who)
+
+    def _incident_ops(
+        self, j: Judgement, *, account: str, message_id: str, peer: str, destination: str, text: str, now: float
+    ) -> list[Op]:
+        incident_id = self._next_incident
+        self._next_incident += 1
+        row = (incident_id, account, now, message_id, j.category, j.legal_category, j.term, j.decision, peer,
+               destination, text)  # fmt: skip
+        return [Op("incident", row)]
+
+    # ---- consent ------------------------------------------------------------------------
+
+    def is_optout_word(self, text: str) -> bool:
+        return unicodedata.normalize("NFKC", text).strip().casefold() in self.optout_words
+
+    @staticmethod
+    def normalise(number: str) -> str:
+        return normalise_msisdn(number)
+
+    def add_optout(self, account: str, number: str, source: str, now: float) -> str:
+        """Add a number (any written form) to a list; returns its E.164 digits.  Raises InvalidNumber."""
+        msisdn = normalise_msisdn(number)
+        known = self.optouts.setdefault(account, set())
+        if msisdn not in known:
+            known.add(msisdn)
+            self._write([Op("optout", (account, msisdn, source, now))])
+        return msisdn
+
+    def remove_optout(self, account: str, number: str) -> str:
+        msisdn = normalise_msisdn(number)
+        self.optouts.get(account, set()).discard(msisdn)
+        self._write([Op("optout_remove", (account, msisdn))])
+        return msisdn
+
+    def mobile_originated(self, account: str, sender: str, text: str, now: float) -> bool:
+        """An MO opt-out word puts the sender on the account's list; True when it did."""
+        if not self.is_optout_word(text):
+            return False
+        try:
+            self.add_optout(account, sender, "mo", now)
+        except InvalidNumber:
+            return False
+        return True
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _gateway(self) -> Gateway:
+        assert self.gateway is not None, "Compliance.gateway is set by the composition root"
+        return self.gateway
+
+    @staticmethod
+    def _held_op(h: Held) -> Op:
+        return Op("held", (h.message_id, h.account, h.kind, h.group, h.category, h.term, h.held_at, h.deadline))
+
+    @staticmethod
+    def _decision(
+        message: Message, now: float, decision: str, j: Judgement | None = None, *, detail: str = "", prefix: str = ""
+    ) -> Op:
+        category = j.category if j is not None else ""
+        term = j.term if j is not None else ""
+        text = detail or (j.detail if j is not None else "")
+        return Op("decision", (message.message_id, message.account, now, decision, category, term, prefix + text))

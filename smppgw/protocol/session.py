@@ -329,7 +329,8 @@ class SMPPSession:
             if cfg.enquire_link_interval and self._enquire_seq is None:
                 deadlines.append(max(self._last_rx, self._last_tx) + cfg.enquire_link_interval)
         if self._outstanding:
-            deadlines.append(min(o.deadline for o in self._outstanding.values()))
+            # Requests get now + response_timeout in send order, so the oldest expires first: O(1), not a scan.
+            deadlines.append(next(iter(self._outstanding.values())).deadline)
         return min(deadlines) if deadlines else None
 
     def handle_timers(self, now: float) -> list[Event]:

@@ -90,11 +90,12 @@ class SMPPServerProtocol(Protocol):
         if deadline is None:
             self._cancel_timer()
             return
-        delay = max(0.0, deadline - self.clock.seconds())
-        if self._timer is not None and self._timer.active():
-            self._timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._on_timer)
+        timer = self._timer
+        if timer is not None and timer.active():
+            if timer.getTime() <= deadline:
+                return  # it fires early, finds nothing due, and re-arms: cheaper than a reset per PDU
+            timer.cancel()
+        self._timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -4,6 +4,7 @@ ledger check passes."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -56,6 +57,8 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,
+        # The gateway under test is this checkout's, whatever smppgw the interpreter has installed.
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

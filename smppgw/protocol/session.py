@@ -147,6 +147,11 @@ class SMPPSession:
         return len(self._outstanding)
 
     @property
+    def next_sequence(self) -> int:
+        """The sequence number send_request will give the next request."""
+        return self._next_seq
+
+    @property
     def pending_requests(self) -> int:
         """Requests the peer sent that we have not answered yet."""
         return len(self._pending_in)
@@ -181,7 +186,8 @@ class SMPPSession:
             raise LocalProtocolError(f"{request.command_id.name} may not be sent in {self.state.value}")
         seq = self._next_seq
         self._next_seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
-        request = request.evolve(sequence_number=seq)
+        if request.sequence_number != seq:  # a host that built it with next_sequence saves a copy
+            request = request.evolve(sequence_number=seq)
         self._outstanding[seq] = _Outstanding(request, now + self.config.response_timeout)
         self._emit(request, now)
         if request.command_id == C.UNBIND:

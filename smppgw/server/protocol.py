@@ -290,6 +290,7 @@ class SMPPServerProtocol(Protocol):
             if delivery.err:
                 tlvs += (p.Tlv(Tag.NETWORK_ERROR_CODE, bytes([8]) + delivery.err.to_bytes(2, "big")),)
         pdu = p.DeliverSm(
+            sequence_number=self.session.next_sequence,
             source_addr_ton=delivery.source_ton,
             source_addr_npi=delivery.source_npi,
             source_addr=delivery.source_addr,

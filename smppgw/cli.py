@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     lcheck.add_argument("--json", action="store_true")
     lcheck.set_defaults(func=cmd_ledger_check)
 
+    from .bench.command import add_bench_command  # noqa: PLC0415
+
+    add_bench_command(sub)
+
     try:
         from .admin.client import add_admin_commands  # noqa: PLC0415
     except ImportError:  # pragma: no cover - the admin client ships with the package

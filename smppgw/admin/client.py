@@ -123,6 +123,7 @@ class AdminClient:
 
     def reload(self) -> Any:
         return self.request("POST", "/api/reload", {})
+
     def review(self) -> Any:
         return self.request("GET", "/api/review")
 

@@ -293,6 +293,11 @@ class Compliance:
             self._arm(entry.group, entry.deadline, self._review_timeout)
         else:
             parts = self._parts.setdefault(entry.group, {})
+            if int(entry.term) in parts:
+                # The client reused the reference of an unfinished long message: judge what came of
+                # the earlier one as it is, so none of its parts is held for ever.
+                self._complete(entry.group, why="its reference was reused before all parts came; ")
+                parts = self._parts.setdefault(entry.group, {})
             parts[int(entry.term)] = message.message_id
             group = self._groups.setdefault(entry.group, _Group())
             group.members.append(message.message_id)
@@ -328,9 +333,9 @@ class Compliance:
     # ---- long messages --------------------------------------------------------------------
 
     def _parts_timeout(self, group: str) -> None:
-        self._complete(group, timed_out=True)
+        self._complete(group, why="timed out waiting for parts; ")
 
-    def _complete(self, group: str, *, timed_out: bool = False) -> None:
+    def _complete(self, group: str, *, why: str = "") -> None:
         gateway = self._gateway()
         state = self._groups.pop(group, None)
         parts = self._parts.pop(group, {})
@@ -348,7 +353,6 @@ class Compliance:
         if acct is None:
             return
         judgement = self.judge(acct.config, text, receipts_only=True)
-        why = "timed out waiting for parts; " if timed_out else ""
         ops: list[Op] = []
         for m in messages:
             ops.append(Op("held_done", (m.message_id,)))

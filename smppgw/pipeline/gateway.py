@@ -342,7 +342,7 @@ class Gateway:
                 else:
                     refund = 0
             wallet.settle(message.message_id)
-        final = replace(message, state=state, final_at=at, err=err, code=code, refunded=message.refunded + refund)
+        final = message.settled(state, at, err, code, message.refunded + refund)
         ops.append(Op("message_state", (int(state), at, err, code, final.refunded, final.carrier, final.message_id)))
         self._settling[final.message_id] = final
         delivery = self._receipt(final, at) if final.wants_receipt and state is not MessageState.DELETED else None

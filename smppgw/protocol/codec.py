@@ -183,7 +183,13 @@ def encode_body(pdu: p.Pdu) -> bytearray:
                 if not 0 <= sme.error_status_code <= 0xFFFFFFFF:
                     raise LocalProtocolError("error_status_code must fit 4 octets")
                 out += _U32.pack(sme.error_status_code)
-    for tlv in pdu.tlvs:
+    out += _encode_tlvs(pdu.tlvs)
+    return out
+
+
+def _encode_tlvs(tlvs: tuple[p.Tlv, ...]) -> bytearray:
+    out = bytearray()
+    for tlv in tlvs:
         if not 0 <= tlv.tag <= 0xFFFF or len(tlv.value) > 0xFFFF:
             raise LocalProtocolError(f"TLV tag {tlv.tag} or its {len(tlv.value)}-octet value does not fit")
         # The peer would answer a known tag of the wrong length with ESME_RINVPARLEN, as decode does.
@@ -195,11 +201,63 @@ def encode_body(pdu: p.Pdu) -> bytearray:
     return out
 
 
+def _fast_cstr(value: str, size: int) -> bytes | None:
+    """``value`` and its NUL when it fits ``size`` octets; None sends the caller to the checked path."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    if len(raw) >= size or b"\0" in raw:
+        return None
+    return raw + b"\0"
+
+
+def _fast_body(pdu: p.Pdu) -> bytes | None:
+    """Straight-line bodies of the PDUs the gateway sends most: submit_sm_resp (and its kin) and
+    deliver_sm.  None when a value needs the schema-driven path (and its error message)."""
+    cls = type(pdu)
+    if cls is p.SubmitSmResp or cls is p.DeliverSmResp or cls is p.DataSmResp:
+        return _fast_cstr(pdu.message_id, 65)  # type: ignore[attr-defined]
+    if cls is p.DeliverSm or cls is p.SubmitSm:
+        m: p.DeliverSm = pdu  # type: ignore[assignment]
+        service = _fast_cstr(m.service_type, 6)
+        source = _fast_cstr(m.source_addr, 21)
+        dest = _fast_cstr(m.destination_addr, 21)
+        sched = _fast_cstr(m.schedule_delivery_time, 17)
+        validity = _fast_cstr(m.validity_period, 17)
+        sm = m.short_message
+        if service is None or source is None or dest is None or sched is None or validity is None or len(sm) > 254:
+            return None
+        try:
+            return b"".join(
+                (
+                    service,
+                    bytes((m.source_addr_ton, m.source_addr_npi)),
+                    source,
+                    bytes((m.dest_addr_ton, m.dest_addr_npi)),
+                    dest,
+                    bytes((m.esm_class, m.protocol_id, m.priority_flag)),
+                    sched,
+                    validity,
+                    bytes((m.registered_delivery, m.replace_if_present_flag, m.data_coding, m.sm_default_msg_id)),
+                    bytes((len(sm),)),
+                    sm,
+                )
+            )
+        except ValueError:  # an integer field outside 0..255
+            return None
+    return None
+
+
 def encode(pdu: p.Pdu) -> bytes:
     """The wire bytes of ``pdu``.  Raises LocalProtocolError for values SMPP cannot carry."""
     if not 0 <= pdu.sequence_number <= 0xFFFFFFFF or not 0 <= pdu.command_status <= 0xFFFFFFFF:
         raise LocalProtocolError("sequence_number and command_status must fit 4 octets")
-    body = encode_body(pdu)
+    body: bytes | bytearray | None = _fast_body(pdu)
+    if body is None:
+        body = encode_body(pdu)
+    elif pdu.tlvs:
+        body += _encode_tlvs(pdu.tlvs)
     return HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
 
 
@@ -299,6 +357,76 @@ def decode_tlvs(r: _Reader) -> tuple[p.Tlv, ...]:
     return tuple(tlvs)
 
 
+_SUBMIT_SM: Final = int(p.SubmitSm.command_id)
+
+
+def _decode_submit_sm(frame: bytes, status: int, seq: int) -> p.SubmitSm | None:
+    """submit_sm, the PDU that arrives most, in straight-line code.  Anything out of the ordinary
+    returns None and goes through the schema-driven path, which finds the right error status."""
+    find, end = frame.find, len(frame)
+    try:
+        pos = HEADER_SIZE
+        nul = find(b"\0", pos, min(pos + 6, end))
+        if nul < 0:
+            return None
+        service_type = frame[pos:nul].decode("latin-1")
+        source_ton, source_npi, pos = frame[nul + 1], frame[nul + 2], nul + 3
+        nul = find(b"\0", pos, min(pos + 21, end))
+        if nul < 0:
+            return None
+        source_addr = frame[pos:nul].decode("latin-1")
+        dest_ton, dest_npi, pos = frame[nul + 1], frame[nul + 2], nul + 3
+        nul = find(b"\0", pos, min(pos + 21, end))
+        if nul < 0:
+            return None
+        destination_addr = frame[pos:nul].decode("latin-1")
+        esm_class, protocol_id, priority_flag, pos = frame[nul + 1], frame[nul + 2], frame[nul + 3], nul + 4
+        nul = find(b"\0", pos, min(pos + 17, end))
+        if nul < 0:
+            return None
+        schedule = frame[pos:nul].decode("latin-1")
+        pos = nul + 1
+        nul = find(b"\0", pos, min(pos + 17, end))
+        if nul < 0:
+            return None
+        validity = frame[pos:nul].decode("latin-1")
+        registered_delivery, replace_flag, data_coding, default_msg_id, sm_length = frame[nul + 1 : nul + 6]
+        pos = nul + 6
+    except (IndexError, ValueError):  # the body ends inside the mandatory fields
+        return None
+    if sm_length > 254 or pos + sm_length > end:
+        return None
+    short_message = frame[pos : pos + sm_length]
+    pos += sm_length
+    tlvs: tuple[p.Tlv, ...] = ()
+    if pos < end:
+        reader = _Reader(frame, _SUBMIT_SM, seq)
+        reader.pos = pos
+        tlvs = decode_tlvs(reader)
+    return p.SubmitSm(
+        sequence_number=seq,
+        command_status=status,
+        tlvs=tlvs,
+        service_type=service_type,
+        source_addr_ton=source_ton,
+        source_addr_npi=source_npi,
+        source_addr=source_addr,
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi,
+        destination_addr=destination_addr,
+        esm_class=esm_class,
+        protocol_id=protocol_id,
+        priority_flag=priority_flag,
+        schedule_delivery_time=schedule,
+        validity_period=validity,
+        registered_delivery=registered_delivery,
+        replace_if_present_flag=replace_flag,
+        data_coding=data_coding,
+        sm_default_msg_id=default_msg_id,
+        short_message=short_message,
+    )
+
+
 def decode(frame: bytes) -> p.Pdu:
     """Decode one whole PDU (as framed by FrameBuffer).  Raises only PduDecodeError."""
     if len(frame) < HEADER_SIZE:
@@ -313,6 +441,15 @@ def decode(frame: bytes) -> p.Pdu:
         raise PduDecodeError(
             S.ESME_RINVCMDID, f"unknown command_id 0x{command_id:08X}", command_id=command_id, sequence_number=seq
         )
+    if command_id == _SUBMIT_SM:
+        fast = _decode_submit_sm(frame, status, seq)
+        if fast is not None:
+            return fast
+    return decode_by_schema(cls, frame, command_id, status, seq)
+
+
+def decode_by_schema(cls: type[p.Pdu], frame: bytes, command_id: int, status: int, seq: int) -> p.Pdu:
+    """The reference decoder every PDU type goes through when no fast path takes it."""
     reader = _Reader(frame, command_id, seq)
     fields: dict[str, Any] = {}
     omissible = bool(command_id & RESPONSE_BIT)

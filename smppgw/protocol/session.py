@@ -149,6 +149,11 @@ class SMPPSession:
         return len(self._outstanding)
 
     @property
+    def next_sequence(self) -> int:
+        """The sequence number send_request will give the next request."""
+        return self._next_seq
+
+    @property
     def pending_requests(self) -> int:
         """Requests the peer sent that we have not answered yet."""
         return len(self._pending_in)
@@ -184,7 +189,8 @@ class SMPPSession:
             raise LocalProtocolError(f"{request.command_id.name} may not be sent in {self.state.value}")
         seq = self._next_seq
         self._next_seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
-        request = request.evolve(sequence_number=seq)
+        if request.sequence_number != seq:  # a host that built it with next_sequence saves a copy
+            request = request.evolve(sequence_number=seq)
         self._outstanding[seq] = _Outstanding(request, now + self.config.response_timeout)
         self._emit(request, now)
         if request.command_id == C.UNBIND:
@@ -333,7 +339,8 @@ class SMPPSession:
             if cfg.enquire_link_interval and self._enquire_seq is None:
                 deadlines.append(max(self._last_rx, self._last_tx) + cfg.enquire_link_interval)
         if self._outstanding:
-            deadlines.append(min(o.deadline for o in self._outstanding.values()))
+            # Requests get now + response_timeout in send order, so the oldest expires first: O(1), not a scan.
+            deadlines.append(next(iter(self._outstanding.values())).deadline)
         return min(deadlines) if deadlines else None
 
     def handle_timers(self, now: float) -> list[Event]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import UTC, datetime, timedelta, timezone
 
 _MAX_QUARTERS = 48
@@ -73,4 +74,10 @@ def format_smpp_time(t: float, utc_offset_minutes: int = 480) -> str:
 
 def format_receipt_date(t: float, utc_offset_minutes: int = 480) -> str:
     """``YYMMDDhhmm`` of epoch ``t`` in the given UTC offset, as delivery receipts carry dates."""
-    return f"{_local(t, utc_offset_minutes):%y%m%d%H%M}"
+    return _receipt_minute(int(t // 60), utc_offset_minutes)
+
+
+@functools.lru_cache(maxsize=256)
+def _receipt_minute(minute: int, utc_offset_minutes: int) -> str:
+    # Every receipt formats two dates, and under load thousands share the same minute.
+    return f"{_local(minute * 60.0, utc_offset_minutes):%y%m%d%H%M}"

@@ -90,11 +90,12 @@ class SMPPServerProtocol(Protocol):
         if deadline is None:
             self._cancel_timer()
             return
-        delay = max(0.0, deadline - self.clock.seconds())
-        if self._timer is not None and self._timer.active():
-            self._timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._on_timer)
+        timer = self._timer
+        if timer is not None and timer.active():
+            if timer.getTime() <= deadline:
+                return  # it fires early, finds nothing due, and re-arms: cheaper than a reset per PDU
+            timer.cancel()
+        self._timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -305,6 +306,7 @@ class SMPPServerProtocol(Protocol):
             if delivery.err:
                 tlvs += (p.Tlv(Tag.NETWORK_ERROR_CODE, bytes([8]) + delivery.err.to_bytes(2, "big")),)
         pdu = p.DeliverSm(
+            sequence_number=self.session.next_sequence,
             source_addr_ton=delivery.source_ton,
             source_addr_npi=delivery.source_npi,
             source_addr=delivery.source_addr,

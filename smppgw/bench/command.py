@@ -1,0 +1,105 @@
+"""The ``smppgw bench`` subcommand: options, the run, the text or JSON report, the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from .load import Account, BenchOptions, parse_account, parse_mix, run_bench
+from .report import format_text
+
+_DEMO = Account("demo", "demo1234", "10690000")
+
+
+def add_bench_command(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench",
+        help="load-test an SMPP server (this gateway by default)",
+        description="Send submit_sm over N transceiver connections and match the receipts. Exit status: "
+        "0 every submit_sm answered and every receipt received; 1 some missing; 2 connect or bind failed.",
+    )
+    target = bench.add_argument_group("target")
+    target.add_argument("--host", default="127.0.0.1")
+    target.add_argument("--port", type=int, default=2775)
+    target.add_argument(
+        "--account",
+        action="append",
+        metavar="ID:PASSWORD:SOURCE",
+        help="bind as this account (repeat for several; connections take them in turn); default demo:demo1234:10690000",
+    )
+    load = bench.add_argument_group("load")
+    load.add_argument("-c", "--connections", type=int, default=4)
+    load.add_argument("-w", "--window", type=int, default=100, help="unanswered submit_sm per connection")
+    load.add_argument(
+        "-r", "--rate", type=float, default=0.0, help="submit_sm/s over all connections (0: as fast as possible)"
+    )
+    load.add_argument("-n", "--count", type=int, help="submit_sm to send (default 10000 unless --duration)")
+    load.add_argument("-d", "--duration", type=float, help="seconds to keep sending, instead of a count")
+    load.add_argument(
+        "--registered-delivery", type=int, default=1, choices=(0, 1, 2), help="default 1: wait for receipts"
+    )
+    load.add_argument(
+        "--mix",
+        default="gsm7",
+        help="kinds of message and their weights, e.g. gsm7=90,ucs2=8,long=2 (a long message is 3 submit_sm)",
+    )
+    load.add_argument("--dst", default="13800138100", help="first destination number")
+    load.add_argument("--dst-count", type=int, default=1000, help="destinations cycled through")
+    load.add_argument("--seed", type=int, default=1, help="makes the mix reproducible")
+    limits = bench.add_argument_group("limits and output")
+    limits.add_argument("--timeout", type=float, default=60.0, help="s after the last submit_sm for its response")
+    limits.add_argument("--receipt-timeout", type=float, default=30.0, help="s after the last response for receipts")
+    limits.add_argument("--progress", type=float, default=1.0, help="s between progress lines on stderr (0: none)")
+    limits.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    bench.set_defaults(func=cmd_bench)
+
+
+def options_from_args(args: argparse.Namespace) -> BenchOptions:
+    for name in ("connections", "window", "dst_count"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.count is not None and args.count < 1:
+        raise ValueError("--count must be at least 1")
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError("--duration must be positive")
+    if args.rate < 0:
+        raise ValueError("--rate must not be negative")
+    if not args.dst.isdigit():
+        raise ValueError("--dst must be digits")
+    accounts = tuple(parse_account(a) for a in args.account) if args.account else (_DEMO,)
+    count = args.count if args.count is not None else (None if args.duration is not None else 10_000)
+    return BenchOptions(
+        host=args.host,
+        port=args.port,
+        accounts=accounts,
+        connections=args.connections,
+        window=args.window,
+        rate=args.rate,
+        count=count,
+        duration=args.duration,
+        registered_delivery=args.registered_delivery,
+        mix=parse_mix(args.mix),
+        dst=args.dst,
+        dst_count=args.dst_count,
+        timeout=args.timeout,
+        receipt_timeout=args.receipt_timeout,
+        progress=args.progress,
+        seed=args.seed,
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        options = options_from_args(args)
+    except ValueError as err:
+        print(f"smppgw bench: {err}", file=sys.stderr)
+        return 2
+    report, code = asyncio.run(run_bench(options))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_text(report))
+    return code

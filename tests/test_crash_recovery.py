@@ -4,6 +4,7 @@ ledger check passes."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -20,6 +21,9 @@ from smpp_helpers import client, read_receipts, receipt_fields
 
 from smppgw.billing.ledger import check_ledger
 from smppgw.store.sqlite import SqliteStore
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -56,6 +60,8 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,
+        # This checkout's code, whatever `pip install -e` points at.
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

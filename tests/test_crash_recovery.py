@@ -200,6 +200,8 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_message(tmp_path: Path) 
         assert len(charges) == len(set(charges)), f"{why}: a message was charged twice"
     finally:
         store.close()
+    acked = {a: len(v) for a, v in seen.acked.items()}
+    print(f"\ncrash: {why}: {KILLS} kills survived, acknowledged {acked}, all with final receipts")
     text = log.read_text()
     assert "Traceback" not in text
     for password, _ in ACCOUNTS.values():

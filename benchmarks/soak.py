@@ -104,6 +104,8 @@ class Gateway:
         return {"rss_kb": rss_kb, "fds": fds, "pending_receipts": int(pending)}
 
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
 
@@ -290,7 +292,8 @@ def main() -> int:
     stop_receivers.set()
     for t in receivers:
         t.join(timeout=30)
-    final = gw.sample()
+    died = gw.proc.poll() is not None
+    final = gw.sample() if not died else {"pending_receipts": -1}
     gw.stop()
 
     sys.path.insert(0, str(ROOT))
@@ -313,6 +316,8 @@ def main() -> int:
     missing = sum(len(tally.acked[a] - tally.receipts[a]) for a in ACCOUNTS)
     acked = sum(len(v) for v in tally.acked.values())
     problems = []
+    if died or 0 in rss:
+        problems.append(f"the gateway process died during the run (exit {gw.proc.returncode})")
     if grew(rss, max(10_240, 0.2 * statistics.median(rss))):
         problems.append("memory kept growing")
     if grew(fds, 8):

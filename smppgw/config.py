@@ -67,6 +67,27 @@ class AdminConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Limits against abuse of the SMPP listeners (plain and TLS alike)."""
+
+    failed_bind_limit: int = 5  # failed binds of one account from one address within the window...
+    failed_bind_window: float = 60.0
+    lockout: float = 300.0  # ...lock that account for that address this long (even the right password)
+    max_connections: int = 1000
+    max_connections_per_address: int = 100
+    write_buffer: int = 65536  # bytes queued for a peer before its session stops producing
+    stalled_write_timeout: float = 30.0  # a peer that reads nothing for this long is dropped
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    listen: str = ""  # a server endpoint for SMPP over TLS, e.g. "tcp:3550:interface=127.0.0.1"; "" = off
+    certificate: str = "state/tls/smppgw.crt"  # PEM, relative to the working directory like the store
+    key: str = "state/tls/smppgw.key"
+    self_signed: bool = False  # make a self-signed pair when the files do not exist
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingConfig:
     number_plan: Path | None = None
     international: Path | None = None
@@ -117,6 +138,8 @@ class GatewayConfig:
     dc0: str = "gsm7"  # how data_coding 0 is read: "gsm7", "latin1" or "ascii"
     receipt_retry_interval: float = 10.0  # seconds between resends of an unanswered receipt
     receipt_window: int = 100  # receipts in flight per session
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
     def resolve(self, relative: str) -> Path:
         return (self.source.parent / relative).resolve()
@@ -376,6 +399,8 @@ def parse(text: str, path: Path) -> GatewayConfig:
         raise ad.error("token", "is required: the bearer token of the admin API")
     ad.reject_unknown()
 
+    security, tls = _security(root.sub("security")), _tls(root.sub("tls"))
+
     ro = root.sub("routing")
     fo = ro.sub("failover")
     failover = {carrier: fo.str_list(carrier, ()) for carrier in fo.table}
@@ -457,7 +482,37 @@ def parse(text: str, path: Path) -> GatewayConfig:
         dc0=dc0,
         receipt_retry_interval=receipt_retry,
         receipt_window=receipt_window,
+        security=security,
+        tls=tls,
     )
+
+
+def _security(r: _Reader) -> SecurityConfig:
+    security = SecurityConfig(
+        failed_bind_limit=r.whole("failed_bind_limit", 5, minimum=1),
+        failed_bind_window=r.number("failed_bind_window", 60.0, minimum=0.001),
+        lockout=r.number("lockout", 300.0),
+        max_connections=r.whole("max_connections", 1000, minimum=1),
+        max_connections_per_address=r.whole("max_connections_per_address", 100, minimum=1),
+        write_buffer=r.whole("write_buffer", 65536, minimum=1024),
+        stalled_write_timeout=r.number("stalled_write_timeout", 30.0, minimum=0.001),
+    )
+    r.reject_unknown()
+    return security
+
+
+def _tls(r: _Reader) -> TlsConfig:
+    self_signed = r.get("self_signed", False)
+    if not isinstance(self_signed, bool):
+        raise r.error("self_signed", f"must be true or false, got {self_signed!r}")
+    tls = TlsConfig(
+        listen=r.text("listen", ""),
+        certificate=r.text("certificate", "state/tls/smppgw.crt"),
+        key=r.text("key", "state/tls/smppgw.key"),
+        self_signed=self_signed,
+    )
+    r.reject_unknown()
+    return tls
 
 
 def load(path: str | Path) -> GatewayConfig:

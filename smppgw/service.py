@@ -178,10 +178,14 @@ class GatewayService(MultiService):
             session_config=config.session,
             clock=reactor,
             receipt_window=config.receipt_window,
+            security=config.security,
         )
         self.smpp_endpoint = serverFromString(reactor, config.listen)
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
+        self.tls_service: StreamServerEndpointService | None = None
+        if config.tls.listen:
+            self._build_tls()
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
         from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
@@ -224,6 +228,16 @@ class GatewayService(MultiService):
         for proto in self.factory.sessions_of(account):
             proto.unbind()
             self.reactor.callLater(1.0, _close, proto)
+
+    def _build_tls(self) -> None:
+        from .server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
+
+        certificate, made = load_certificate(self.config.tls)
+        if made:
+            log.info("smppgw: made a self-signed TLS certificate {path}", path=self.config.tls.certificate)
+        endpoint = serverFromString(self.reactor, self.config.tls.listen)
+        self.tls_service = StreamServerEndpointService(endpoint, tls_factory(self.factory, certificate))
+        self.tls_service.setServiceParent(self)
 
     def _build_admin(self) -> None:
         from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
@@ -294,8 +308,7 @@ class GatewayService(MultiService):
 
     async def _stop(self) -> None:
         for proto in list(self.factory.connections):
-            if proto.transport is not None:
-                proto.transport.loseConnection()
+            proto.close()
         await super().stopService()  # type: ignore[no-untyped-call]
         for timer in self._timers:
             if timer.active():

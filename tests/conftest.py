@@ -26,6 +26,8 @@ def config_text(store: Path, *, overrides: Callable[[str], str] | None = None) -
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = text.replace('"state/tls/', '"' + (store.parent / "tls").as_posix() + "/")
     text = re.sub(r'(?m)^path = "state/smppgw.db"', f"path = {str(store)!r}".replace("'", '"'), text)
     if overrides is not None:
         text = overrides(text)
@@ -38,6 +40,7 @@ class RunningGateway:
     smpp_port: int
     admin_port: int
     store_path: Path
+    tls_port: int = 0
 
     @property
     def admin_url(self) -> str:
@@ -55,7 +58,9 @@ async def start_gateway(
     service.startService()
     smpp: Any = await service.smpp_service._waitingForPort
     admin: Any = await service.admin_service._waitingForPort
-    return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store)
+    tls: Any = await service.tls_service._waitingForPort if service.tls_service is not None else None
+    tls_port = tls.getHost().port if tls is not None else 0
+    return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store, tls_port)
 
 
 @pytest_twisted.async_yield_fixture

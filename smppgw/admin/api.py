@@ -7,6 +7,7 @@ Routes (all under /api):
     GET  /carriers                      POST /carriers/{code}/outage
     GET  /overview  GET /sessions  GET /messages?account=&destination=&since=&until=&id=
     GET  /messages/{id}/history         POST /reload                 (admin/console.py)
+    GET  /lockouts                      DELETE /lockouts/{account}[/{address}]
 
 Errors are JSON too: ``{"error": "...", "field": "<name>"}`` (field only when one is to blame).
 """
@@ -205,6 +206,9 @@ class AdminApi:
             (b"GET", ("carriers",), self.list_carriers),
             (b"POST", ("carriers", "*", "outage"), self.outage),
             *compliance_routes(self),
+            (b"GET", ("lockouts",), self.list_lockouts),
+            (b"DELETE", ("lockouts", "*"), self.lift_lockout),
+            (b"DELETE", ("lockouts", "*", "*"), self.lift_lockout),
         ]
         from ..rig.admin import rig_routes  # noqa: PLC0415 (the rig's handlers use this module's types)
 
@@ -397,6 +401,36 @@ class AdminApi:
             "admin: carrier {code} set {state} by {who}", code=code, state="down" if down else "up", who=_peer(request)
         )
         return Reply(200, carrier_json(code, link))
+
+    # ---- failed-bind lockouts ------------------------------------------------------------
+
+    def list_lockouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        now = self.service.reactor.seconds()
+        lockouts = self.service.factory.guard.lockouts(now)
+        return Reply(
+            200,
+            {
+                "lockouts": [
+                    {
+                        "account": lock.account,
+                        "address": lock.address,
+                        "until": iso_time(lock.until, self.offset),
+                        "seconds_left": round(lock.until - now, 1),
+                    }
+                    for lock in lockouts
+                ]
+            },
+        )
+
+    def lift_lockout(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        account, address = params[0], params[1] if len(params) > 1 else None
+        lifted = self.service.factory.guard.lift(account, address)
+        if not lifted:
+            raise ApiError(404, f"no lockout of {account!r}" + (f" from {address}" if address else ""))
+        log.info(
+            "admin: {n} bind lockout(s) of {account} lifted by {who}", n=lifted, account=account, who=_peer(request)
+        )
+        return Reply(200, {"lifted": lifted})
 
 
 def _peer(request: Request) -> str:

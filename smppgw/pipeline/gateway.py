@@ -195,6 +195,10 @@ class Gateway:
             return _reject(S.ESME_RSYSERR, f"carrier {decision.carrier} is down")
         if self.submit_gate is not None and (gated := self.submit_gate(decision.carrier, now)):
             return _reject(gated, f"carrier {decision.carrier} refused it (scenario)")
+        link = self.carriers.get(decision.carrier)
+        if link is not None and link.queue_depth >= link.profile.queue_limit:
+            # The carrier's queue is full (it is down or slow): refuse now rather than hold without bound.
+            return _reject(S.ESME_RMSGQFUL, f"carrier {decision.carrier} queue is full")
         try:
             concat = concat_info(pdu.esm_class, pdu.payload, pdu.tlvs)
         except ValueError as err:

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 
+from ..config import SecurityConfig
 from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
+from .guard import BindGuard, ConnectionLimits
 from .protocol import SMPPServerProtocol
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ class SMPPServerFactory(ServerFactory):
         session_config: SessionConfig,
         clock: IReactorTime,
         receipt_window: int = 100,
+        security: SecurityConfig | None = None,
     ) -> None:
         self.gateway = gateway
         self.deliveries = deliveries
@@ -37,15 +40,24 @@ class SMPPServerFactory(ServerFactory):
         self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
         self.traffic = Traffic()  # shared by every session: what the metrics and the console read
         self.injector: FaultInjector | None = None  # protocol faults of the test rig
+        self.security = security = security or SecurityConfig()
+        self.guard = BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
+        self.limits = ConnectionLimits(security.max_connections, security.max_connections_per_address)
 
     def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)
         return SMPPServerProtocol(self, self.clock)
 
-    def connection_opened(self, proto: SMPPServerProtocol) -> None:
-        self.connections.add(proto)
+    def connection_opened(self, proto: SMPPServerProtocol) -> str | None:
+        """Admit a connection, or say why it is refused (the connection limits)."""
+        refused = self.limits.admit(proto.peer_host)
+        if refused is None:
+            self.connections.add(proto)
+        return refused
 
     def connection_closed(self, proto: SMPPServerProtocol) -> None:
-        self.connections.discard(proto)
+        if proto in self.connections:
+            self.connections.discard(proto)
+            self.limits.release(proto.peer_host)
 
     def session_bound(self, proto: SMPPServerProtocol) -> None:
         assert proto.account is not None

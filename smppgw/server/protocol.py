@@ -3,7 +3,7 @@ events to the gateway (binds, submits, queries) and the delivery queue (receipts
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, connectionDone
@@ -25,6 +25,7 @@ from ..protocol.events import (
     Unbound,
 )
 from ..protocol.session import SMPPSession
+from .backpressure import WriteStall
 
 if TYPE_CHECKING:
     from .factory import SMPPServerFactory
@@ -45,6 +46,9 @@ class SMPPServerProtocol(Protocol):
         self.peer = ""
         self.account: str | None = None
         self.connected_at = clock.seconds()
+        self.admitted = False
+        security = factory.security
+        self.writes = WriteStall(clock, security.stalled_write_timeout, self._writes_resumed, self._writes_stalled)
 
     # ---- transport --------------------------------------------------------------------
 
@@ -55,7 +59,13 @@ class SMPPServerProtocol(Protocol):
         if ITCPTransport.providedBy(self.transport):
             # SMPP is request/response: Nagle's algorithm would hold small PDUs back by up to 40 ms.
             self.transport.setTcpNoDelay(True)
-        self.factory.connection_opened(self)
+        refused = self.factory.connection_opened(self)
+        if refused is not None:
+            self.log.info("connection from {peer} refused: {why}", peer=self.peer, why=refused)
+            self._abort()
+            return
+        self.admitted = True
+        self.writes.attach(self.transport, self.factory.security.write_buffer)
         self._rearm()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
@@ -72,6 +82,30 @@ class SMPPServerProtocol(Protocol):
             self.factory.deliveries.failed(delivery)
         self._deliveries.clear()
         self.factory.connection_closed(self)
+
+    def close(self) -> None:
+        """Close once what is written has been sent."""
+        self.writes.detach()
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def _writes_resumed(self) -> None:
+        if self.account is not None and self.session.can_receive:
+            self.factory.deliveries.pump(self.account)
+
+    def _writes_stalled(self) -> None:
+        self.log.info(
+            "dropping {peer} ({account}): it read nothing for {timeout} s",
+            peer=self.peer,
+            account=self.account or "-",
+            timeout=self.writes.timeout,
+        )
+        self.writes.detach()
+        self._abort()
+
+    def _abort(self) -> None:
+        if self.transport is not None:
+            cast(ITCPTransport, self.transport).abortConnection()  # TLS transports have it too
 
     def _flush(self) -> None:
         data = self.session.data_to_send()
@@ -125,16 +159,29 @@ class SMPPServerProtocol(Protocol):
                 self._release_account("unbound by peer" if event.by_peer else "unbound by gateway")
             elif isinstance(event, CloseConnection):
                 self._flush()
-                if self.transport is not None:
-                    self.transport.loseConnection()
+                self.close()
         self._flush()
         self._rearm()
 
     def _on_bind(self, bind: p.BindTransmitter | p.BindReceiver | p.BindTransceiver) -> None:
         now = self.clock.seconds()
-        status = self.factory.gateway.accounts.authenticate(
-            bind.system_id, bind.password, bind.command_id, self.peer_host, now
-        )
+        guard = self.factory.guard
+        locked = guard.locked(bind.system_id, self.peer_host, now)
+        if locked:  # refused before the password is even looked at
+            status: int = S.ESME_RBINDFAIL
+        else:
+            status = self.factory.gateway.accounts.authenticate(
+                bind.system_id, bind.password, bind.command_id, self.peer_host, now
+            )
+            lockout = guard.record(bind.system_id, self.peer_host, status, now)
+            if lockout is not None:
+                self.log.warn(
+                    "bind lockout: {account} from {address} for {seconds} s after {failures} failed binds",
+                    account=bind.system_id,
+                    address=self.peer_host,
+                    seconds=guard.lockout,
+                    failures=guard.limit,
+                )
         self._handle(self.session.complete_bind(bind, status, now))
         kind = type(bind).__name__
         if status == S.ESME_ROK:
@@ -149,11 +196,12 @@ class SMPPServerProtocol(Protocol):
             self.factory.session_bound(self)
         else:
             self.log.info(
-                "bind {kind} {account} from {peer} refused: {status}",
+                "bind {kind} {account} from {peer} refused: {status}{why}",
                 kind=kind,
                 account=bind.system_id,
                 peer=self.peer,
                 status=status_name(status),
+                why=" (locked out)" if locked else "",
             )
 
     def _release_account(self, why: str) -> None:
@@ -291,7 +339,7 @@ class SMPPServerProtocol(Protocol):
     # ---- deliveries (receipts and MO) ------------------------------------------------------
 
     def delivery_capacity(self) -> int:
-        if not self.session.can_receive:
+        if not self.session.can_receive or self.writes.paused:
             return 0
         window: int = self.factory.receipt_window
         return window - len(self._deliveries)

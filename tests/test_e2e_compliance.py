@@ -407,3 +407,24 @@ async def test_cli_review_reinstate_and_exports(gateway_factory, tmp_path, capsy
     assert await deferToThread(run_cli, ["optouts", "export", "--account", "demo", *conn]) == 0
     out = capsys.readouterr().out
     assert "demo,8613900038888,import" in out and "demo,8613900048888,import" in out
+
+
+def test_bad_compliance_settings_name_the_key_and_line():
+    import pytest  # noqa: PLC0415
+    from conftest import DEFAULT_CONFIG  # noqa: PLC0415
+
+    from smppgw.config import ConfigError, parse  # noqa: PLC0415
+
+    base = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    cases = {
+        'signatures = ["【演示】"]': ('signatures = ["[demo]"]', "accounts.brand.signatures"),
+        "review_timeout_action": ('review_timeout_action = "maybe"', "content.review_timeout_action"),
+        "send_window": ('send_window = "8am-10pm"', "accounts.demo.send_window"),
+    }
+    for marker, (line, key) in cases.items():
+        if marker == "send_window":
+            text = base.replace("[accounts.demo]\n", f"[accounts.demo]\n{line}\n")
+        else:
+            text = re.sub(rf"(?m)^{re.escape(marker)}.*$", line, base, count=1)
+        with pytest.raises(ConfigError, match=rf"gateway.toml:\d+: {re.escape(key)}"):
+            parse(text, DEFAULT_CONFIG)

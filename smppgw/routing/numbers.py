@@ -120,6 +120,8 @@ def mask_msisdn(address: str) -> str:
         cc = CHINA_CC
     elif not plus and digits.startswith("00" + CHINA_CC):
         cc = "00" + CHINA_CC
-    elif not plus and digits.startswith(CHINA_CC) and len(digits) in (13, 15):
+    elif not plus and digits.startswith(CHINA_CC + "1") and len(digits) in (13, 15):
+        # Bare 86 counts as a country code only before a mainland mobile number; otherwise
+        # "86" is just two more digits of an unknown string.
         cc = CHINA_CC
     return sign + cc + _mask_digits(digits[len(cc) :], head=3)

@@ -209,6 +209,7 @@ class GatewayService(MultiService):
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
             next_incident_id=self.store.next_incident_id(),
+            next_refusal_id=self.store.next_decision_id(),
         )
         held = [
             Held(str(r["message_id"]), str(r["account"]), str(r["kind"]), str(r["grp"]), str(r["category"]),

@@ -22,6 +22,7 @@ from twisted.web.http_headers import Headers
 
 from smppgw.cli import main as cli_main
 from smppgw.protocol.constants import CommandStatus as S
+from smppgw.protocol.pdu import SubmitSm
 
 TOKEN = "demo-admin-token"
 NUMBER = "13900008888"  # China Mobile; the fast scenario rule delivers it in 50 ms
@@ -354,6 +355,8 @@ async def test_send_window_refuses_outside_it(gateway_factory):
         return submit_and_wait(client(gw.smpp_port), NUMBER, text=b"promo").status
 
     assert await deferToThread(run) == S.SMPPGW_RQUIETHOURS
+    _, listed = await api(gw, "GET", "/api/decisions?account=demo")
+    assert [(d["decision"], d["category"]) for d in listed["decisions"]] == [("refused", "send_window")]
     assert re.fullmatch(
         r"\d\d:\d\d-\d\d:\d\d", (await api(gw, "GET", "/api/accounts/demo"))[1]["settings"]["send_window"]
     )
@@ -428,3 +431,51 @@ def test_bad_compliance_settings_name_the_key_and_line():
             text = re.sub(rf"(?m)^{re.escape(marker)}.*$", line, base, count=1)
         with pytest.raises(ConfigError, match=rf"gateway.toml:\d+: {re.escape(key)}"):
             parse(text, DEFAULT_CONFIG)
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_submit_refused_at_once_is_a_decision_with_its_own_id(gateway_factory):
+    gw = await gateway_factory(with_content())
+    handset = "13900018888"
+    await api(gw, "POST", "/api/mo", {"from": handset, "to": "10690000", "text": "TD"})
+
+    def run():
+        c = client(gw.smpp_port)
+        brand = client(gw.smpp_port, "brand", "brand123")
+        return [
+            submit_and_wait(c, handset, text=b"sale").status,
+            submit_and_wait(c, NUMBER, **ucs2("代开发票")).status,
+            submit_and_wait(brand, NUMBER, source_addr="10690002", **ucs2("您的订单已发货")).status,
+            submit_and_wait(c, NUMBER, **ucs2("号召颠覆国家政权")).status,
+        ]
+
+    assert await deferToThread(run) == [S.SMPPGW_ROPTEDOUT, S.SMPPGW_RCONTENT, S.SMPPGW_RNOSIGNATURE, S.SMPPGW_RCONTENT]
+    # A submit that reaches the gateway between the suspension and the unbind is refused too.
+    late = SubmitSm(source_addr="10690000", destination_addr=NUMBER, short_message=b"hi")
+    assert gw.service.gateway.submit("demo", late, time.time(), "127.0.0.1").status == S.SMPPGW_RSUSPENDED
+
+    code, listed = await api(gw, "GET", "/api/decisions?account=demo")
+    assert code == 200
+    rows = [(d["decision"], d["category"]) for d in reversed(listed["decisions"])]
+    assert rows == [
+        ("opted_out", ""),
+        ("rejected", "invoice"),
+        ("suspended", "art15_national_security"),
+        ("refused", "account"),
+    ]
+    assert all(d["message_id"].startswith("refused-") for d in listed["decisions"])
+    assert len({d["message_id"] for d in listed["decisions"]}) == 4
+    opted_out = listed["decisions"][-1]
+    assert "0x00000405" in opted_out["detail"] and handset not in opted_out["detail"]  # masked
+    assert "139****8888" in opted_out["detail"] and "127.0.0.1" in opted_out["detail"]
+
+    code, shown = await api(gw, "GET", f"/api/messages/{opted_out['message_id']}")
+    assert code == 200 and shown["state"] == "refused"
+    assert [d["decision"] for d in shown["decisions"]] == ["opted_out"]
+
+    _, brand = await api(gw, "GET", "/api/decisions?account=brand")
+    assert [(d["decision"], d["category"]) for d in brand["decisions"]] == [("rejected", "signature")]
+    _, none_yet = await api(gw, "GET", f"/api/decisions?since={time.time() + 60}")
+    assert none_yet["decisions"] == []
+    assert (await api(gw, "GET", "/api/decisions?since=yesterday"))[0] == 400
+    assert (await api(gw, "GET", "/api/messages/refused-999999"))[0] == 404

@@ -349,6 +349,9 @@ class AdminApi:
     def show_message(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         message = self.service.gateway.find(params[0])
         if message is None:
+            refused = refusal_reply(self, params[0])
+            if refused is not None:
+                return refused
             raise ApiError(404, f"no message {params[0]!r}")
         receipt = receipt_status(message, message.is_final and self._receipt_queued(message))
         return Reply(200, {**message_json(message, receipt, self.offset), **compliance_message_fields(self, message)})
@@ -548,7 +551,12 @@ def build_admin_site(service: GatewayService) -> Site:
 
 
 # Last: the compliance endpoints build on this module's helpers (ApiError, Reply, ...).
-from .compliance import compliance_account_fields, compliance_message_fields, compliance_routes  # noqa: E402
+from .compliance import (  # noqa: E402
+    compliance_account_fields,
+    compliance_message_fields,
+    compliance_routes,
+    refusal_reply,
+)
 
 __all__ = [
     "AdminApi",

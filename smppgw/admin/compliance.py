@@ -2,7 +2,7 @@
 
 GET  /review                        POST /review/{id}/approve      POST /review/{id}/reject
 POST /accounts/{id}/reinstate       POST /accounts/{id}/pledge
-GET  /incidents[?account=&format=csv|json]
+GET  /incidents[?account=&format=csv|json]   GET /decisions[?account=&since=&limit=]
 GET  /optouts[?account=&format=csv|json]                           POST /optouts
 """
 
@@ -20,10 +20,11 @@ from twisted.web.server import Request
 
 from ..model import Message
 from ..pipeline.accounts import AccountState
-from ..pipeline.compliance import GLOBAL, message_text
+from ..pipeline.compliance import GLOBAL, REFUSAL_PREFIX, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
 from ..store.ports import Op
 from .api import ApiError, Reply, Result, _peer, _text, iso_time
+from .console import _time
 
 if TYPE_CHECKING:
     from .api import AdminApi, Handler
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = Logger()
 
 MAX_IMPORT = 100_000  # numbers per opt-out import
+MAX_DECISIONS = 10_000  # rows per GET /decisions
 INCIDENT_FIELDS = (
     "incident_id", "account", "at", "message_id", "category", "legal_category", "term", "action", "source_ip",
     "destination", "text",
@@ -48,6 +50,7 @@ def compliance_routes(api: AdminApi) -> list[tuple[bytes, tuple[str, ...], Handl
         (b"POST", ("accounts", "*", "reinstate"), c.reinstate),
         (b"POST", ("accounts", "*", "pledge"), c.pledge),
         (b"GET", ("incidents",), c.incidents),
+        (b"GET", ("decisions",), c.decisions),
         (b"GET", ("optouts",), c.optouts),
         (b"POST", ("optouts",), c.import_optouts),
     ]
@@ -75,6 +78,17 @@ def compliance_message_fields(api: AdminApi, message: Message) -> dict[str, Any]
         for d in api.service.store.decisions(message.message_id)
     ]
     return {"held": None if held is None else held.kind, "decisions": decisions}
+
+
+def refusal_reply(api: AdminApi, refusal_id: str) -> Reply | None:
+    """GET /messages/{id} for a submit refused at once: its decision, as no message exists."""
+    if not refusal_id.startswith(REFUSAL_PREFIX):
+        return None
+    rows = api.service.store.decisions(refusal_id)
+    if not rows:
+        return None
+    decisions = [{**d, "at": iso_time(d["at"], api.offset)} for d in rows]  # type: ignore[arg-type]
+    return Reply(200, {"message_id": refusal_id, "state": "refused", "held": None, "decisions": decisions})
 
 
 def _format(request: Request) -> str:
@@ -198,6 +212,16 @@ class _Endpoints:
         if fmt == "csv":
             return Reply(200, _csv(INCIDENT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"incidents": rows})
+
+    def decisions(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        account, since, limit_text = _arg(request, "account"), _time(request, "since"), _arg(request, "limit") or "100"
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_DECISIONS:
+            raise ApiError(400, f"limit must be 1 to {MAX_DECISIONS}", "limit")
+        return self._after_commit(lambda: self._decisions(account, since, int(limit_text)))
+
+    def _decisions(self, account: str | None, since: float | None, limit: int) -> Reply:
+        rows = self.service.store.decision_list(account, since, limit)
+        return Reply(200, {"decisions": [{**r, "at": iso_time(r["at"], self.api.offset)} for r in rows]})  # type: ignore[arg-type]
 
     # ---- opt-out lists ----------------------------------------------------------------------
 

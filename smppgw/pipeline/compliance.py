@@ -24,7 +24,7 @@ from ..protocol import pdu as p
 from ..protocol.coding import decode_text
 from ..protocol.concat import ConcatInfo, split_udh
 from ..protocol.constants import ESM_CLASS_UDHI, CommandStatus
-from ..routing.numbers import InvalidNumber, normalise_msisdn
+from ..routing.numbers import InvalidNumber, mask_msisdn, normalise_msisdn
 from ..store.ports import Op
 from .accounts import AccountBook, AccountState
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 S = CommandStatus
 GLOBAL = "*"  # the opt-out list that applies to every account
+REFUSAL_PREFIX = "refused-"  # the id of a submit refused at once (no message id exists for it)
 
 # The smppgw receipt conventions (README "Content rules"): err and the carrier-style code.
 SIGNATURE_REJECT = (1, "XA:0003")
@@ -123,6 +124,7 @@ class Compliance:
         dc0: str = "gsm7",
         utc_offset_minutes: int = 480,
         next_incident_id: int = 1,
+        next_refusal_id: int = 1,
     ) -> None:
         self.config = config
         self.rules = rules
@@ -137,6 +139,8 @@ class Compliance:
         self._groups: dict[str, _Group] = {}
         self._parts: dict[str, dict[int, str]] = {}  # group -> part number -> message id
         self._next_incident = next_incident_id
+        # Starts above every stored decision_id; each refusal writes one row, so ids never repeat.
+        self._next_refusal = next_refusal_id
         self.gateway: Gateway | None = None  # set by the composition root
         self.on_suspend: Callable[[str], None] = lambda account: None
 
@@ -192,13 +196,20 @@ class Compliance:
     ) -> Precheck | tuple[int, str]:
         """(status, reason) to refuse now, or how to go on."""
         cfg = acct.config
+        to = pdu.destination_addr
         if self.optout_refusal(cfg.system_id, msisdn):
-            return S.SMPPGW_ROPTEDOUT, "the recipient opted out"
+            why = "the recipient opted out"
+            self.record_refusal(cfg.system_id, to, S.SMPPGW_ROPTEDOUT, why, now=now, peer=peer, decision="opted_out")
+            return S.SMPPGW_ROPTEDOUT, why
         defer = None
         if cfg.send_window is not None:
             defer = in_window(cfg.send_window, now, self.utc_offset_minutes)
             if defer is not None and cfg.outside_window == "reject":
-                return S.SMPPGW_RQUIETHOURS, "outside the account's send window"
+                why = "outside the account's send window"
+                self.record_refusal(
+                    cfg.system_id, to, S.SMPPGW_RQUIETHOURS, why, now=now, peer=peer, category="send_window"
+                )
+                return S.SMPPGW_RQUIETHOURS, why
         text = message_text(pdu.data_coding, pdu.esm_class, pdu.payload, self.dc0)
         if concat is not None:
             group = f"{cfg.system_id}|{pdu.source_addr}|{pdu.destination_addr}|{concat.ref}|{concat.total}"
@@ -220,8 +231,24 @@ class Compliance:
                         destination=pdu.destination_addr, text=text, now=now,
                     )
                 )  # fmt: skip
+            self.record_refusal(
+                cfg.system_id, to, judgement.status, judgement.detail, now=now, peer=peer,
+                decision=judgement.decision, category=judgement.category, term=judgement.term,
+            )  # fmt: skip
             return judgement.status, judgement.detail
         return Precheck(judgement, "", defer, text)
+
+    def record_refusal(
+        self, account: str, destination: str, status: int, why: str, *, now: float, peer: str,
+        decision: str = "refused", category: str = "", term: str = "",
+    ) -> str:  # fmt: skip
+        """Record a submit refused in its submit_sm_resp as a decision with an id of its own."""
+        refusal_id = f"{REFUSAL_PREFIX}{self._next_refusal}"
+        self._next_refusal += 1
+        detail = f"submit refused with 0x{status:08X} ({why}), to {mask_msisdn(destination)}"
+        detail += f" from {peer}" if peer else ""
+        self._write([Op("decision", (refusal_id, account, now, decision, category, term, detail))])
+        return refusal_id
 
     def judge(self, cfg: AccountConfig, text: str, *, receipts_only: bool) -> Judgement:
         if cfg.signature_required:

@@ -177,6 +177,11 @@ class Gateway:
     def _submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str) -> Accepted | Rejected:
         acct = self.accounts.get(account_id)
         if acct is None or acct.status != "active":
+            if acct is not None and self.compliance is not None:
+                why = f"the account is {acct.status}"
+                self.compliance.record_refusal(
+                    account_id, pdu.destination_addr, S.SMPPGW_RSUSPENDED, why, now=now, peer=peer, category="account"
+                )
             return _reject(S.SMPPGW_RSUSPENDED, "account is suspended")
         checked = self._validate(pdu, now)
         if isinstance(checked, Rejected):

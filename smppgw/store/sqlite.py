@@ -357,6 +357,18 @@ class SqliteStore:
         )
         return [dict(row) for row in rows]
 
+    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[dict[str, object]]:
+        """The newest decisions first, refused submits included (ids starting "refused-")."""
+        rows = self._reader.execute(
+            "SELECT decision_id, message_id, account, at, decision, category, term, detail FROM decisions "
+            "WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY decision_id DESC LIMIT ?3",
+            (account, since, limit),
+        )
+        return [dict(row) for row in rows]
+
+    def next_decision_id(self) -> int:
+        return (self._reader.execute("SELECT MAX(decision_id) FROM decisions").fetchone()[0] or 0) + 1
+
     def incidents(self, account: str | None = None) -> list[dict[str, object]]:
         if account is None:
             rows = self._reader.execute("SELECT * FROM incidents ORDER BY incident_id")

@@ -9,6 +9,7 @@ import time
 from io import BytesIO
 from typing import Any
 
+import pytest
 import pytest_twisted
 import smpplib.client
 import smpplib.exceptions
@@ -16,6 +17,7 @@ from conftest import FIXTURES
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 from test_e2e_pipeline import until, with_fast_rule
 from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
@@ -479,3 +481,45 @@ async def test_every_submit_refused_at_once_is_a_decision_with_its_own_id(gatewa
     assert none_yet["decisions"] == []
     assert (await api(gw, "GET", "/api/decisions?since=yesterday"))[0] == 400
     assert (await api(gw, "GET", "/api/messages/refused-999999"))[0] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_send_window_defer_holds_the_message_until_the_window_opens(gateway_factory):
+    # The window opens two minutes from now (Beijing time): whenever the submit lands in this
+    # minute or the next, its next start is the same instant.
+    opens = (time.time() // 60) * 60 + 120
+    start = int((opens + 8 * 3600) // 60 % 1440)
+    window = f"{start // 60:02d}:{start % 60:02d}-{(start + 1) % 1440 // 60:02d}:{(start + 1) % 60:02d}"
+    gw = await gateway_factory(with_content(account_extra=f'send_window = "{window}"\noutside_window = "defer"'))
+    before = balance(gw)
+
+    def submit():
+        c = client(gw.smpp_port)
+        return c, submit_and_wait(c, NUMBER, text=b"promo", registered_delivery=1)
+
+    c, resp = await deferToThread(submit)
+    assert resp.status == 0
+    message_id = resp.message_id.decode()
+    assert balance(gw) == before - 45  # accepted and charged, as any message
+
+    # Held: nothing goes to the carrier before the window opens.
+    await deferLater(reactor, 0.5, lambda: None)
+    _, shown = await api(gw, "GET", f"/api/messages/{message_id}")
+    assert [d["decision"] for d in shown["decisions"]] == ["allowed", "deferred"]
+    assert shown["final_at"] is None
+    (pending,) = [
+        d for d in reactor.getDelayedCalls() if d.func == gw.service.gateway._dispatch and d.args == (message_id,)
+    ]
+    assert pending.getTime() == pytest.approx(opens, abs=0.01)
+
+    # Bring the window's start forward to now: the message goes out and is delivered.
+    pending.reset(0)
+
+    def receipts():
+        got = read_receipts(c, 1, timeout=10)
+        c.disconnect()
+        return got
+
+    (receipt,) = await deferToThread(receipts)
+    assert receipt_fields(receipt)["id"] == message_id
+    assert receipt_fields(receipt)["stat"] == "DELIVRD"

@@ -523,3 +523,24 @@ async def test_send_window_defer_holds_the_message_until_the_window_opens(gatewa
     (receipt,) = await deferToThread(receipts)
     assert receipt_fields(receipt)["id"] == message_id
     assert receipt_fields(receipt)["stat"] == "DELIVRD"
+
+
+@pytest_twisted.ensureDeferred
+async def test_cli_account_pledge_lets_the_account_bind(gateway_factory, capsys):
+    from test_cli_admin import run_cli  # noqa: PLC0415
+
+    gw = await gateway_factory(with_content(account_extra="pledge_required = true"))
+    conn = ["--url", gw.admin_url, "--token", TOKEN]
+    assert await deferToThread(run_cli, ["account", "show", "demo", *conn]) == 0
+    assert "binds_refused" in capsys.readouterr().out
+    pledge = ["account", "pledge", "demo", "--reference", "XAB-2026-007", *conn, "--operator", "carol"]
+    assert await deferToThread(run_cli, [*pledge, "--signed-on", "last week"]) != 0
+    assert "signed_on" in capsys.readouterr().err
+    assert await deferToThread(bind_status, gw.smpp_port) == S.ESME_RBINDFAIL
+
+    assert await deferToThread(run_cli, [*pledge, "--signed-on", "2026-01-05"]) == 0
+    out = capsys.readouterr().out
+    assert "XAB-2026-007 signed 2026-01-05, recorded by carol" in out and "binds_refused" not in out
+    assert await deferToThread(bind_status, gw.smpp_port) == 0
+    _, account = await api(gw, "GET", "/api/accounts/demo")
+    assert (account["pledge"]["reference"], account["pledge"]["operator"]) == ("XAB-2026-007", "carol")

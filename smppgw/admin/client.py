@@ -251,6 +251,10 @@ def _show_account(a: Mapping[str, Any]) -> None:
     if "origin" in a:
         fields["origin"] = a["origin"]
     fields.update({k: v for k, v in a.get("settings", {}).items() if k not in fields and k != "system_id"})
+    if pledge := a.get("pledge"):
+        fields["pledge"] = f"{pledge['reference']} signed {pledge['signed_on']}, recorded by {pledge['operator']}"
+    if a.get("binds_refused"):
+        fields["binds_refused"] = a["binds_refused"]
     _print_fields(fields)
 
 

@@ -475,6 +475,9 @@ async def test_every_submit_refused_at_once_is_a_decision_with_its_own_id(gatewa
     assert code == 200 and shown["state"] == "refused"
     assert [d["decision"] for d in shown["decisions"]] == ["opted_out"]
 
+    suspended = listed["decisions"][1]
+    _, incidents = await api(gw, "GET", "/api/incidents")
+    assert [i["message_id"] for i in incidents["incidents"]] == [suspended["message_id"]]
     _, brand = await api(gw, "GET", "/api/decisions?account=brand")
     assert [(d["decision"], d["category"]) for d in brand["decisions"]] == [("rejected", "signature")]
     _, none_yet = await api(gw, "GET", f"/api/decisions?since={time.time() + 60}")

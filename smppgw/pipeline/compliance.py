@@ -216,25 +216,19 @@ class Compliance:
             return Precheck(None, group, defer, text, concat.seqnum)
         judgement = self.judge(cfg, text, receipts_only=False)
         if judgement.status:
-            if judgement.decision == "suspended":
-                self._write(
-                    self._incident_ops(
-                        judgement, account=cfg.system_id, message_id="", peer=peer,
-                        destination=pdu.destination_addr, text=text, now=now,
-                    )
-                )  # fmt: skip
-                self.suspend(cfg.system_id, now, f"{judgement.category}: {judgement.term}")
-            elif judgement.legal_category is not None:
-                self._write(
-                    self._incident_ops(
-                        judgement, account=cfg.system_id, message_id="", peer=peer,
-                        destination=pdu.destination_addr, text=text, now=now,
-                    )
-                )  # fmt: skip
-            self.record_refusal(
+            refusal_id = self.record_refusal(
                 cfg.system_id, to, judgement.status, judgement.detail, now=now, peer=peer,
                 decision=judgement.decision, category=judgement.category, term=judgement.term,
             )  # fmt: skip
+            if judgement.decision == "suspended" or judgement.legal_category is not None:
+                self._write(
+                    self._incident_ops(
+                        judgement, account=cfg.system_id, message_id=refusal_id, peer=peer,
+                        destination=to, text=text, now=now,
+                    )
+                )  # fmt: skip
+            if judgement.decision == "suspended":
+                self.suspend(cfg.system_id, now, f"{judgement.category}: {judgement.term}")
             return judgement.status, judgement.detail
         return Precheck(judgement, "", defer, text)
 

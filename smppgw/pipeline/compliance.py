@@ -137,6 +137,7 @@ class Compliance:
         self._groups: dict[str, _Group] = {}
         self._parts: dict[str, dict[int, str]] = {}  # group -> part number -> message id
         self._next_incident = next_incident_id
+        self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
         self.gateway: Gateway | None = None  # set by the composition root
         self.on_suspend: Callable[[str], None] = lambda account: None
 
@@ -390,6 +391,10 @@ class Compliance:
     def review_items(self) -> list[Held]:
         return sorted((h for h in self.held.values() if h.kind == "review"), key=lambda h: (h.held_at, h.message_id))
 
+    def review_length(self) -> int:
+        """Messages waiting for a decision, a long message counted once (as the review list shows them)."""
+        return len({h.group for h in self.held.values() if h.kind == "review"})
+
     def group_of(self, message_id: str) -> list[str]:
         entry = self.held.get(message_id)
         if entry is None or entry.kind != "review":
@@ -466,6 +471,8 @@ class Compliance:
     ) -> list[Op]:
         incident_id = self._next_incident
         self._next_incident += 1
+        key = (j.decision, j.category)
+        self.incident_counts[key] = self.incident_counts.get(key, 0) + 1
         row = (incident_id, account, now, message_id, j.category, j.legal_category, j.term, j.decision, peer,
                destination, text)  # fmt: skip
         return [Op("incident", row)]

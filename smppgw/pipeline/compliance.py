@@ -124,14 +124,12 @@ class Compliance:
         utc_offset_minutes: int = 480,
         next_incident_id: int = 1,
     ) -> None:
-        self.config = config
-        self.rules = rules
+        self.configure(config, rules)
         self.clock = clock
         self.accounts = accounts
         self._write = write
         self.dc0 = dc0
         self.utc_offset_minutes = utc_offset_minutes
-        self.optout_words = frozenset(unicodedata.normalize("NFKC", w).strip().casefold() for w in config.optout_words)
         self.optouts: dict[str, set[str]] = {}
         self.held: dict[str, Held] = {}
         self._groups: dict[str, _Group] = {}
@@ -140,6 +138,13 @@ class Compliance:
         self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
         self.gateway: Gateway | None = None  # set by the composition root
         self.on_suspend: Callable[[str], None] = lambda account: None
+
+    def configure(self, config: ContentConfig, rules: ContentRules | None) -> None:
+        """New settings and keyword rules (at start and on reload): they judge the next message;
+        messages already held keep their deadlines."""
+        self.config = config
+        self.rules = rules
+        self.optout_words = frozenset(unicodedata.normalize("NFKC", w).strip().casefold() for w in config.optout_words)
 
     # ---- restore ------------------------------------------------------------------------
 

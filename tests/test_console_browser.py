@@ -2,7 +2,8 @@
 log in, watch the throughput move while smpplib submits, take a carrier down and see the failover
 in a message's history, top up an account.
 
-Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so)."""
+Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so;
+Chinese text needs a CJK font in the browser's system, e.g. Debian's fonts-wqy-zenhei)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -65,6 +67,20 @@ def log_in(driver: Any, gw: RunningGateway) -> None:
     driver.find_element(By.ID, "login-operator").send_keys("alice")
     driver.find_element(By.ID, "login-button").click()
     wait(driver, ec.visibility_of_element_located((By.ID, "view-overview")))
+
+
+def click(driver: Any, selector: str) -> None:
+    """Click what ``selector`` finds; the live tables are redrawn every second, so a row found a
+    moment ago may be gone: find it again."""
+
+    def attempt(d: Any) -> bool:
+        try:
+            d.find_element(By.CSS_SELECTOR, selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(driver, attempt)
 
 
 def go(driver: Any, view: str) -> None:
@@ -144,7 +160,7 @@ async def test_carrier_down_shows_failover_in_the_message_history(gateway: Runni
         go(browser, "carriers")
         row = '#carriers tr[data-carrier="CMCC"]'
         wait(browser, ec.element_to_be_clickable((By.CSS_SELECTOR, f"{row} button.toggle")))
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        click(browser, f"{row} button.toggle")
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "down"))
 
     await deferToThread(take_down)
@@ -178,7 +194,7 @@ async def test_carrier_down_shows_failover_in_the_message_history(gateway: Runni
         go(browser, "carriers")
         row = '#carriers tr[data-carrier="CMCC"]'
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} button.toggle"), "Bring up"))
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        click(browser, f"{row} button.toggle")
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "up"))
         shot(browser, "console-carriers")
 
@@ -250,7 +266,7 @@ async def test_approve_a_held_message_in_the_review_queue(gateway: RunningGatewa
         marked_term = browser.find_element(By.CSS_SELECTOR, f"{row} mark").text
         row_text = browser.find_element(By.CSS_SELECTOR, row).text
         shot(browser, "console-review")
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.approve").click()
+        click(browser, f"{row} button.approve")
         wait(browser, ec.text_to_be_present_in_element((By.ID, "review-result"), f"approved: {held}"))
         wait(browser, ec.invisibility_of_element_located((By.CSS_SELECTOR, row)))
         wait(browser, ec.text_to_be_present_in_element((By.ID, "review-badge"), "1"))
@@ -265,7 +281,7 @@ async def test_approve_a_held_message_in_the_review_queue(gateway: RunningGatewa
 
     def reject() -> None:
         row = f'#review tr[data-message="{other}"]'
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.reject").click()
+        click(browser, f"{row} button.reject")
         wait(browser, ec.text_to_be_present_in_element((By.ID, "review-result"), f"rejected: {other}"))
         wait(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, "#view-review .empty")))
 
@@ -299,7 +315,7 @@ async def test_incidents_and_suspend_and_reinstate_buttons(gateway: RunningGatew
         go(browser, "accounts")
         button = f'#accounts tr[data-account="{account}"] button.status-toggle'
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, button), label))
-        browser.find_element(By.CSS_SELECTOR, button).click()
+        click(browser, button)
         if confirm:
             wait(browser, ec.alert_is_present())
             browser.switch_to.alert.accept()

@@ -1,5 +1,5 @@
 """Hot reload: re-read the configuration file and apply what can change while running (accounts,
-routes, tariffs, carrier profiles, refund policy, failover) without touching bound sessions or
+routes, tariffs, carrier profiles, refund policy, failover, keyword rules) without touching bound sessions or
 messages in flight.  A configuration that does not load is refused and the old one stays."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ReloadReport:
     carriers_updated: tuple[str, ...] = ()
     routes: int = 0
     rate_plans_changed: bool = False
+    keyword_rules: int = 0  # terms in the keyword file read again (0: no content checks)
     restart_needed: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, object]:
@@ -48,6 +49,7 @@ class ReloadReport:
             "carriers_updated": list(self.carriers_updated),
             "routes": self.routes,
             "rate_plans_changed": self.rate_plans_changed,
+            "keyword_rules": self.keyword_rules,
             "restart_needed": list(self.restart_needed),
         }
 
@@ -55,11 +57,12 @@ class ReloadReport:
 def reload(service: GatewayService, path: Path | None = None) -> Deferred[ReloadReport]:
     """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
     ConfigError before anything changes when the new configuration is invalid."""
-    from .service import build_parts  # noqa: PLC0415 (service imports nothing from here)
+    from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
         new = load(path or service.config.source)
         router, prices, profiles = build_parts(new)
+        rules = load_content_rules(new)
         refunds = RefundPolicy(new.refund_states)
     except (ConfigError, ValueError) as err:
         log.warn("reload refused, the running configuration stays: {error}", error=str(err))
@@ -104,6 +107,7 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
     gateway.prices = prices
     gateway.refunds = refunds
     gateway.when_all_down = new.routing.when_all_down
+    service.compliance.configure(new.content, rules)
 
     restart = tuple(name for name in _RESTART_ONLY if getattr(old, name) != getattr(new, name))
     # Keep what only a restart changes, so the running service describes itself truthfully.
@@ -117,11 +121,12 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
         carriers_updated=tuple(carriers_updated),
         routes=len(router.table),
         rate_plans_changed=old.rate_plans != new.rate_plans,
+        keyword_rules=0 if rules is None else len(rules),
         restart_needed=restart,
     )
     log.info(
         "configuration reloaded from {source}: accounts +{added} ~{updated}, carriers +{cadded} ~{cupdated}, "
-        "{routes} routes, rate plans {plans}{restart}",
+        "{routes} routes, rate plans {plans}, {keywords} keyword rules{restart}",
         source=report.source,
         added=len(added),
         updated=len(updated),
@@ -129,6 +134,7 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
         cupdated=len(carriers_updated),
         routes=report.routes,
         plans="changed" if report.rate_plans_changed else "unchanged",
+        keywords=report.keyword_rules,
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)

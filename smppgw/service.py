@@ -71,6 +71,16 @@ def build_profiles(config: GatewayConfig) -> dict[str, Any]:
     return profiles
 
 
+def load_content_rules(config: GatewayConfig) -> ContentRules | None:
+    """The keyword rules of ``[content] keywords`` (at start and on reload); a ConfigError names the file's fault."""
+    if config.content.keywords is None:
+        return None
+    try:
+        return ContentRules.from_toml(config.content.keywords)
+    except (ContentRulesError, ValueError, OSError) as err:
+        raise ConfigError(f"{config.source.name}: content.keywords: {err}") from None
+
+
 def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any]]:
     """Routes, tariffs and carrier profiles of a configuration, checked against each other
     (at start, on reload and by ``config check``); a ConfigError names what is wrong."""
@@ -194,15 +204,9 @@ class GatewayService(MultiService):
         self._build_admin()
 
     def _build_compliance(self, config: GatewayConfig, reactor: Any) -> Compliance:
-        rules = None
-        if config.content.keywords is not None:
-            try:
-                rules = ContentRules.from_toml(config.content.keywords)
-            except (ContentRulesError, ValueError) as err:
-                raise ConfigError(f"{config.source.name}: content.keywords: {err}") from None
         compliance = Compliance(
             config=config.content,
-            rules=rules,
+            rules=load_content_rules(config),
             clock=reactor,
             accounts=self.accounts,
             write=self.committer.write_later,

@@ -2,7 +2,8 @@
 log in, watch the throughput move while smpplib submits, take a carrier down and see the failover
 in a message's history, top up an account.
 
-Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so)."""
+Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so;
+Chinese text needs a CJK font in the browser's system, e.g. Debian's fonts-wqy-zenhei)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -65,6 +67,20 @@ def log_in(driver: Any, gw: RunningGateway) -> None:
     driver.find_element(By.ID, "login-operator").send_keys("alice")
     driver.find_element(By.ID, "login-button").click()
     wait(driver, ec.visibility_of_element_located((By.ID, "view-overview")))
+
+
+def click(driver: Any, selector: str) -> None:
+    """Click what ``selector`` finds; the live tables are redrawn every second, so a row found a
+    moment ago may be gone: find it again."""
+
+    def attempt(d: Any) -> bool:
+        try:
+            d.find_element(By.CSS_SELECTOR, selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(driver, attempt)
 
 
 def go(driver: Any, view: str) -> None:
@@ -144,7 +160,7 @@ async def test_carrier_down_shows_failover_in_the_message_history(gateway: Runni
         go(browser, "carriers")
         row = '#carriers tr[data-carrier="CMCC"]'
         wait(browser, ec.element_to_be_clickable((By.CSS_SELECTOR, f"{row} button.toggle")))
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        click(browser, f"{row} button.toggle")
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "down"))
 
     await deferToThread(take_down)
@@ -178,7 +194,7 @@ async def test_carrier_down_shows_failover_in_the_message_history(gateway: Runni
         go(browser, "carriers")
         row = '#carriers tr[data-carrier="CMCC"]'
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} button.toggle"), "Bring up"))
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.toggle").click()
+        click(browser, f"{row} button.toggle")
         wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} .pill"), "up"))
         shot(browser, "console-carriers")
 
@@ -221,3 +237,104 @@ async def test_top_up_an_account(gateway: RunningGateway, browser: Any) -> None:
 
     assert "BANK-2026-0042" in await deferToThread(same_reference_again)
     assert gateway.service.wallets["demo2"].balance == 1_012_500
+
+
+def _ucs2(text: str) -> dict[str, Any]:
+    return {"text": text.encode("utf-16-be"), "data_coding": 8}
+
+
+@pytest_twisted.ensureDeferred
+async def test_approve_a_held_message_in_the_review_queue(gateway: RunningGateway, browser: Any) -> None:
+    def submit(text: str) -> str:
+        c = client(gateway.smpp_port)
+        try:
+            return str(submit_and_wait(c, "13900008888", registered_delivery=1, **_ucs2(text)).message_id.decode())
+        finally:
+            c.unbind()
+            c.disconnect()
+
+    held = await deferToThread(submit, "周末博彩优惠，回复领取")
+    other = await deferToThread(submit, "赌场开业酬宾")
+    await deferToThread(log_in, browser, gateway)
+
+    def approve() -> tuple[str, str]:
+        # The overview's navigation shows how many messages wait for a decision.
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "review-badge"), "2"))
+        go(browser, "review")
+        row = f'#review tr[data-message="{held}"]'
+        wait(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, row)))
+        marked_term = browser.find_element(By.CSS_SELECTOR, f"{row} mark").text
+        row_text = browser.find_element(By.CSS_SELECTOR, row).text
+        shot(browser, "console-review")
+        click(browser, f"{row} button.approve")
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "review-result"), f"approved: {held}"))
+        wait(browser, ec.invisibility_of_element_located((By.CSS_SELECTOR, row)))
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "review-badge"), "1"))
+        return marked_term, row_text
+
+    marked_term, row_text = await deferToThread(approve)
+    assert marked_term == "博彩"
+    assert "周末博彩优惠" in row_text and "demo" in row_text and "13900008888" in row_text
+    assert gateway.service.gateway.find(held).state.name in ("ENROUTE", "DELIVERED", "ACCEPTED")
+    decisions = gateway.service.store.decisions(held)
+    assert decisions and "alice" in str(decisions[-1]["detail"])
+
+    def reject() -> None:
+        row = f'#review tr[data-message="{other}"]'
+        click(browser, f"{row} button.reject")
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "review-result"), f"rejected: {other}"))
+        wait(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, "#view-review .empty")))
+
+    await deferToThread(reject)
+    assert gateway.service.gateway.find(other).state.name == "REJECTED"
+
+
+@pytest_twisted.ensureDeferred
+async def test_incidents_and_suspend_and_reinstate_buttons(gateway: RunningGateway, browser: Any) -> None:
+    def submit_prohibited() -> int:
+        c = client(gateway.smpp_port, system_id="demo2", password="demo5678")
+        try:
+            return int(submit_and_wait(c, "13900008888", source_addr="10690001", **_ucs2("号召颠覆国家政权")).status)
+        finally:
+            c.disconnect()
+
+    assert await deferToThread(submit_prohibited) != 0
+    await deferToThread(log_in, browser, gateway)
+
+    def incidents() -> str:
+        go(browser, "incidents")
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "incidents"), "颠覆国家政权"))
+        shot(browser, "console-incidents")
+        text: str = browser.find_element(By.CSS_SELECTOR, "#incidents tbody tr").text
+        return text
+
+    row = await deferToThread(incidents)
+    assert "demo2" in row and "suspended" in row
+
+    def toggle(account: str, label: str, confirm: bool) -> None:
+        go(browser, "accounts")
+        button = f'#accounts tr[data-account="{account}"] button.status-toggle'
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, button), label))
+        click(browser, button)
+        if confirm:
+            wait(browser, ec.alert_is_present())
+            browser.switch_to.alert.accept()
+        done = "suspended" if label == "Suspend" else "active"
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "account-result"), f"{account} is {done}"))
+        pill = f'#accounts tr[data-account="{account}"] .pill'
+        wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, pill), done))
+
+    await deferToThread(toggle, "demo2", "Reinstate", False)
+    assert gateway.service.accounts.get("demo2").status == "active"
+    listener = await deferToThread(client, gateway.smpp_port, mode="rx")
+    await deferToThread(toggle, "demo", "Suspend", True)
+    assert gateway.service.accounts.get("demo").status == "suspended"
+
+    def unbound() -> str:
+        listener._socket.settimeout(3)
+        return str(listener.read_pdu().command)
+
+    assert await deferToThread(unbound) == "unbind"
+    await deferToThread(shot, browser, "console-accounts-suspended")
+    await deferToThread(toggle, "demo", "Reinstate", False)
+    assert gateway.service.accounts.get("demo").status == "active"

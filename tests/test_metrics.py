@@ -98,3 +98,28 @@ async def test_metrics_show_a_carrier_down_and_receipts_by_state(gateway: Runnin
     assert value(samples, "smppgw_receipts_total", state="UNDELIV") == 1
     assert value(samples, "smppgw_carrier_outcomes_total", carrier="CMCC", state="UNDELIV") == 1
     assert value(samples, "smppgw_carrier_up", carrier="CUCC") == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_review_queue_and_incidents(gateway: RunningGateway) -> None:
+    before = await deferToThread(scrape, gateway)
+    assert value(before, "smppgw_review_queue_length") == 0
+    assert value(before, "smppgw_accounts_suspended") == 0
+
+    def submit(text: str) -> str:
+        c = client(gateway.smpp_port)
+        try:
+            resp = submit_and_wait(c, "13900008888", text=text.encode("utf-16-be"), data_coding=8)
+            return str(resp.message_id.decode())
+        finally:
+            c.disconnect()
+
+    held = [await deferToThread(submit, t) for t in ("博彩优惠", "赌场开业")]
+    await deferToThread(submit, "号召颠覆国家政权")
+    after = await deferToThread(scrape, gateway)
+    assert value(after, "smppgw_review_queue_length") == 2
+    assert value(after, "smppgw_incidents_total", action="suspended", category="art15_national_security") == 1
+    assert value(after, "smppgw_accounts_suspended") == 1
+
+    gateway.service.compliance.decide(held[0], True, "test")
+    assert value(await deferToThread(scrape, gateway), "smppgw_review_queue_length") == 1

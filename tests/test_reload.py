@@ -102,6 +102,49 @@ async def test_reload_adds_an_account_and_updates_a_carrier_profile(
         c.disconnect()
 
 
+@pytest_twisted.ensureDeferred
+async def test_reload_reads_the_keyword_rules_again_and_refuses_a_broken_file(
+    tmp_path: Path, gateway_factory: Callable[..., Any]
+) -> None:
+    from smppgw.protocol.constants import CommandStatus  # noqa: PLC0415
+
+    source = own_config(tmp_path)
+    store = tmp_path / "state" / "smppgw.db"
+    source.write_text(config_text(store), encoding="utf-8")
+    keywords = source.parent / "content" / "keywords.toml"
+    original = keywords.read_text(encoding="utf-8")
+    gw: RunningGateway = await gateway_factory(source=source)
+
+    def ucs2(text: str) -> dict[str, Any]:
+        return {"text": text.encode("utf-16-be"), "data_coding": 8}
+
+    c = await deferToThread(client, gw.smpp_port)
+    try:
+        assert (await deferToThread(submit_and_wait, c, "13800138009", **ucs2("今日彩票推荐"))).status == 0
+
+        extra = '\n[categories.lottery_tips]\nlabel = "彩票推荐"\naction = "reject"\nterms = ["彩票推荐"]\n'
+        keywords.write_text(original + extra, encoding="utf-8")
+        status, report = await deferToThread(post_reload, gw)
+        assert status == 200, report
+        assert report["keyword_rules"] == len(gw.service.compliance.rules or ())
+        refused = await deferToThread(submit_and_wait, c, "13800138009", **ucs2("今日彩票推荐"))
+        assert refused.status == CommandStatus.SMPPGW_RCONTENT  # the next message, on the same bind
+
+        keywords.write_text(original + extra + "\n[categories.broken\nterms = [\n", encoding="utf-8")
+        status, answer = await deferToThread(post_reload, gw)
+        assert status == 400
+        assert "configuration refused" in answer["error"] and "content.keywords" in answer["error"]
+        # The rules in force stay: the added rule still refuses, 博彩 is still held for review.
+        again = await deferToThread(submit_and_wait, c, "13800138009", **ucs2("今日彩票推荐"))
+        assert again.status == CommandStatus.SMPPGW_RCONTENT
+        held = await deferToThread(submit_and_wait, c, "13800138009", **ucs2("博彩"))
+        assert held.status == 0 and gw.service.compliance.is_held(held.message_id.decode())
+        assert len(gw.service.factory.sessions_of("demo")) == 1
+    finally:
+        await deferToThread(c.unbind)
+        c.disconnect()
+
+
 def test_sighup_reloads_a_running_gateway_process(tmp_path: Path) -> None:
     """The real `smppgw serve` process: SIGHUP applies a new tariff; a broken file is refused and logged."""
     from test_crash_recovery import write_config  # noqa: PLC0415 (its free ports and config writer)

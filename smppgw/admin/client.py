@@ -131,6 +131,10 @@ class AdminClient:
         body = {"operator": operator} if operator else {}
         return self.request("POST", f"/api/review/{self._id(message_id)}/{verdict}", body)
 
+    def suspend(self, system_id: str, operator: str | None, reason: str | None) -> Any:
+        body = {k: v for k, v in (("operator", operator), ("reason", reason)) if v}
+        return self.request("POST", f"/api/accounts/{self._id(system_id)}/suspend", body)
+
     def reinstate(self, system_id: str, operator: str | None) -> Any:
         body = {"operator": operator} if operator else {}
         return self.request("POST", f"/api/accounts/{self._id(system_id)}/reinstate", body)
@@ -545,6 +549,10 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         p.add_argument("code", metavar="CODE", help="CMCC, CUCC, CTCC, CBN or INTL")
         p.set_defaults(func=_run(_outage(down), _show_outage))
 
+    p = acc.add_parser("suspend", parents=conn, help="suspend an account: unbind its sessions, refuse its binds")
+    p.add_argument("system_id", metavar="ID")
+    p.add_argument("--reason", help="why, for the gateway's log")
+    p.set_defaults(func=_run(lambda c, a: c.suspend(a.system_id, c.operator, a.reason), lambda r, a: _show_account(r)))
     p = acc.add_parser("reinstate", parents=conn, help="lift a suspension")
     p.add_argument("system_id", metavar="ID")
     p.set_defaults(func=_run(lambda c, a: c.reinstate(a.system_id, c.operator), lambda r, a: _show_account(r)))

@@ -1,7 +1,7 @@
 """Admin endpoints for compliance: the review queue, suspension and incidents, opt-out lists, pledges.
 
 GET  /review                        POST /review/{id}/approve      POST /review/{id}/reject
-POST /accounts/{id}/reinstate       POST /accounts/{id}/pledge
+POST /accounts/{id}/suspend         POST /accounts/{id}/reinstate       POST /accounts/{id}/pledge
 GET  /incidents[?account=&format=csv|json]   GET /decisions[?account=&since=&limit=]
 GET  /optouts[?account=&format=csv|json]                           POST /optouts
 """
@@ -25,6 +25,7 @@ from ..routing.numbers import InvalidNumber, mask_msisdn
 from ..store.ports import Op
 from .api import ApiError, Reply, Result, _peer, _text, iso_time
 from .console import _time
+from .site import operator_of
 
 if TYPE_CHECKING:
     from .api import AdminApi, Handler
@@ -47,6 +48,7 @@ def compliance_routes(api: AdminApi) -> list[tuple[bytes, tuple[str, ...], Handl
         (b"GET", ("review",), c.review),
         (b"POST", ("review", "*", "approve"), c.approve),
         (b"POST", ("review", "*", "reject"), c.reject),
+        (b"POST", ("accounts", "*", "suspend"), c.suspend),
         (b"POST", ("accounts", "*", "reinstate"), c.reinstate),
         (b"POST", ("accounts", "*", "pledge"), c.pledge),
         (b"GET", ("incidents",), c.incidents),
@@ -89,6 +91,12 @@ def refusal_reply(api: AdminApi, refusal_id: str) -> Reply | None:
         return None
     decisions = [{**d, "at": iso_time(d["at"], api.offset)} for d in rows]  # type: ignore[arg-type]
     return Reply(200, {"message_id": refusal_id, "state": "refused", "held": None, "decisions": decisions})
+
+
+def _operator(request: Request, body: Mapping[str, Any]) -> str:
+    """Who made a decision: the body's operator, else the client's X-Operator header, else its address."""
+    named = _text(body, "operator", required=False) or operator_of(request)
+    return named if named != "-" else f"admin-api ({_peer(request)})"
 
 
 def _format(request: Request) -> str:
@@ -160,7 +168,7 @@ class _Endpoints:
         return Reply(200, {"held": items, "timeout_action": self.service.config.content.review_timeout_action})
 
     def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Result:
-        who = _text(body, "operator", required=False) or f"admin-api ({_peer(request)})"
+        who = _operator(request, body)
         done = self.service.compliance.decide(message_id, approve, who)
         if done is None:
             raise ApiError(404, f"message {message_id!r} is not held for review")
@@ -176,9 +184,19 @@ class _Endpoints:
 
     # ---- suspension, pledges, incidents -----------------------------------------------------
 
+    def suspend(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        """An operator's suspension: the same as one for prohibited content (sessions unbound, binds
+        refused, the status stored), without an incident, since no message caused it."""
+        state = self._account(params[0])
+        who = _operator(request, body)
+        reason = _text(body, "reason", required=False)
+        why = f"by operator {who}" + (f": {reason}" if reason else "")
+        self.service.compliance.suspend(state.config.system_id, self.service.reactor.seconds(), why)
+        return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
+
     def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
-        who = _text(body, "operator", required=False) or f"admin-api ({_peer(request)})"
+        who = _operator(request, body)
         self.service.compliance.reinstate(state.config.system_id, who)
         return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
 

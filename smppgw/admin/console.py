@@ -65,6 +65,7 @@ class ConsoleApi:
 
     def show_overview(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         stats = dict(self.service.statistics())
+        stats["review_queue"] = self.service.compliance.review_length()
         return Reply(200, {**self.overview.to_json(), "gateway": stats})
 
     def sessions(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:

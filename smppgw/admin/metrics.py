@@ -130,6 +130,26 @@ class GatewayCollector:
             balance.add_metric([wallet.account, wallet.unit], wallet.balance)
         yield balance
 
+        compliance = service.compliance
+        yield GaugeMetricFamily(
+            "smppgw_review_queue_length",
+            "Messages held for manual review (a long message counts once)",
+            value=compliance.review_length(),
+        )
+        incidents = CounterMetricFamily(
+            "smppgw_incidents",
+            "Prohibited-content incidents recorded since start, by action (rejected, suspended) and category",
+            labels=["action", "category"],
+        )
+        for (action, category), count in sorted(compliance.incident_counts.items()):
+            incidents.add_metric([action, category], count)
+        yield incidents
+        yield GaugeMetricFamily(
+            "smppgw_accounts_suspended",
+            "Accounts whose sending is suspended",
+            value=sum(1 for a in service.accounts if a.status == "suspended"),
+        )
+
 
 def build_registry(service: GatewayService) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)

@@ -126,14 +126,12 @@ class Compliance:
         next_incident_id: int = 1,
         next_refusal_id: int = 1,
     ) -> None:
-        self.config = config
-        self.rules = rules
+        self.configure(config, rules)
         self.clock = clock
         self.accounts = accounts
         self._write = write
         self.dc0 = dc0
         self.utc_offset_minutes = utc_offset_minutes
-        self.optout_words = frozenset(unicodedata.normalize("NFKC", w).strip().casefold() for w in config.optout_words)
         self.optouts: dict[str, set[str]] = {}
         self.held: dict[str, Held] = {}
         self._groups: dict[str, _Group] = {}
@@ -141,8 +139,16 @@ class Compliance:
         self._next_incident = next_incident_id
         # Starts above every stored decision_id; each refusal writes one row, so ids never repeat.
         self._next_refusal = next_refusal_id
+        self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
         self.gateway: Gateway | None = None  # set by the composition root
         self.on_suspend: Callable[[str], None] = lambda account: None
+
+    def configure(self, config: ContentConfig, rules: ContentRules | None) -> None:
+        """New settings and keyword rules (at start and on reload): they judge the next message;
+        messages already held keep their deadlines."""
+        self.config = config
+        self.rules = rules
+        self.optout_words = frozenset(unicodedata.normalize("NFKC", w).strip().casefold() for w in config.optout_words)
 
     # ---- restore ------------------------------------------------------------------------
 
@@ -411,6 +417,10 @@ class Compliance:
     def review_items(self) -> list[Held]:
         return sorted((h for h in self.held.values() if h.kind == "review"), key=lambda h: (h.held_at, h.message_id))
 
+    def review_length(self) -> int:
+        """Messages waiting for a decision, a long message counted once (as the review list shows them)."""
+        return len({h.group for h in self.held.values() if h.kind == "review"})
+
     def group_of(self, message_id: str) -> list[str]:
         entry = self.held.get(message_id)
         if entry is None or entry.kind != "review":
@@ -487,6 +497,8 @@ class Compliance:
     ) -> list[Op]:
         incident_id = self._next_incident
         self._next_incident += 1
+        key = (j.decision, j.category)
+        self.incident_counts[key] = self.incident_counts.get(key, 0) + 1
         row = (incident_id, account, now, message_id, j.category, j.legal_category, j.term, j.decision, peer,
                destination, text)  # fmt: skip
         return [Op("incident", row)]

@@ -104,6 +104,8 @@ async function tick(now) {
     else if (state.view === "sessions") await refreshSessions();
     else if (state.view === "carriers") await refreshCarriers();
     else if (state.view === "accounts") await refreshAccounts();
+    else if (state.view === "review") await refreshReview();
+    else if (state.view === "incidents") await refreshIncidents();
     $("#live").classList.remove("stale");
   } catch (err) {
     $("#live").classList.add("stale");
@@ -122,6 +124,7 @@ async function refreshOverview() {
   $("#active-count").textContent = overview.gateway.active_messages.toLocaleString("en");
   $("#pending-count").textContent = overview.gateway.pending_deliveries.toLocaleString("en");
   $("#submitted-total").textContent = overview.gateway.submitted.toLocaleString("en");
+  showReviewCount(overview.gateway.review_queue);
   drawChart(overview.series);
   fill($("#overview-carriers"), carriers.carriers.map((c) => el("tr", {},
     el("td", {}, `${c.code} `, el("span", { class: "muted" }, c.name)),
@@ -212,13 +215,34 @@ async function refreshAccounts() {
   fill($("#accounts tbody"), accounts.map((a) => el("tr", { dataset: { account: a.system_id } },
     el("td", { class: "mono" }, a.system_id), el("td", {}, pill(a.status)),
     el("td", { class: "num balance" }, money(a.balance, a.unit)), el("td", {}, a.rate_plan),
-    el("td", { class: "num" }, String(a.bound)), el("td", { class: "mono" }, a.source_addrs.join(", ") || "any"))));
+    el("td", { class: "num" }, String(a.bound)), el("td", { class: "mono" }, a.source_addrs.join(", ") || "any"),
+    el("td", { class: "num" }, el("button", {
+      class: `status-toggle ${a.status === "active" ? "danger" : "good"}`,
+      onclick: (event) => setStatus(event.target, a.system_id, a.status === "active" ? "suspend" : "reinstate"),
+    }, a.status === "active" ? "Suspend" : "Reinstate")))));
   const select = $("#topup-account");
   const chosen = select.value;
   const ids = accounts.map((a) => a.system_id);
   if ([...select.options].map((o) => o.value).join() !== ids.join()) {
     select.replaceChildren(...ids.map((id) => el("option", { value: id }, id)));
     if (ids.includes(chosen)) select.value = chosen;
+  }
+}
+
+async function setStatus(button, account, action) {
+  const result = $("#account-result");
+  if (action === "suspend" && !confirm(`Suspend ${account}? Its sessions are unbound and its binds refused until it is reinstated.`)) return;
+  button.disabled = true;
+  const body = operator() ? { operator: operator() } : {};
+  try {
+    const answer = await api("POST", `/api/accounts/${encodeURIComponent(account)}/${action}`, body);
+    result.className = "ok";
+    result.textContent = `${account} is ${answer.status}`;
+  } catch (err) {
+    result.className = "bad";
+    result.textContent = err.message;
+  } finally {
+    await refreshAccounts();
   }
 }
 
@@ -271,6 +295,58 @@ async function history(messageId) {
   $("#history").replaceChildren(...events.map((e) => el("li", { class: `${e.step}${e.detail.startsWith("failover") ? " failover" : ""}` },
     el("span", { class: "step" }, e.step), el("span", { class: "at" }, e.at ? shortTime(e.at) : ""),
     el("div", { class: "detail" }, e.detail))));
+}
+
+function showReviewCount(count) {
+  const badge = $("#review-badge");
+  badge.textContent = String(count);
+  badge.hidden = !count;
+}
+
+function marked(text, term) {
+  // The text with the matched term highlighted (as text nodes: never as HTML).
+  const at = term ? text.indexOf(term) : -1;
+  if (at < 0) return el("span", {}, text);
+  return el("span", {}, text.slice(0, at), el("mark", {}, term), text.slice(at + term.length));
+}
+
+async function refreshReview() {
+  const { held, timeout_action: timeoutAction } = await api("GET", "/api/review");
+  showReviewCount(held.length);
+  $("#review-timeout").textContent = `not decided by the deadline: ${timeoutAction === "approve" ? "approved" : "rejected"}`;
+  fill($("#review tbody"), held.map((h) => el("tr", { dataset: { message: h.message_id } },
+    el("td", { class: "mono" }, h.message_id, h.message_ids.length > 1 ? el("div", { class: "muted" }, `${h.message_ids.length} parts`) : ""),
+    el("td", {}, h.account), el("td", { class: "mono" }, h.destination_addr),
+    el("td", {}, pill(h.category, "review"), " ", h.term), el("td", { class: "text" }, marked(h.text, h.term)),
+    el("td", {}, shortTime(h.held_at)), el("td", {}, shortTime(h.deadline)),
+    el("td", { class: "num actions" },
+      el("button", { class: "good approve", onclick: (e) => decide(e.target, h.message_id, "approve") }, "Approve"),
+      el("button", { class: "danger reject", onclick: (e) => decide(e.target, h.message_id, "reject") }, "Reject")))));
+}
+
+async function decide(button, messageId, verdict) {
+  const result = $("#review-result");
+  for (const b of button.parentElement.querySelectorAll("button")) b.disabled = true;
+  const body = operator() ? { operator: operator() } : {};
+  try {
+    const answer = await api("POST", `/api/review/${encodeURIComponent(messageId)}/${verdict}`, body);
+    result.className = "ok";
+    result.textContent = `${answer.decision}: ${answer.message_ids.join(" ")}`;
+  } catch (err) {
+    result.className = "bad";
+    result.textContent = err.message;
+  } finally {
+    await refreshReview();
+  }
+}
+
+async function refreshIncidents() {
+  const { incidents } = await api("GET", "/api/incidents");
+  fill($("#incidents tbody"), incidents.slice().reverse().map((i) => el("tr", { dataset: { incident: String(i.incident_id) } },
+    el("td", { class: "num" }, String(i.incident_id)), el("td", {}, shortTime(i.at)), el("td", {}, i.account),
+    el("td", {}, `${i.category} `, el("span", { class: "muted" }, `(legal ${i.legal_category})`)), el("td", {}, i.term),
+    el("td", {}, pill(i.action)), el("td", { class: "mono" }, i.source_ip), el("td", { class: "mono" }, i.destination),
+    el("td", { class: "text" }, marked(i.text, i.term)))));
 }
 
 // ---- wiring -------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from .csvfile import csv_records
 
 __all__ = ["RouteEntry", "RouteTable"]
 
@@ -60,35 +61,17 @@ class RouteTable:
         name = os.fspath(path)
         entries: list[RouteEntry] = []
         seen: dict[str, int] = {}
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header: list[str] | None = None
-            for row in reader:
-                line = reader.line_num
-                if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
-                    continue
-                cells = [cell.strip() for cell in row]
-                if header is None:
-                    header = [cell.lower() for cell in cells]
-                    missing = [col for col in _COLUMNS if col not in header]
-                    if missing:
-                        raise ValueError(f"{name}:{line}: header lacks column(s) {', '.join(missing)}")
-                    continue
-                if len(cells) > len(header):
-                    raise ValueError(f"{name}:{line}: {len(cells)} fields, header has {len(header)}")
-                record = dict(zip(header, cells, strict=False))
-                prefix, carrier, kind = (record.get(col, "") for col in _COLUMNS)
-                if not _is_digits(prefix):
-                    raise ValueError(f"{name}:{line}: prefix must be digits, got {prefix!r}")
-                if not carrier or not kind:
-                    raise ValueError(f"{name}:{line}: carrier and type must not be empty")
-                full = country_code + prefix
-                if full in seen:
-                    raise ValueError(f"{name}:{line}: prefix {prefix!r} already defined on line {seen[full]}")
-                seen[full] = line
-                entries.append(RouteEntry(full, carrier, kind, record.get("notes", "")))
-        if header is None:
-            raise ValueError(f"{name}: empty route file (no header)")
+        for line, record in csv_records(path, _COLUMNS, require_header=True):
+            prefix, carrier, kind = (record.get(col, "") for col in _COLUMNS)
+            if not _is_digits(prefix):
+                raise ValueError(f"{name}:{line}: prefix must be digits, got {prefix!r}")
+            if not carrier or not kind:
+                raise ValueError(f"{name}:{line}: carrier and type must not be empty")
+            full = country_code + prefix
+            if full in seen:
+                raise ValueError(f"{name}:{line}: prefix {prefix!r} already defined on line {seen[full]}")
+            seen[full] = line
+            entries.append(RouteEntry(full, carrier, kind, record.get("notes", "")))
         return cls(entries)
 
     def lookup(self, e164: str) -> RouteEntry | None:

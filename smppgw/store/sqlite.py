@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import TypeVar
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import Delivery, Message
@@ -13,6 +15,8 @@ from ..protocol.constants import FINAL_STATES, MessageState
 from .ports import Op, Recovered, StoredAccount
 
 SCHEMA_VERSION = 1
+
+_R = TypeVar("_R", Message, Delivery, LedgerEntry)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -144,35 +148,16 @@ def message_row(m: Message) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+def _from_row(cls: type[_R], row: sqlite3.Row, **converted: object) -> _R:
+    """A record from a row whose columns carry the record's field names; ``converted`` overrides."""
+    values = {f.name: row[f.name] for f in fields(cls)}
+    values.update(converted)
+    record: _R = cls(**values)
+    return record
+
+
 def _message_from_row(r: sqlite3.Row) -> Message:
-    return Message(
-        seq=r["seq"],
-        message_id=r["message_id"],
-        account=r["account"],
-        source_addr=r["source_addr"],
-        source_ton=r["source_ton"],
-        source_npi=r["source_npi"],
-        destination_addr=r["destination_addr"],
-        dest_ton=r["dest_ton"],
-        dest_npi=r["dest_npi"],
-        msisdn=r["msisdn"],
-        carrier=r["carrier"],
-        home_carrier=r["home_carrier"],
-        segments=r["segments"],
-        price=r["price"],
-        charge=r["charge"],
-        data_coding=r["data_coding"],
-        esm_class=r["esm_class"],
-        body=bytes(r["body"]),
-        registered_delivery=r["registered_delivery"],
-        submitted_at=r["submitted_at"],
-        validity_until=r["validity_until"],
-        state=MessageState(r["state"]),
-        final_at=r["final_at"],
-        err=r["err"],
-        code=r["code"],
-        refunded=r["refunded"],
-    )
+    return _from_row(Message, r, body=bytes(r["body"]), state=MessageState(r["state"]))
 
 
 def delivery_row(d: Delivery) -> tuple[object, ...]:
@@ -189,18 +174,7 @@ def ledger_row(e: LedgerEntry) -> tuple[object, ...]:
 
 
 def _entry_from_row(r: sqlite3.Row) -> LedgerEntry:
-    return LedgerEntry(
-        entry_id=r["entry_id"],
-        account=r["account"],
-        kind=EntryKind(r["kind"]),
-        amount=r["amount"],
-        unit=r["unit"],
-        balance_after=r["balance_after"],
-        at=r["at"],
-        message_id=r["message_id"],
-        reference=r["reference"],
-        operator=r["operator"],
-    )
+    return _from_row(LedgerEntry, r, kind=EntryKind(r["kind"]))
 
 
 class SqliteStore:
@@ -267,24 +241,7 @@ class SqliteStore:
             for row in r.execute(f"SELECT * FROM messages WHERE state NOT IN ({final}) ORDER BY seq")  # noqa: S608
         ]
         out.deliveries = [
-            Delivery(
-                delivery_id=row["delivery_id"],
-                account=row["account"],
-                kind=row["kind"],
-                message_id=row["message_id"],
-                source_addr=row["source_addr"],
-                source_ton=row["source_ton"],
-                source_npi=row["source_npi"],
-                destination_addr=row["destination_addr"],
-                dest_ton=row["dest_ton"],
-                dest_npi=row["dest_npi"],
-                esm_class=row["esm_class"],
-                data_coding=row["data_coding"],
-                body=bytes(row["body"]),
-                state=row["state"],
-                err=row["err"],
-                created_at=row["created_at"],
-            )
+            _from_row(Delivery, row, body=bytes(row["body"]))
             for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")
         ]
         out.topup_references = {

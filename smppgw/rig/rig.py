@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .faults import BindFaults, FaultInjector
+from .receipts import ReceiptShaper
 from .scenario import parse_scenario
 from .timeline import ScenarioRun
 
@@ -19,7 +20,9 @@ class Rig:
         self._service = service
         self.scenario: ScenarioRun | None = None
         service.gateway.submit_gate = self._gate
-        self.faults = FaultInjector(service.reactor, random.Random(f"{service.config.seed}:faults"))
+        self.receipts = ReceiptShaper(service.reactor, service.gateway)
+        rng = random.Random(f"{service.config.seed}:faults")
+        self.faults = FaultInjector(service.reactor, rng, self.receipts)
         service.factory.injector = self.faults
 
     def set_faults(self, account: str, faults: BindFaults) -> None:

@@ -366,8 +366,20 @@ class SMPPServerProtocol(Protocol):
             short_message=delivery.body if len(delivery.body) <= 254 else b"",
             tlvs=tlvs if len(delivery.body) <= 254 else (*tlvs, p.Tlv(Tag.MESSAGE_PAYLOAD, delivery.body)),
         )
+        injector = self.factory.injector
+        if injector is not None and injector.deliver(self, delivery, pdu):
+            return  # the test rig sends it in another shape, later, or never
+        self.send_delivery_pdu(delivery, pdu)
+
+    def send_delivery_pdu(self, delivery: Delivery, pdu: p.DeliverSm | p.DataSm) -> None:
         seq = self.session.send_request(pdu, self.clock.seconds())
         self._deliveries[seq] = delivery
+        self._flush()
+        self._rearm()
+
+    def send_extra(self, pdu: p.Pdu) -> None:
+        """Send a request whose answer nobody waits for (the test rig's duplicate receipts)."""
+        self.session.send_request(pdu, self.clock.seconds())
         self._flush()
         self._rearm()
 

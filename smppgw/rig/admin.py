@@ -9,6 +9,7 @@ DELETE /api/accounts/{id}/faults    stop injecting
 GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
 POST   /api/accounts/{id}/receipts  set it (keys: see smppgw.rig.receipts), replacing the earlier one
 DELETE /api/accounts/{id}/receipts  back to plain receipts
+GET    /api/sessions/{id}/scorecard what the client of an SMPP session (live or ended) did wrong
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twisted.web.server import Request
 from ..admin.api import ApiError, Handler, Reply, Result
 from .faults import faults_from_dict
 from .receipts import shape_from_dict
+from .scorecard import scorecard_text
 
 if TYPE_CHECKING:
     from ..service import GatewayService
@@ -92,7 +94,15 @@ def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Ha
             raise ApiError(404, f"no receipt shape on {params[0]!r}")
         return Reply(200, {"account": params[0], "receipts": None})
 
+    def scorecard(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        card = rig.scorecards.get(int(params[0])) if params[0].isdigit() else None
+        if card is None:
+            raise ApiError(404, f"no session {params[0]!r} (ids are in GET /api/sessions)")
+        report = card.to_json()
+        return Reply(200, {**report, "text": scorecard_text(report)})
+
     return [
+        (b"GET", ("sessions", "*", "scorecard"), scorecard),
         (b"GET", ("accounts", "*", "receipts"), show_receipts),
         (b"POST", ("accounts", "*", "receipts"), set_receipts),
         (b"DELETE", ("accounts", "*", "receipts"), clear_receipts),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .faults import BindFaults, FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
+from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class Rig:
         rng = random.Random(f"{service.config.seed}:faults")
         self.faults = FaultInjector(service.reactor, rng, self.receipts)
         service.factory.injector = self.faults
+        self.scorecards = service.factory.scorecards = Scorecards()
 
     def set_faults(self, account: str, faults: BindFaults) -> None:
         self.faults.set(account, faults, self._service.factory.sessions_of)

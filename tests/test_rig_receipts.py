@@ -142,3 +142,35 @@ async def test_receipt_before_its_submit_sm_resp(gateway_factory):
     got = await deferToThread(run)
     assert [pdu.command for pdu in got] == ["deliver_sm", "submit_sm_resp"]
     assert receipt_fields(got[0])["id"] == got[1].message_id.decode()
+
+
+SCENARIO = """
+name = "receipts-as-data-sm"
+
+[[receipts]]
+at_s = 0
+account = "demo"
+pdu = "data_sm"
+"""
+
+
+@pytest_twisted.ensureDeferred
+async def test_receipt_shape_from_a_scenario_rule_until_it_stops(gateway):
+    def run():
+        c = client(gateway.smpp_port)
+        bad = api(gateway, "POST", "/api/scenario", {"toml": SCENARIO.replace('"demo"', '"nobody"')})
+        unknown = api(gateway, "POST", "/api/scenario", {"toml": SCENARIO.replace("pdu", "colour")})
+        assert api(gateway, "POST", "/api/scenario", {"toml": SCENARIO})[0] == 201
+        submit_and_wait(c, "13800000000", registered_delivery=1)
+        during = [pdu.command for pdu in raw_pdus(c, 1)]
+        assert api(gateway, "DELETE", "/api/scenario")[0] == 200
+        submit_and_wait(c, "13800000000", registered_delivery=1)
+        after = [pdu.command for pdu in raw_pdus(c, 1)]
+        c.disconnect()
+        return bad, unknown, during, after
+
+    bad, unknown, during, after = await deferToThread(run)
+    assert bad[0] == 400 and "receipts[0].account: no account 'nobody'" in bad[1]["error"]
+    assert unknown[0] == 400 and "receipts[0].colour: unknown receipt shape" in unknown[1]["error"]
+    assert during == ["data_sm"]
+    assert after == ["deliver_sm"]

@@ -43,6 +43,8 @@ class Rig:
             clock=service.reactor,
             default_seed=service.config.seed,
             where=where,
+            shaper=self.receipts,
+            known_account=lambda system_id: service.accounts.get(system_id) is not None,
         )
 
     def start(self, run: ScenarioRun) -> None:

@@ -27,7 +27,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         config = load(_config_path(args))
-        service = GatewayService(config, reactor)
+        clock: Any = reactor
+        if args.clock_factor != 1:
+            from .rig.virtualtime import VirtualClock  # noqa: PLC0415
+
+            clock = VirtualClock(reactor, args.clock_factor)
+        service = GatewayService(config, clock)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -140,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", help="TOML configuration (default: the demo fixture)")
+    serve.add_argument(
+        "--clock-factor",
+        type=float,
+        default=1.0,
+        help="virtual time: the gateway's clock runs this many times faster (e.g. 60); receipts carry virtual dates",
+    )
     serve.add_argument("--scenario", help="a scenario file (TOML timeline of carrier events) to start with the gateway")
     serve.set_defaults(func=cmd_serve)
 

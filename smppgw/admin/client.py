@@ -121,6 +121,9 @@ class AdminClient:
     def sessions(self) -> Any:
         return self.request("GET", "/api/sessions")
 
+    def scorecard(self, session_id: int) -> Any:
+        return self.request("GET", f"/api/sessions/{session_id}/scorecard")
+
     def reload(self) -> Any:
         return self.request("POST", "/api/reload", {})
 
@@ -365,12 +368,16 @@ def _show_search(result: Any, args: argparse.Namespace) -> None:
     _print_table(["MESSAGE_ID", "ACCOUNT", "DESTINATION", "CARRIER", "STATE", "SUBMITTED"], rows)
 
 
+def _window_use(session: Any) -> str:
+    return f"{session['window_in_use']}/{session['window']}"
+
+
 def _show_sessions(result: Any, args: argparse.Namespace) -> None:
     rows = [
-        [s["account"], s["bind_type"], s["peer"], s["since"] or "-", f"{s['window_in_use']}/{s['window']}"]
+        [s["account"], s["bind_type"], s["peer"], s["since"] or "-", _window_use(s), str(s.get("id") or "-")]
         for s in result["sessions"]
     ]
-    _print_table(["ACCOUNT", "BIND", "PEER", "SINCE", "WINDOW"], rows)
+    _print_table(["ACCOUNT", "BIND", "PEER", "SINCE", "WINDOW", "ID"], rows)
 
 
 def _show_reload(result: Any, args: argparse.Namespace) -> None:
@@ -536,6 +543,9 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     ses = session.add_subparsers(dest="session_command", required=True)
     p = ses.add_parser("list", parents=conn, help="who is bound, how, from where, since when")
     p.set_defaults(func=_run(lambda c, a: c.sessions(), _show_sessions))
+    p = ses.add_parser("scorecard", parents=conn, help="what a session's client did wrong (live or ended)")
+    p.add_argument("session_id", type=int, help="the ID column of 'session list', or from the gateway's log")
+    p.set_defaults(func=_run(lambda c, a: c.scorecard(a.session_id), lambda r, a: print(r["text"])))
 
     reload = subparsers.add_parser("reload", parents=conn, help="re-read the gateway's configuration (as SIGHUP does)")
     reload.set_defaults(func=_run(lambda c, a: c.reload(), _show_reload))

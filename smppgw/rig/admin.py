@@ -6,6 +6,10 @@ DELETE /api/scenario        stop it and put the carriers back as configured
 GET    /api/accounts/{id}/faults    the protocol faults injected on the account's binds
 POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.faults), replacing earlier ones
 DELETE /api/accounts/{id}/faults    stop injecting
+GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
+POST   /api/accounts/{id}/receipts  set it (keys: see smppgw.rig.receipts), replacing the earlier one
+DELETE /api/accounts/{id}/receipts  back to plain receipts
+GET    /api/sessions/{id}/scorecard what the client of an SMPP session (live or ended) did wrong
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from twisted.web.server import Request
 
 from ..admin.api import ApiError, Handler, Reply, Result
 from .faults import faults_from_dict
+from .receipts import shape_from_dict
+from .scorecard import scorecard_text
 
 if TYPE_CHECKING:
     from ..service import GatewayService
@@ -70,7 +76,36 @@ def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Ha
             raise ApiError(404, f"no faults on {params[0]!r}")
         return Reply(200, {"account": params[0], "faults": None})
 
+    def show_receipts(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        shape = rig.receipts.get(account(params))
+        return Reply(200, {"account": params[0], "receipts": None if shape is None else dataclasses.asdict(shape)})
+
+    def set_receipts(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = account(params)
+        try:
+            shape = shape_from_dict(body, "receipts")
+        except ValueError as err:
+            raise ApiError(400, str(err)) from None
+        rig.receipts.set(system_id, shape)
+        return Reply(200, {"account": system_id, "receipts": dataclasses.asdict(shape)})
+
+    def clear_receipts(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        if not rig.receipts.clear(account(params)):
+            raise ApiError(404, f"no receipt shape on {params[0]!r}")
+        return Reply(200, {"account": params[0], "receipts": None})
+
+    def scorecard(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        card = rig.scorecards.get(int(params[0])) if params[0].isdigit() else None
+        if card is None:
+            raise ApiError(404, f"no session {params[0]!r} (ids are in GET /api/sessions)")
+        report = card.to_json()
+        return Reply(200, {**report, "text": scorecard_text(report)})
+
     return [
+        (b"GET", ("sessions", "*", "scorecard"), scorecard),
+        (b"GET", ("accounts", "*", "receipts"), show_receipts),
+        (b"POST", ("accounts", "*", "receipts"), set_receipts),
+        (b"DELETE", ("accounts", "*", "receipts"), clear_receipts),
         (b"GET", ("accounts", "*", "faults"), show_faults),
         (b"POST", ("accounts", "*", "faults"), set_faults),
         (b"DELETE", ("accounts", "*", "faults"), clear_faults),

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from ..model import Delivery
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus
+from .receipts import ReceiptShaper
 
 if TYPE_CHECKING:
     from ..server.protocol import SMPPServerProtocol
@@ -79,10 +81,11 @@ class _Armed:
 class FaultInjector:
     """Consulted by the SMPP protocol for each request and each response it is about to send."""
 
-    def __init__(self, clock: IReactorTime, rng: random.Random) -> None:
+    def __init__(self, clock: IReactorTime, rng: random.Random, receipts: ReceiptShaper) -> None:
         self._clock = clock
         self._rng = rng
         self._armed: dict[str, _Armed] = {}
+        self.receipts = receipts
 
     def set(self, account: str, faults: BindFaults, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
         self.clear(account)
@@ -109,6 +112,7 @@ class FaultInjector:
 
     def intercept(self, proto: SMPPServerProtocol, pdu: p.Pdu) -> p.Pdu | None:
         """The answer to send instead of handling ``pdu``, or None to handle it normally."""
+        self.receipts.note_request(proto, pdu)
         armed = self._armed.get(proto.account or "")
         if armed is None:
             return None
@@ -134,11 +138,15 @@ class FaultInjector:
         """True when the rig takes over sending ``response`` (later, or never)."""
         armed = self._armed.get(proto.account or "")
         if armed is None or not isinstance(response, p.SubmitSmResp | p.DataSmResp) or response.command_status:
-            return False
+            return self.receipts.hold_resp(proto, response)
         f = armed.faults
         if f.drop_resp_percent and self._rng.random() * 100 < f.drop_resp_percent:
             return True
         if f.resp_delay_s > 0:
             self._clock.callLater(f.resp_delay_s, proto.respond_now, response)
             return True
-        return False
+        return self.receipts.hold_resp(proto, response)
+
+    def deliver(self, proto: SMPPServerProtocol, delivery: Delivery, pdu: p.DeliverSm) -> bool:
+        """True when the rig takes over sending a receipt (see smppgw.rig.receipts)."""
+        return self.receipts.deliver(proto, delivery, pdu)

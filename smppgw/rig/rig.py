@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .faults import BindFaults, FaultInjector
+from .receipts import ReceiptShaper
 from .scenario import parse_scenario
+from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
@@ -19,8 +21,11 @@ class Rig:
         self._service = service
         self.scenario: ScenarioRun | None = None
         service.gateway.submit_gate = self._gate
-        self.faults = FaultInjector(service.reactor, random.Random(f"{service.config.seed}:faults"))
+        self.receipts = ReceiptShaper(service.reactor, service.gateway)
+        rng = random.Random(f"{service.config.seed}:faults")
+        self.faults = FaultInjector(service.reactor, rng, self.receipts)
         service.factory.injector = self.faults
+        self.scorecards = service.factory.scorecards = Scorecards()
 
     def set_faults(self, account: str, faults: BindFaults) -> None:
         self.faults.set(account, faults, self._service.factory.sessions_of)
@@ -38,6 +43,8 @@ class Rig:
             clock=service.reactor,
             default_seed=service.config.seed,
             where=where,
+            shaper=self.receipts,
+            known_account=lambda system_id: service.accounts.get(system_id) is not None,
         )
 
     def start(self, run: ScenarioRun) -> None:

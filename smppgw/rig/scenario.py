@@ -19,6 +19,11 @@ down = true                    # an outage (false ends it)
 at_s = 360
 carrier = "CUCC"
 recover = true                 # back to the configured profile, no throttle, up
+
+[[receipts]]
+at_s = 30
+account = "demo"
+parts = "last"                 # any receipt shape (smppgw.rig.receipts); replaces the account's shape
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass, field
 _Z95 = 1.6448536269514722
 _Z99 = 2.3263478740408408
 _EVENT_KEYS = frozenset({"at_s", "carrier", "down", "throttle_above", "recover", "receipt_p95_ms"})
-_TOP_KEYS = frozenset({"name", "seed", "event"})
+_TOP_KEYS = frozenset({"name", "seed", "event", "receipts"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +50,18 @@ class CarrierEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptsEvent:
+    at: float
+    account: str
+    settings: Mapping[str, object]  # receipt-shape keys, validated when the scenario is prepared
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     seed: int | None
     events: tuple[CarrierEvent, ...]  # in time order (file order among equal times)
+    receipts: tuple[ReceiptsEvent, ...] = ()
 
 
 def p99_from_p95(median_ms: float, p95_ms: float) -> float:
@@ -79,7 +92,25 @@ def parse_scenario(text: str, where: str) -> Scenario:
         raise ValueError(f"{where}: event: must be an array of tables ([[event]])")
     events = [_event(entry, f"{where}: event[{i}]") for i, entry in enumerate(raw)]
     events.sort(key=lambda e: e.at)  # stable: file order among equal times
-    return Scenario(name=name, seed=seed, events=tuple(events))
+    raw_receipts = data.get("receipts", [])
+    if not isinstance(raw_receipts, list):
+        raise ValueError(f"{where}: receipts: must be an array of tables ([[receipts]])")
+    receipts = [_receipts(entry, f"{where}: receipts[{i}]") for i, entry in enumerate(raw_receipts)]
+    receipts.sort(key=lambda e: e.at)
+    return Scenario(name=name, seed=seed, events=tuple(events), receipts=tuple(receipts))
+
+
+def _receipts(entry: object, path: str) -> ReceiptsEvent:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{path}: must be a table")
+    at = entry.get("at_s")
+    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at) or at < 0:
+        raise ValueError(f"{path}.at_s: must be a number of seconds >= 0")
+    account = entry.get("account")
+    if not isinstance(account, str) or not account:
+        raise ValueError(f'{path}.account: must name an account, e.g. "demo"')
+    settings = {k: v for k, v in entry.items() if k not in ("at_s", "account")}
+    return ReceiptsEvent(at=float(at), account=account, settings=settings)
 
 
 def _event(entry: object, path: str) -> CarrierEvent:

@@ -4,7 +4,7 @@ per-carrier throttles at the scripted times, and undoes all of it when stopped."
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, profile_from_dict
 from ..pipeline.accounts import TokenBucket
 from ..protocol.constants import CommandStatus
+from .receipts import ReceiptShape, ReceiptShaper, shape_from_dict
 from .scenario import CarrierEvent, Scenario
 
 log = Logger()
@@ -39,6 +40,8 @@ class ScenarioRun:
         clock: IReactorTime,
         default_seed: int,
         where: str,
+        shaper: ReceiptShaper | None = None,
+        known_account: Callable[[str], bool] = lambda _: True,
     ) -> None:
         self.scenario = scenario
         self._carriers = carriers
@@ -63,6 +66,14 @@ class ScenarioRun:
                 raise ValueError(str(err)) from None
             profile = replace(profile, rules=self._base[event.carrier].rules)
             self._plan.append((event, _Applied(profile, event.down, event.throttle_above)))
+        self._shaper = shaper
+        self._shapes: list[tuple[float, str, ReceiptShape]] = []
+        for index, change in enumerate(scenario.receipts):
+            path = f"{where}: receipts[{index}]"
+            if not known_account(change.account):
+                raise ValueError(f"{path}.account: no account {change.account!r}")
+            self._shapes.append((change.at, change.account, shape_from_dict(change.settings, path)))
+        self._shapes_before: dict[str, ReceiptShape | None] = {}
         self._calls: list[IDelayedCall] = []
         self._throttles: dict[str, TokenBucket] = {}
         self.started_at: float | None = None
@@ -78,6 +89,11 @@ class ScenarioRun:
                 self._apply(event, applied)
             else:
                 self._calls.append(self._clock.callLater(event.at, self._apply, event, applied))
+        shaper = self._shaper
+        if shaper is not None:
+            for at, account, shape in self._shapes:
+                self._shapes_before.setdefault(account, shaper.get(account))
+                self._calls.append(self._clock.callLater(at, shaper.set, account, shape))
         log.info("scenario {name} started: {n} events", name=self.scenario.name, n=len(self._plan))
 
     def _apply(self, event: CarrierEvent, applied: _Applied) -> None:
@@ -109,6 +125,12 @@ class ScenarioRun:
         for code, link in self._carriers.items():
             link.set_profile(self._base[code])
             link.set_down(False)
+        if self._shaper is not None:
+            for account, shape in self._shapes_before.items():
+                if shape is None:
+                    self._shaper.clear(account)
+                else:
+                    self._shaper.set(account, shape)
 
     def gate(self, carrier: str, now: float) -> int:
         """ESME_RTHROTTLED when the carrier's scripted throttle is exceeded, else 0."""

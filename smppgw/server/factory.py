@@ -18,6 +18,7 @@ from .protocol import SMPPServerProtocol
 
 if TYPE_CHECKING:
     from ..rig.faults import FaultInjector
+    from ..rig.scorecard import Scorecards
 
 
 class SMPPServerFactory(ServerFactory):
@@ -40,6 +41,7 @@ class SMPPServerFactory(ServerFactory):
         self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
         self.traffic = Traffic()  # shared by every session: what the metrics and the console read
         self.injector: FaultInjector | None = None  # protocol faults of the test rig
+        self.scorecards: Scorecards | None = None  # the test rig grades each client
         self.security = security = security or SecurityConfig()
         self.guard = BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
         self.limits = ConnectionLimits(security.max_connections, security.max_connections_per_address)

@@ -28,6 +28,7 @@ from ..protocol.session import SMPPSession
 from .backpressure import WriteStall
 
 if TYPE_CHECKING:
+    from ..rig.scorecard import Scorecard
     from .factory import SMPPServerFactory
 
 S = CommandStatus
@@ -47,6 +48,7 @@ class SMPPServerProtocol(Protocol):
         self.account: str | None = None
         self.connected_at = clock.seconds()
         self.admitted = False
+        self.scorecard: Scorecard | None = None
         security = factory.security
         self.writes = WriteStall(clock, security.stalled_write_timeout, self._writes_resumed, self._writes_stalled)
 
@@ -65,11 +67,18 @@ class SMPPServerProtocol(Protocol):
             self._abort()
             return
         self.admitted = True
+        if self.factory.scorecards is not None:
+            self.scorecard = self.factory.scorecards.open(self.peer, self.peer_host, self.connected_at, self._account)
         self.writes.attach(self.transport, self.factory.security.write_buffer)
         self._rearm()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self.scorecard is not None:
+            self.scorecard.inbound(data, self.clock.seconds())
         self._handle(self.session.receive_data(data, self.clock.seconds()))
+
+    def _account(self) -> str | None:
+        return self.account
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel_timer()
@@ -82,6 +91,8 @@ class SMPPServerProtocol(Protocol):
             self.factory.deliveries.failed(delivery)
         self._deliveries.clear()
         self.factory.connection_closed(self)
+        if self.scorecard is not None and self.factory.scorecards is not None:
+            self.factory.scorecards.ended(self.scorecard, self.clock.seconds())
 
     def close(self) -> None:
         """Close once what is written has been sent."""
@@ -110,6 +121,8 @@ class SMPPServerProtocol(Protocol):
     def _flush(self) -> None:
         data = self.session.data_to_send()
         if data and self.transport is not None:
+            if self.scorecard is not None:
+                self.scorecard.outbound(data, self.clock.seconds())
             self.transport.write(data)
 
     # ---- timer ------------------------------------------------------------------------
@@ -366,8 +379,20 @@ class SMPPServerProtocol(Protocol):
             short_message=delivery.body if len(delivery.body) <= 254 else b"",
             tlvs=tlvs if len(delivery.body) <= 254 else (*tlvs, p.Tlv(Tag.MESSAGE_PAYLOAD, delivery.body)),
         )
+        injector = self.factory.injector
+        if injector is not None and injector.deliver(self, delivery, pdu):
+            return  # the test rig sends it in another shape, later, or never
+        self.send_delivery_pdu(delivery, pdu)
+
+    def send_delivery_pdu(self, delivery: Delivery, pdu: p.DeliverSm | p.DataSm) -> None:
         seq = self.session.send_request(pdu, self.clock.seconds())
         self._deliveries[seq] = delivery
+        self._flush()
+        self._rearm()
+
+    def send_extra(self, pdu: p.Pdu) -> None:
+        """Send a request whose answer nobody waits for (the test rig's duplicate receipts)."""
+        self.session.send_request(pdu, self.clock.seconds())
         self._flush()
         self._rearm()
 

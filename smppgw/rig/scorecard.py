@@ -1,0 +1,351 @@
+"""The client scorecard: for each SMPP session, what the client did wrong.
+
+It reads the PDU headers of both byte streams of a connection (never the session's state), so it
+sees everything, including what the session refused:
+
+- window overruns: a request arriving while ``window`` of the client's requests are unanswered;
+- sequence numbers reused while the request carrying them is still unanswered;
+- enquire_link habits: how many, the shortest gap, and links sent more often than once a second;
+- deliver_sm / data_sm answers: errors, late (after ``late_s``), never;
+- back-off after ESME_RTHROTTLED / ESME_RMSGQFUL: submits within ``backoff_s`` of such an answer
+  (beyond a window's worth, which may have been in flight when it was sent) ignore it;
+- reconnects within ``backoff_s`` of the same account's previous connection from that address closing;
+- unbind etiquette: the session ended without an unbind / unbind_resp exchange;
+- resubmits after a reconnect: a submit whose octets (all but the sequence number) equal one the
+  account sent on an earlier session within ``resubmit_window_s``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.logger import Logger
+
+from ..protocol.constants import CommandId, CommandStatus
+
+log = Logger()
+C = CommandId
+S = CommandStatus
+_HEADER = struct.Struct(">IIII")
+_MAX_FRAME = 1 << 20
+_SUBMITS = frozenset({C.SUBMIT_SM, C.DATA_SM, C.SUBMIT_MULTI})
+_THROTTLES = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
+_OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
+_BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
+_FINGERPRINTS = 10_000  # recent submits remembered per account
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    window: int = 10  # requests the client may have unanswered (CMPP's window is 16; many carriers say 10)
+    backoff_s: float = 1.0  # after a throttle, and before reconnecting
+    late_s: float = 5.0  # a deliver_sm answered later than this is late
+    enquire_min_gap_s: float = 1.0
+    resubmit_window_s: float = 600.0
+
+
+class _Account:
+    """What outlives one session: recent submit fingerprints, when each address last closed."""
+
+    def __init__(self) -> None:
+        self.submits: OrderedDict[bytes, tuple[int, float]] = OrderedDict()  # fingerprint -> (session, at)
+        self.closed_at: dict[str, float] = {}
+
+
+class Scorecard:
+    def __init__(
+        self,
+        session_id: int,
+        peer: str,
+        host: str,
+        now: float,
+        *,
+        rules: Rules,
+        accounts: dict[str, _Account],
+        account_of: Callable[[], str | None],
+    ) -> None:
+        self.session_id = session_id
+        self.peer = peer
+        self._host = host
+        self.opened_at = now
+        self.closed_at: float | None = None
+        self.account: str | None = None
+        self._rules = rules
+        self._account_of = account_of
+        self._history: _Account | None = None
+        self._accounts = accounts
+        self._buf = b""
+        self._broken = False
+        self._waiting: dict[int, int] = {}  # the client's unanswered requests: sequence -> command
+        self._ours: dict[int, tuple[int, float]] = {}  # our unanswered requests: sequence -> (command, sent)
+        self._throttle_until = 0.0
+        self._in_flight_grace = 0
+        self._last_enquire: float | None = None
+        self._unbind_in = self._unbind_out = self._unbind_resp_in = self._unbind_resp_out = False
+        self.requests = 0
+        self.submits = 0
+        self.window_overruns = 0
+        self.peak_window = 0
+        self.sequence_reuses = 0
+        self.enquire_links = 0
+        self.enquire_min_gap_s: float | None = None
+        self.enquire_too_often = 0
+        self.deliver_sent = 0
+        self.deliver_errors = 0
+        self.deliver_late = 0
+        self.deliver_never = 0
+        self.throttles = 0
+        self.ignored_throttles = 0
+        self.quick_reconnect = False
+        self.resubmits = 0
+        self.ending = "open"
+
+    # ---- the two byte streams ---------------------------------------------------------------
+
+    def inbound(self, data: bytes, now: float) -> None:
+        if self._broken:
+            return
+        buf = self._buf + data if self._buf else data
+        offset = 0
+        while len(buf) - offset >= 16:
+            length, cid, status, seq = _HEADER.unpack_from(buf, offset)
+            if not 16 <= length <= _MAX_FRAME:
+                self._broken = True  # the session closes such a connection; nothing more to read
+                return
+            if len(buf) - offset < length:
+                break
+            body = buf[offset + 16 : offset + length] if cid in _SUBMITS else b""
+            if cid < 0x80000000:
+                self._request_in(cid, seq, body, now)
+            else:
+                self._response_in(status, seq, now)
+            offset += length
+        self._buf = buf[offset:]
+
+    def outbound(self, data: bytes, now: float) -> None:
+        offset = 0
+        while len(data) - offset >= 16:
+            length, cid, status, seq = _HEADER.unpack_from(data, offset)
+            if length < 16:
+                return
+            if cid < 0x80000000:
+                if cid == C.UNBIND:
+                    self._unbind_out = True
+                elif cid in _OURS:
+                    self.deliver_sent += 1
+                self._ours[seq] = (cid, now)
+            else:
+                self._response_out(cid, status, seq, now)
+            offset += length
+
+    # ---- what each PDU tells -------------------------------------------------------------------
+
+    def _request_in(self, cid: int, seq: int, body: bytes, now: float) -> None:
+        self._learn_account(now)
+        self.requests += 1
+        if seq in self._waiting:
+            self.sequence_reuses += 1
+        elif len(self._waiting) >= self._rules.window:
+            self.window_overruns += 1
+        self._waiting[seq] = cid
+        self.peak_window = max(self.peak_window, len(self._waiting))
+        if cid == C.ENQUIRE_LINK:
+            self.enquire_links += 1
+            if self._last_enquire is not None:
+                gap = now - self._last_enquire
+                self.enquire_min_gap_s = gap if self.enquire_min_gap_s is None else min(self.enquire_min_gap_s, gap)
+                if gap < self._rules.enquire_min_gap_s:
+                    self.enquire_too_often += 1
+            self._last_enquire = now
+        elif cid == C.UNBIND:
+            self._unbind_in = True
+        elif cid in _SUBMITS:
+            self.submits += 1
+            if now < self._throttle_until:
+                if self._in_flight_grace > 0:
+                    self._in_flight_grace -= 1
+                else:
+                    self.ignored_throttles += 1
+            self._fingerprint(body, now)
+
+    def _response_in(self, status: int, seq: int, now: float) -> None:
+        sent = self._ours.pop(seq, None)
+        if sent is None:
+            return
+        command, at = sent
+        if command == C.UNBIND:
+            self._unbind_resp_in = True
+        if command in _OURS:
+            if status != S.ESME_ROK:
+                self.deliver_errors += 1
+            if now - at > self._rules.late_s:
+                self.deliver_late += 1
+
+    def _response_out(self, cid: int, status: int, seq: int, now: float) -> None:
+        command = self._waiting.pop(seq, None)
+        if command == C.UNBIND:
+            self._unbind_resp_out = True
+        if command in _BINDS and status == S.ESME_ROK:
+            self._learn_account(now)
+        if status in _THROTTLES and (command in _SUBMITS or cid == C.GENERIC_NACK):
+            self.throttles += 1
+            if now >= self._throttle_until:
+                # A windowed client may have a full window on the wire before the throttle reaches it.
+                self._in_flight_grace = self._rules.window
+            self._throttle_until = now + self._rules.backoff_s
+
+    def _learn_account(self, now: float) -> None:
+        if self.account is not None:
+            return
+        account = self._account_of()
+        if account is None:
+            return
+        self.account = account
+        self._history = history = self._accounts.setdefault(account, _Account())
+        closed = history.closed_at.get(self._host)
+        if closed is not None and self.opened_at - closed < self._rules.backoff_s:
+            self.quick_reconnect = True
+
+    def _fingerprint(self, body: bytes, now: float) -> None:
+        history = self._history
+        if history is None:
+            return
+        key = hashlib.blake2b(body, digest_size=16).digest()
+        seen = history.submits.get(key)
+        if seen is not None and seen[0] != self.session_id and now - seen[1] <= self._rules.resubmit_window_s:
+            self.resubmits += 1
+        history.submits[key] = (self.session_id, now)
+        history.submits.move_to_end(key)
+        if len(history.submits) > _FINGERPRINTS:
+            history.submits.popitem(last=False)
+
+    def close(self, now: float) -> None:
+        self.closed_at = now
+        self.deliver_never += sum(1 for command, _ in self._ours.values() if command in _OURS)
+        self._ours.clear()
+        if self._unbind_in and self._unbind_resp_out:
+            self.ending = "unbound by the client"
+        elif self._unbind_out and self._unbind_resp_in:
+            self.ending = "unbound by the gateway"
+        elif self._unbind_out:
+            self.ending = "did not answer the gateway's unbind"
+        elif self.account is not None:
+            self.ending = "closed without unbind"
+        else:
+            self.ending = "closed before binding"
+        if self._history is not None:
+            self._history.closed_at[self._host] = now
+
+    # ---- the verdict ---------------------------------------------------------------------------
+
+    def faults(self) -> list[str]:
+        r = self._rules
+        found = []
+        if self.window_overruns:
+            found.append(f"window overrun: {self.window_overruns} requests beyond a window of {r.window}")
+        if self.sequence_reuses:
+            found.append(f"sequence numbers reused while outstanding: {self.sequence_reuses}")
+        if self.ignored_throttles:
+            found.append(
+                f"ignored throttling: {self.ignored_throttles} submits within {r.backoff_s:g} s of"
+                " ESME_RTHROTTLED/ESME_RMSGQFUL"
+            )
+        if self.enquire_too_often:
+            found.append(f"enquire_link too often: {self.enquire_too_often} within {r.enquire_min_gap_s:g} s")
+        if self.deliver_errors:
+            found.append(f"deliver_sm answered with an error: {self.deliver_errors}")
+        if self.deliver_late:
+            found.append(f"deliver_sm answered late (> {r.late_s:g} s): {self.deliver_late}")
+        if self.deliver_never:
+            found.append(f"deliver_sm never answered: {self.deliver_never}")
+        if self.quick_reconnect:
+            found.append(f"reconnected within {r.backoff_s:g} s of the last connection closing")
+        if self.resubmits:
+            found.append(f"resubmitted after reconnecting: {self.resubmits} messages sent on an earlier session")
+        if self.ending in ("closed without unbind", "did not answer the gateway's unbind"):
+            found.append(f"unbind etiquette: {self.ending}")
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        faults = self.faults()
+        return {
+            "id": self.session_id,
+            "account": self.account,
+            "peer": self.peer,
+            "open": self.closed_at is None,
+            "duration_s": None if self.closed_at is None else round(self.closed_at - self.opened_at, 3),
+            "clean": not faults,
+            "faults": faults,
+            "counts": {
+                "requests": self.requests,
+                "submits": self.submits,
+                "peak_window": self.peak_window,
+                "window_overruns": self.window_overruns,
+                "sequence_reuses": self.sequence_reuses,
+                "enquire_links": self.enquire_links,
+                "enquire_min_gap_s": None if self.enquire_min_gap_s is None else round(self.enquire_min_gap_s, 3),
+                "enquire_too_often": self.enquire_too_often,
+                "deliver_sent": self.deliver_sent,
+                "deliver_errors": self.deliver_errors,
+                "deliver_late": self.deliver_late,
+                "deliver_never": self.deliver_never,
+                "throttled": self.throttles,
+                "ignored_throttles": self.ignored_throttles,
+                "resubmits": self.resubmits,
+            },
+            "ending": self.ending,
+            "rules": {
+                "window": self._rules.window,
+                "backoff_s": self._rules.backoff_s,
+                "late_s": self._rules.late_s,
+            },
+        }
+
+
+def scorecard_text(card: dict[str, Any]) -> str:
+    """The readable form of a scorecard's JSON (the CLI and the log use it)."""
+    who = f"session {card['id']} ({card['account'] or '-'} from {card['peer']})"
+    counts = card["counts"]
+    verdict = "clean" if card["clean"] else f"{len(card['faults'])} fault(s)"
+    ending = "" if card["open"] else f", {card['ending']} after {card['duration_s']} s"
+    lines = [
+        f"{who}: {verdict}{ending}",
+        f"  {counts['requests']} requests, {counts['submits']} submits, peak window {counts['peak_window']}"
+        f"/{card['rules']['window']}, {counts['throttled']} throttled, {counts['enquire_links']} enquire_links",
+    ]
+    lines += [f"  - {fault}" for fault in card["faults"]]
+    return "\n".join(lines)
+
+
+class Scorecards:
+    """Every session's scorecard: the live ones and the last ``keep`` that ended."""
+
+    def __init__(self, rules: Rules | None = None, keep: int = 1000) -> None:
+        self.rules = rules or Rules()
+        self._next = 1
+        self._cards: dict[int, Scorecard] = {}
+        self._ended: deque[int] = deque()
+        self._keep = keep
+        self._accounts: dict[str, _Account] = {}
+
+    def open(self, peer: str, host: str, now: float, account_of: Callable[[], str | None]) -> Scorecard:
+        card = Scorecard(self._next, peer, host, now, rules=self.rules, accounts=self._accounts, account_of=account_of)
+        self._cards[card.session_id] = card
+        self._next += 1
+        return card
+
+    def ended(self, card: Scorecard, now: float) -> None:
+        """The session is over: its report goes to the log, and stays readable through the API."""
+        card.close(now)
+        log.info("scorecard of {text}", text=scorecard_text(card.to_json()))
+        self._ended.append(card.session_id)
+        while len(self._ended) > self._keep:
+            self._cards.pop(self._ended.popleft(), None)
+
+    def get(self, session_id: int) -> Scorecard | None:
+        return self._cards.get(session_id)

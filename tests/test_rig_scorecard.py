@@ -1,0 +1,95 @@
+"""The client scorecard: a badly behaved raw-socket client is named for what it did, a
+well-behaved smpplib session scores clean, and the report is readable in the CLI."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import pytest_twisted
+from smpp_helpers import Raw, client, read_receipts, submit_and_wait
+from test_cli_admin import conn, run_cli
+from test_rig_scenario import api
+from twisted.internet.threads import deferToThread
+
+from smppgw.protocol import codec
+from smppgw.protocol import pdu as p
+
+
+def session_ids(gw) -> set[int]:
+    return {s["id"] for s in api(gw, "GET", "/api/sessions")[1]["sessions"]}
+
+
+def ended_scorecard(gw, session_id: int) -> dict:
+    """The scorecard once the gateway has seen the connection close."""
+    deadline = time.monotonic() + 5
+    while True:
+        status, card = api(gw, "GET", f"/api/sessions/{session_id}/scorecard")
+        assert status == 200, card
+        if not card["open"] or time.monotonic() > deadline:
+            return card
+        time.sleep(0.05)
+
+
+def submit(seq: int) -> p.SubmitSm:
+    return p.SubmitSm(
+        sequence_number=seq,
+        source_addr="10690000",
+        dest_addr_ton=1,
+        destination_addr=f"1380013{seq:04d}",
+        short_message=b"hi",
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_client_is_named_for_its_window_overrun_and_ignored_throttling(gateway):
+    def run():
+        before = session_ids(gateway)
+        raw = Raw(gateway.smpp_port)
+        assert raw.bind().command_status == 0
+        (session_id,) = session_ids(gateway) - before
+        api(gateway, "POST", "/api/accounts/demo/faults", {"throttled_percent": 100})
+        raw.send(b"".join(codec.encode(submit(seq)) for seq in range(2, 32)))  # 30 at once, window is 10
+        answers = [raw.read() for _ in range(30)]
+        raw.send(b"".join(codec.encode(submit(seq)) for seq in range(32, 52)))  # straight back: no back-off
+        answers += [raw.read() for _ in range(20)]
+        raw.close()  # and no unbind
+        return session_id, answers, ended_scorecard(gateway, session_id)
+
+    _, answers, card = await deferToThread(run)
+    assert {a.command_status for a in answers} == {0x58}
+    assert not card["clean"]
+    faults = "\n".join(card["faults"])
+    assert "window overrun: 30 requests beyond a window of 10" in faults  # 20 of the 30, 10 of the 20
+    assert "ignored throttling: 10 submits" in faults  # the first 10 could have been in flight
+    assert "unbind etiquette: closed without unbind" in faults
+    assert card["counts"]["throttled"] == 50 and card["account"] == "demo"
+
+
+@pytest_twisted.ensureDeferred
+async def test_well_behaved_smpplib_session_scores_clean(gateway, capsys: pytest.CaptureFixture[str]):
+    def run():
+        before = session_ids(gateway)
+        c = client(gateway.smpp_port)
+        (session_id,) = session_ids(gateway) - before
+        for n in range(3):
+            assert submit_and_wait(c, f"1380013{n}555", registered_delivery=1).status == 0
+        receipts = read_receipts(c, 3, timeout=10)
+        live = api(gateway, "GET", f"/api/sessions/{session_id}/scorecard")[1]
+        c.unbind()
+        c.disconnect()
+        card = ended_scorecard(gateway, session_id)
+        code = run_cli(["session", "scorecard", str(session_id), *conn(gateway)])
+        missing = api(gateway, "GET", "/api/sessions/99999/scorecard")
+        return receipts, live, card, code, missing
+
+    receipts, live, card, code, missing = await deferToThread(run)
+    assert len(receipts) == 3
+    assert live["open"] and live["clean"]
+    assert card["clean"], card["faults"]
+    assert card["ending"] == "unbound by the client"
+    assert card["counts"]["submits"] == 3 and card["counts"]["deliver_sent"] == 3
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"session {card['id']} (demo from 127.0.0.1:" in out and "clean, unbound by the client" in out
+    assert missing[0] == 404

@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_command(sub)
 
+    from .rig.replay import add_replay_command  # noqa: PLC0415
+
+    add_replay_command(sub)
+
     try:
         from .admin.client import add_admin_commands  # noqa: PLC0415
     except ImportError:  # pragma: no cover - the admin client ships with the package

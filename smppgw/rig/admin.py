@@ -10,6 +10,10 @@ GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
 POST   /api/accounts/{id}/receipts  set it (keys: see smppgw.rig.receipts), replacing the earlier one
 DELETE /api/accounts/{id}/receipts  back to plain receipts
 GET    /api/sessions/{id}/scorecard what the client of an SMPP session (live or ended) did wrong
+GET    /api/accounts/{id}/record    whether the account's new sessions are recorded
+POST   /api/accounts/{id}/record    record the account's sessions opened from now on
+DELETE /api/accounts/{id}/record    stop recording new sessions
+GET    /api/sessions/{id}/recording a recorded session as JSON lines (see smppgw.rig.recording)
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from twisted.web.server import Request
 from ..admin.api import ApiError, Handler, Reply, Result
 from .faults import faults_from_dict
 from .receipts import shape_from_dict
+from .recording import export
 from .scorecard import scorecard_text
 
 if TYPE_CHECKING:
@@ -101,7 +106,37 @@ def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Ha
         report = card.to_json()
         return Reply(200, {**report, "text": scorecard_text(report)})
 
+    def card_of(params: tuple[str, ...]) -> Any:
+        card = rig.scorecards.get(int(params[0])) if params[0].isdigit() else None
+        if card is None:
+            raise ApiError(404, f"no session {params[0]!r} (ids are in GET /api/sessions)")
+        return card
+
+    def show_record(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = account(params)
+        return Reply(200, {"account": system_id, "recording": system_id in rig.scorecards.recorded})
+
+    def start_record(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = account(params)
+        rig.scorecards.recorded = rig.scorecards.recorded | {system_id}
+        return Reply(200, {"account": system_id, "recording": True})
+
+    def stop_record(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = account(params)
+        rig.scorecards.recorded = rig.scorecards.recorded - {system_id}
+        return Reply(200, {"account": system_id, "recording": False})
+
+    def recording(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        card = card_of(params)
+        if card.recording is None:
+            raise ApiError(404, f"session {params[0]} was not recorded (POST /api/accounts/{{id}}/record first)")
+        return Reply(200, export(card).encode(), "application/x-ndjson")
+
     return [
+        (b"GET", ("sessions", "*", "recording"), recording),
+        (b"GET", ("accounts", "*", "record"), show_record),
+        (b"POST", ("accounts", "*", "record"), start_record),
+        (b"DELETE", ("accounts", "*", "record"), stop_record),
         (b"GET", ("sessions", "*", "scorecard"), scorecard),
         (b"GET", ("accounts", "*", "receipts"), show_receipts),
         (b"POST", ("accounts", "*", "receipts"), set_receipts),

@@ -10,15 +10,19 @@ Settings (admin API JSON or a scenario's ``[[fault]]`` table), every key optiona
     resp_delay_s = 2.5         # submit_sm_resp of accepted messages held back this long
     drop_resp_percent = 5      # share of accepted messages whose submit_sm_resp is never sent
     unbind_after_s = 30        # the gateway unbinds each bind this long after the faults are set
+    half_open_after_s = 5      # ... stops reading and writing on each bind, leaving it open
+    split_bytes = 3            # what the gateway sends goes out in TCP segments of 3 octets
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
+from weakref import WeakSet
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -44,8 +48,12 @@ class BindFaults:
     resp_delay_s: float = 0.0
     drop_resp_percent: float = 0.0
     unbind_after_s: float | None = None
+    half_open_after_s: float | None = None
+    split_bytes: int = 0
 
 
+_CHUNK_GAP_S = 0.005  # between the chunks of a split write: long enough for each to leave as its own segment
+_WHOLE = frozenset({"generic_nack_burst", "split_bytes"})
 _PERCENTS = ("throttled_percent", "msgqful_percent", "syserr_percent", "drop_resp_percent")
 
 
@@ -60,9 +68,9 @@ def faults_from_dict(data: Mapping[str, object], where: str) -> BindFaults:
             raise ValueError(f"{where}.{key}: must be a number >= 0")
         if key in _PERCENTS and value > 100:
             raise ValueError(f"{where}.{key}: must be at most 100")
-        if key == "generic_nack_burst" and not isinstance(value, int):
+        if key in _WHOLE and not isinstance(value, int):
             raise ValueError(f"{where}.{key}: must be a whole number")
-        values[key] = value if key == "generic_nack_burst" else float(value)
+        values[key] = value if key in _WHOLE else float(value)
     faults = BindFaults(**values)  # type: ignore[arg-type]
     if faults.throttled_percent + faults.msgqful_percent + faults.syserr_percent > 100:
         raise ValueError(f"{where}: throttled_percent + msgqful_percent + syserr_percent must be at most 100")
@@ -76,6 +84,7 @@ class _Armed:
         self.faults = faults
         self.nacks_left = faults.generic_nack_burst
         self.unbind_call: IDelayedCall | None = None
+        self.half_open_call: IDelayedCall | None = None
 
 
 class FaultInjector:
@@ -86,20 +95,27 @@ class FaultInjector:
         self._rng = rng
         self._armed: dict[str, _Armed] = {}
         self.receipts = receipts
+        self._silent: WeakSet[SMPPServerProtocol] = WeakSet()  # half-open: nothing read, nothing written
+        self._chunks: dict[SMPPServerProtocol, deque[bytes]] = {}  # split writes not yet sent
 
     def set(self, account: str, faults: BindFaults, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
         self.clear(account)
         armed = self._armed[account] = _Armed(faults)
         if faults.unbind_after_s is not None:
             armed.unbind_call = self._clock.callLater(faults.unbind_after_s, self._unbind, account, sessions_of)
+        if faults.half_open_after_s is not None:
+            armed.half_open_call = self._clock.callLater(
+                faults.half_open_after_s, self._half_open, account, sessions_of
+            )
         log.info("rig: faults on {account}: {faults}", account=account, faults=faults)
 
     def clear(self, account: str) -> bool:
         armed = self._armed.pop(account, None)
         if armed is None:
             return False
-        if armed.unbind_call is not None and armed.unbind_call.active():
-            armed.unbind_call.cancel()
+        for call in (armed.unbind_call, armed.half_open_call):
+            if call is not None and call.active():
+                call.cancel()
         return True
 
     def get(self, account: str) -> BindFaults | None:
@@ -109,6 +125,39 @@ class FaultInjector:
     def _unbind(self, account: str, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
         for proto in sessions_of(account):
             proto.unbind()
+
+    def _half_open(self, account: str, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
+        # Clearing the faults does not revive these connections: a half-open peer stays dead.
+        for proto in sessions_of(account):
+            log.info("rig: {peer} ({account}) goes half-open", peer=proto.peer, account=account)
+            self._silent.add(proto)
+            if proto.transport is not None:
+                proto.transport.pauseProducing()  # type: ignore[attr-defined]
+
+    def outgoing(self, proto: SMPPServerProtocol, data: bytes) -> bool:
+        """True when the rig takes over writing ``data`` (in small chunks, or not at all)."""
+        if proto in self._silent:
+            return True
+        armed = self._armed.get(proto.account or "")
+        size = armed.faults.split_bytes if armed is not None else 0
+        queue = self._chunks.get(proto)
+        if not size and queue is None:
+            return False
+        if queue is None:
+            queue = self._chunks[proto] = deque()
+            self._clock.callLater(0, self._drip, proto)
+        step = size or len(data)  # faults cleared while chunks wait: what follows keeps its place
+        queue.extend(data[i : i + step] for i in range(0, len(data), step))
+        return True
+
+    def _drip(self, proto: SMPPServerProtocol) -> None:
+        queue = self._chunks.get(proto)
+        if queue and proto.transport is not None and proto not in self._silent:
+            proto.transport.write(queue.popleft())
+            if queue:
+                self._clock.callLater(_CHUNK_GAP_S, self._drip, proto)
+                return
+        self._chunks.pop(proto, None)
 
     def intercept(self, proto: SMPPServerProtocol, pdu: p.Pdu) -> p.Pdu | None:
         """The answer to send instead of handling ``pdu``, or None to handle it normally."""

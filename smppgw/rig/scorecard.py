@@ -38,6 +38,7 @@ _THROTTLES = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
 _OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
 _BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
 _FINGERPRINTS = 10_000  # recent submits remembered per account
+_MAX_RECORDED = 100_000  # PDUs kept of one recorded session
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Scorecard:
         rules: Rules,
         accounts: dict[str, _Account],
         account_of: Callable[[], str | None],
+        recorded: frozenset[str] = frozenset(),
     ) -> None:
         self.session_id = session_id
         self.peer = peer
@@ -81,6 +83,10 @@ class Scorecard:
         self._accounts = accounts
         self._buf = b""
         self._broken = False
+        self._recorded = recorded
+        # Every PDU of the session as (seconds since it opened, "in" | "out", frame), while its account
+        # may be one being recorded (smppgw.rig.recording); None once it is not.
+        self.recording: list[tuple[float, str, bytes]] | None = [] if recorded else None
         self._waiting: dict[int, int] = {}  # the client's unanswered requests: sequence -> command
         self._ours: dict[int, tuple[int, float]] = {}  # our unanswered requests: sequence -> (command, sent)
         self._throttle_until = 0.0
@@ -120,6 +126,8 @@ class Scorecard:
             if len(buf) - offset < length:
                 break
             body = buf[offset + 16 : offset + length] if cid in _SUBMITS else b""
+            if self.recording is not None:
+                self._record("in", buf[offset : offset + length], now)
             if cid < 0x80000000:
                 self._request_in(cid, seq, body, now)
             else:
@@ -133,6 +141,8 @@ class Scorecard:
             length, cid, status, seq = _HEADER.unpack_from(data, offset)
             if length < 16:
                 return
+            if self.recording is not None:
+                self._record("out", data[offset : offset + length], now)
             if cid < 0x80000000:
                 if cid == C.UNBIND:
                     self._unbind_out = True
@@ -142,6 +152,14 @@ class Scorecard:
             else:
                 self._response_out(cid, status, seq, now)
             offset += length
+
+    def _record(self, direction: str, frame: bytes, now: float) -> None:
+        assert self.recording is not None
+        if len(self.recording) >= _MAX_RECORDED:
+            log.warn("recording of session {id} stopped at {n} PDUs", id=self.session_id, n=_MAX_RECORDED)
+            self.recording = None
+            return
+        self.recording.append((now - self.opened_at, direction, bytes(frame)))
 
     # ---- what each PDU tells -------------------------------------------------------------------
 
@@ -206,6 +224,8 @@ class Scorecard:
         if account is None:
             return
         self.account = account
+        if account not in self._recorded:
+            self.recording = None
         self._history = history = self._accounts.setdefault(account, _Account())
         closed = history.closed_at.get(self._host)
         if closed is not None and self.opened_at - closed < self._rules.backoff_s:
@@ -332,9 +352,19 @@ class Scorecards:
         self._ended: deque[int] = deque()
         self._keep = keep
         self._accounts: dict[str, _Account] = {}
+        self.recorded: frozenset[str] = frozenset()  # accounts whose new sessions are recorded
 
     def open(self, peer: str, host: str, now: float, account_of: Callable[[], str | None]) -> Scorecard:
-        card = Scorecard(self._next, peer, host, now, rules=self.rules, accounts=self._accounts, account_of=account_of)
+        card = Scorecard(
+            self._next,
+            peer,
+            host,
+            now,
+            rules=self.rules,
+            accounts=self._accounts,
+            account_of=account_of,
+            recorded=self.recorded,
+        )
         self._cards[card.session_id] = card
         self._next += 1
         return card

@@ -123,7 +123,9 @@ class SMPPServerProtocol(Protocol):
         if data and self.transport is not None:
             if self.scorecard is not None:
                 self.scorecard.outbound(data, self.clock.seconds())
-            self.transport.write(data)
+            injector = self.factory.injector
+            if injector is None or not injector.outgoing(self, data):
+                self.transport.write(data)
 
     # ---- timer ------------------------------------------------------------------------
 

@@ -100,25 +100,27 @@ def parse_scenario(text: str, where: str) -> Scenario:
     return Scenario(name=name, seed=seed, events=tuple(events), receipts=tuple(receipts))
 
 
-def _receipts(entry: object, path: str) -> ReceiptsEvent:
+def _timed(entry: object, path: str) -> tuple[Mapping[str, object], float]:
+    """A timeline entry: a table with its time ``at_s`` (seconds from the scenario's start)."""
     if not isinstance(entry, Mapping):
         raise ValueError(f"{path}: must be a table")
     at = entry.get("at_s")
     if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at) or at < 0:
         raise ValueError(f"{path}.at_s: must be a number of seconds >= 0")
+    return entry, float(at)
+
+
+def _receipts(raw: object, path: str) -> ReceiptsEvent:
+    entry, at = _timed(raw, path)
     account = entry.get("account")
     if not isinstance(account, str) or not account:
         raise ValueError(f'{path}.account: must name an account, e.g. "demo"')
     settings = {k: v for k, v in entry.items() if k not in ("at_s", "account")}
-    return ReceiptsEvent(at=float(at), account=account, settings=settings)
+    return ReceiptsEvent(at=at, account=account, settings=settings)
 
 
-def _event(entry: object, path: str) -> CarrierEvent:
-    if not isinstance(entry, Mapping):
-        raise ValueError(f"{path}: must be a table")
-    at = entry.get("at_s")
-    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at) or at < 0:
-        raise ValueError(f"{path}.at_s: must be a number of seconds >= 0")
+def _event(raw: object, path: str) -> CarrierEvent:
+    entry, at = _timed(raw, path)
     carrier = entry.get("carrier")
     if not isinstance(carrier, str) or not carrier:
         raise ValueError(f'{path}.carrier: must name a carrier, e.g. "CUCC"')
@@ -146,7 +148,7 @@ def _event(entry: object, path: str) -> CarrierEvent:
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
     return CarrierEvent(
-        at=float(at),
+        at=at,
         carrier=carrier.upper(),
         overrides=overrides,
         down=down,

@@ -279,6 +279,8 @@ def main() -> int:
     while time.monotonic() - started < args.duration:
         time.sleep(args.interval)
         samples.append({"t": round(time.monotonic() - started, 1), **gw.sample()})
+        with (folder / "samples.jsonl").open("a", encoding="utf-8") as out:  # readable while it runs
+            out.write(json.dumps(samples[-1]) + "\n")
     stop.set()
     for t in load:
         t.join(timeout=30)

@@ -3,7 +3,9 @@ well-behaved smpplib session scores clean, and the report is readable in the CLI
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import pytest
 import pytest_twisted
@@ -14,6 +16,7 @@ from twisted.internet.threads import deferToThread
 
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
+from smppgw.rig.scorecard import Scorecards
 
 
 def session_ids(gw) -> set[int]:
@@ -93,3 +96,21 @@ async def test_well_behaved_smpplib_session_scores_clean(gateway, capsys: pytest
     out = capsys.readouterr().out
     assert f"session {card['id']} (demo from 127.0.0.1:" in out and "clean, unbound by the client" in out
     assert missing[0] == 404
+
+
+def test_ended_scorecards_do_not_keep_their_sessions_alive():
+    """The last 1,000 ended cards stay readable, but not the connections they graded (memory stays
+    bounded on a gateway whose clients reconnect all day)."""
+    class Connection:
+        def account(self) -> str | None:
+            return "demo"
+
+    cards = Scorecards()
+    connection = Connection()
+    card = cards.open("127.0.0.1:5000", "127.0.0.1", 0.0, connection.account)
+    alive = weakref.ref(connection)
+    cards.ended(card, 1.0)
+    del connection
+    gc.collect()
+    assert alive() is None
+    assert cards.get(card.session_id) is card and card.to_json()["account"] == "demo"

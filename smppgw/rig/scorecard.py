@@ -50,6 +50,10 @@ class Rules:
     resubmit_window_s: float = 600.0
 
 
+def _no_account() -> str | None:
+    return None
+
+
 class _Account:
     """What outlives one session: recent submit fingerprints, when each address last closed."""
 
@@ -246,6 +250,12 @@ class Scorecard:
 
     def close(self, now: float) -> None:
         self.closed_at = now
+        self._learn_account(now)
+        # An ended card is kept for the API (Scorecards.keep of them): it must not keep the session's
+        # protocol object alive through the account_of callback.
+        self._account_of = _no_account
+        self._buf = b""
+        self._waiting.clear()
         self.deliver_never += sum(1 for command, _ in self._ours.values() if command in _OURS)
         self._ours.clear()
         if self._unbind_in and self._unbind_resp_out:

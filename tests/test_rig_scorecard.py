@@ -101,6 +101,7 @@ async def test_well_behaved_smpplib_session_scores_clean(gateway, capsys: pytest
 def test_ended_scorecards_do_not_keep_their_sessions_alive():
     """The last 1,000 ended cards stay readable, but not the connections they graded (memory stays
     bounded on a gateway whose clients reconnect all day)."""
+
     class Connection:
         def account(self) -> str | None:
             return "demo"

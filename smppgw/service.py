@@ -32,6 +32,7 @@ from .routing.loader import load_ported_csv
 from .routing.router import Router
 from .routing.table import RouteTable
 from .server.factory import SMPPServerFactory
+from .server.proxy import server_endpoint
 from .store.ports import Op, StoredAccount
 from .store.sqlite import SqliteStore, ledger_row
 
@@ -190,7 +191,8 @@ class GatewayService(MultiService):
             receipt_window=config.receipt_window,
             security=config.security,
         )
-        self.smpp_endpoint = serverFromString(reactor, config.listen)
+        header_timeout = config.session.session_init_timeout  # a connection sending no header did not bind
+        self.smpp_endpoint = server_endpoint(reactor, config.listen, config.proxy_protocol, header_timeout)
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
         self.tls_service: StreamServerEndpointService | None = None
@@ -240,7 +242,8 @@ class GatewayService(MultiService):
         certificate, made = load_certificate(self.config.tls)
         if made:
             log.info("smppgw: made a self-signed TLS certificate {path}", path=self.config.tls.certificate)
-        endpoint = serverFromString(self.reactor, self.config.tls.listen)
+        tls, timeout = self.config.tls, self.config.session.session_init_timeout
+        endpoint = server_endpoint(self.reactor, tls.listen, tls.proxy_protocol, timeout)
         self.tls_service = StreamServerEndpointService(endpoint, tls_factory(self.factory, certificate))
         self.tls_service.setServiceParent(self)
 

@@ -1,7 +1,7 @@
 """Several gateway nodes behind a real HAProxy on one machine, for tests and demos.
 
 Each node is its own ``python -m smppgw serve`` process with the demo configuration on free
-loopback ports, ``proxy_protocol = true``, TLS off and its own store; HAProxy runs in the
+loopback ports, the PROXY protocol on (``listen = "haproxy:tcp:..."``), TLS off and its own store; HAProxy runs in the
 foreground with fixtures/haproxy.cfg, its frontend, server lines and stats moved to free ports.
 
     python tests/haproxy_cluster.py --nodes 2            # prints the addresses; Ctrl-C stops all
@@ -48,14 +48,22 @@ def free_port() -> int:
         return port
 
 
-def node_config(smpp_port: int, admin_port: int, store: Path, edit: Callable[[str], str] | None = None) -> str:
-    """The demo configuration for one node behind HAProxy (files named absolutely: it is written elsewhere)."""
-    text = (FIXTURES / "gateway.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', f'listen = "tcp:{smpp_port}:interface={HOST}"', text)
-    text = re.sub(r"(?m)^proxy_protocol = false", "proxy_protocol = true", text, count=1)  # [smpp]'s
+def node_config(
+    smpp_port: int,
+    admin_port: int,
+    store: Path,
+    edit: Callable[[str], str] | None = None,
+    base: Path = FIXTURES / "gateway.toml",
+    proxy: bool = True,
+) -> str:
+    """The configuration ``base`` for one node behind HAProxy (files named absolutely: it is written
+    elsewhere); Twisted's ``haproxy:`` prefix on the listener turns the PROXY protocol on."""
+    text = base.read_text(encoding="utf-8")
+    prefix = "haproxy:" if proxy else ""
+    text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', f'listen = "{prefix}tcp:{smpp_port}:interface={HOST}"', text)
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', f'listen = "tcp:{admin_port}:interface={HOST}"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = ""', text)
-    text = re.sub(r'(?m)^path = "state/smppgw.db"', f"path = {json.dumps(str(store))}", text)
+    text = re.sub(r'(?m)^path = "state/[a-z]+\.db"', f"path = {json.dumps(str(store))}", text)
     for key in ("number_plan", "international", "ported", "keywords"):
         text = re.sub(
             rf'(?m)^{key} = "([^"]+)"', lambda m, k=key: f"{k} = {json.dumps(str(FIXTURES / m.group(1)))}", text
@@ -122,6 +130,7 @@ class HAProxyCluster:
     edit: Callable[[str], str] | None = None  # changes every node's configuration text
     port: int = 0  # HAProxy's SMPP frontend; 0: a free one
     check_ms: int | None = 200  # health check interval; None: the fixture's
+    base: Path = FIXTURES / "gateway.toml"  # the nodes' configuration, before ports and edit
     nodes: list[Node] = field(default_factory=list)
     haproxy: subprocess.Popen[bytes] | None = None
     stats_port: int = 0
@@ -172,7 +181,8 @@ class HAProxyCluster:
     def start_node(self, node: Node) -> None:
         """Start (or restart) a node's process on its ports and store."""
         config = node.workdir / "gateway.toml"
-        config.write_text(node_config(node.smpp_port, node.admin_port, node.workdir / "smppgw.db", self.edit))
+        text = node_config(node.smpp_port, node.admin_port, node.workdir / "smppgw.db", self.edit, self.base)
+        config.write_text(text, encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         log = node.log_path.open("ab")
         node.process = subprocess.Popen(

@@ -175,3 +175,18 @@ def test_leastconn_spreads_binds_and_a_drained_node_keeps_its_sessions(pair: HAP
         assert (len(node1.peers()), len(node2.peers())) == (3, 5)  # back in: it has the fewest
     finally:
         close(*[c for c in clients if c])
+
+
+def test_a_killed_node_is_taken_out_and_binds_go_to_the_others(pair: HAProxyCluster) -> None:
+    node1, node2 = pair.nodes
+    assert node2.process is not None
+    node2.process.kill()  # SIGKILL: no goodbye to HAProxy or the clients
+    node2.process.wait()
+    # At once, before any health check has noticed: a refused connection is tried on node1 (redispatch).
+    clients = [bind(pair.port, HOST, "demo2", "demo5678") for _ in range(3)]
+    try:
+        assert [status for status, _ in clients] == [S.ESME_ROK] * 3
+        assert {local(c) for _, c in clients} <= set(node1.peers())
+        pair.wait_states({"node1": "UP", "node2": "DOWN"})
+    finally:
+        close(*[c for _, c in clients if c])

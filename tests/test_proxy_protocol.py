@@ -106,6 +106,8 @@ async def test_allowlist_sessions_list_and_log_use_the_address_in_the_header(gat
         assert (ok, refused) == (S.ESME_ROK, S.ESME_RBINDFAIL)
         assert status == 200
         assert [s["peer"] for s in sessions["sessions"]] == ["203.0.113.7:40001"]
+        # The header as received, for a hand-off of the socket to another process.
+        assert [c.transport.proxy_header for c in gw.service.factory.connections] == [proxy_v2("203.0.113.7", 40001)]
         assert "bind BindTransceiver demo from 203.0.113.7:40001" in log.text
         assert "bind BindTransceiver demo from 198.51.100.9:40000 refused" in log.text
     finally:

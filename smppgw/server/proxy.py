@@ -91,6 +91,12 @@ class ProxyHeaderProtocol(ProtocolWrapper):
         if rest and not self.disconnecting:
             self.wrappedProtocol.dataReceived(rest)
 
+    @property
+    def proxy_header(self) -> bytes:
+        """The header as received (b"" until read): what must go along when the connection's socket
+        is handed to another process, which reads it again to learn the client's address."""
+        return self._info.header if self._info is not None else b""
+
     def abortConnection(self) -> None:  # noqa: N802
         self.disconnecting = True  # so no buffered bytes reach a protocol that refused its connection
         self.transport.abortConnection()  # type: ignore[union-attr]

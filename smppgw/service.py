@@ -13,6 +13,7 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
 from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
@@ -191,8 +192,7 @@ class GatewayService(MultiService):
             receipt_window=config.receipt_window,
             security=config.security,
         )
-        header_timeout = config.session.session_init_timeout  # a connection sending no header did not bind
-        self.smpp_endpoint = server_endpoint(reactor, config.listen, config.proxy_protocol, header_timeout)
+        self.smpp_endpoint = self._listener(config.listen, config.proxy_protocol)
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
         self.tls_service: StreamServerEndpointService | None = None
@@ -242,10 +242,16 @@ class GatewayService(MultiService):
         certificate, made = load_certificate(self.config.tls)
         if made:
             log.info("smppgw: made a self-signed TLS certificate {path}", path=self.config.tls.certificate)
-        tls, timeout = self.config.tls, self.config.session.session_init_timeout
-        endpoint = server_endpoint(self.reactor, tls.listen, tls.proxy_protocol, timeout)
+        endpoint = self._listener(self.config.tls.listen, self.config.tls.proxy_protocol)
         self.tls_service = StreamServerEndpointService(endpoint, tls_factory(self.factory, certificate))
         self.tls_service.setServiceParent(self)
+
+    def _listener(self, listen: str, proxy_protocol: bool) -> IStreamServerEndpoint:
+        # A connection sending no PROXY header within session_init_timeout did not bind; those still
+        # waiting for theirs count towards no other limit, so they get max_connections of their own.
+        config = self.config
+        timeout, most = config.session.session_init_timeout, config.security.max_connections
+        return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
         from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)

@@ -174,6 +174,31 @@ async def test_connection_without_a_proxy_header_is_closed_with_a_log_line(gatew
 
 
 @pytest_twisted.ensureDeferred
+async def test_connections_waiting_for_their_header_are_bounded(gateway_factory: Any) -> None:
+    gw = await gateway_factory(edits(PROXY_ON, setting("security", "max_connections", "2")))
+
+    def run() -> tuple[bool, bool, int]:
+        silent = [Raw(gw.smpp_port), Raw(gw.smpp_port)]  # connected, no header yet
+        third = Raw(gw.smpp_port)
+        refused = third.closed()
+        still_open = not silent[0].closed(timeout=0.3)
+        for raw in [*silent, third]:
+            raw.close()
+        deadline = time.monotonic() + 5
+        while True:  # once the gateway has seen those close, a new connection waits for its header again
+            try:
+                return refused, still_open, bind_from(gw.smpp_port, "198.51.100.6")
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    with LogLines() as log:
+        assert await deferToThread(run) == (True, True, S.ESME_ROK)
+    assert "closed: 2 connections already wait for their PROXY header" in log.text
+
+
+@pytest_twisted.ensureDeferred
 async def test_header_split_across_segments_and_v1_header(gateway_factory: Any) -> None:
     gw = await gateway_factory(PROXY_ON)
 

@@ -49,13 +49,20 @@ class ProxyHeaderProtocol(ProtocolWrapper):
         self._parser: V1Parser | V2Parser | None = None
         self._head = b""  # bytes before the header's version is known
         self._timer: IDelayedCall | None = None
+        self._waiting = False  # counted in factory.waiting
 
     def makeConnection(self, transport: Any) -> None:  # noqa: N802 (Twisted's name)
         # As ProtocolWrapper does, but the wrapped protocol waits for the header.
         directlyProvides(self, providedBy(transport))
         Protocol.makeConnection(self, transport)  # type: ignore[no-untyped-call]
         self.factory.registerProtocol(self)  # type: ignore[no-untyped-call]
-        self._timer = self.factory.clock.callLater(self.factory.timeout, self._timed_out)
+        factory = self.factory
+        if factory.waiting >= factory.max_waiting:  # connections not yet counted by the SMPP limits
+            self._refuse(f"{factory.max_waiting} connections already wait for their PROXY header")
+            return
+        factory.waiting += 1
+        self._waiting = True
+        self._timer = factory.clock.callLater(factory.timeout, self._timed_out)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self._info is not None:
@@ -136,18 +143,24 @@ class ProxyHeaderProtocol(ProtocolWrapper):
         self.loseConnection()  # type: ignore[no-untyped-call]
 
     def _cancel_timer(self) -> None:
+        """Stop waiting for the header (it came, it was refused, or the connection is gone)."""
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        if self._waiting:
+            self._waiting = False
+            self.factory.waiting -= 1
 
 
 class ProxyHeaderFactory(WrappingFactory[ProxyHeaderProtocol]):
     protocol = ProxyHeaderProtocol
 
-    def __init__(self, wrapped: IProtocolFactory, clock: IReactorTime, timeout: float) -> None:
+    def __init__(self, wrapped: IProtocolFactory, clock: IReactorTime, timeout: float, max_waiting: int) -> None:
         super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.clock = clock
         self.timeout = timeout
+        self.max_waiting = max_waiting
+        self.waiting = 0  # connections whose header has not arrived yet
 
     def logPrefix(self) -> str:  # noqa: N802
         return f"{type(self.wrappedFactory).__name__} (PROXY)"
@@ -157,20 +170,24 @@ class ProxyHeaderFactory(WrappingFactory[ProxyHeaderProtocol]):
 class ProxyHeaderEndpoint:
     """A server endpoint whose connections start with a PROXY header."""
 
-    def __init__(self, wrapped: IStreamServerEndpoint, clock: IReactorTime, timeout: float) -> None:
+    def __init__(self, wrapped: IStreamServerEndpoint, clock: IReactorTime, timeout: float, max_waiting: int) -> None:
         self.wrapped = wrapped
         self.clock = clock
         self.timeout = timeout
+        self.max_waiting = max_waiting
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:  # noqa: N803 (its name)
-        return self.wrapped.listen(ProxyHeaderFactory(protocolFactory, self.clock, self.timeout))
+        return self.wrapped.listen(ProxyHeaderFactory(protocolFactory, self.clock, self.timeout, self.max_waiting))
 
 
-def server_endpoint(reactor: Any, listen: str, proxy_protocol: bool, header_timeout: float) -> IStreamServerEndpoint:
-    """The endpoint of an SMPP listener, behind the PROXY protocol when the configuration asks."""
+def server_endpoint(
+    reactor: Any, listen: str, proxy_protocol: bool, header_timeout: float, max_waiting: int
+) -> IStreamServerEndpoint:
+    """The endpoint of an SMPP listener, behind the PROXY protocol when the configuration asks: a
+    header is awaited ``header_timeout`` seconds, by at most ``max_waiting`` connections at once."""
     from twisted.internet.endpoints import serverFromString  # noqa: PLC0415
 
     endpoint: IStreamServerEndpoint = serverFromString(reactor, listen)
     if proxy_protocol:
-        return ProxyHeaderEndpoint(endpoint, reactor, header_timeout)
+        return ProxyHeaderEndpoint(endpoint, reactor, header_timeout, max_waiting)
     return endpoint

@@ -256,18 +256,23 @@ class HAProxyCluster:
                 process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="N smppgw nodes behind HAProxy on this machine")
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--port", type=int, default=2775, help="HAProxy's SMPP port (default 2775)")
     parser.add_argument("--dir", default="state/cluster", help="work folder: configurations, stores, logs")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the nodes and HAProxy too, as Ctrl-C does
     cluster = HAProxyCluster(Path(args.dir).resolve(), args.nodes, port=args.port, check_ms=None)
     with cluster:
         print(f"SMPP through HAProxy: {HOST}:{cluster.port}   HAProxy stats: http://{HOST}:{cluster.stats_port}/")
         for node in cluster.nodes:
             print(f"  {node.name}: SMPP {node.smpp_port} (PROXY protocol), admin {node.admin_url}, log {node.log_path}")
-        print("Ctrl-C stops HAProxy and the nodes.", flush=True)
+        print("Ctrl-C (or kill) stops HAProxy and the nodes.", flush=True)
         try:
             while all(p.poll() is None for p in [cluster.haproxy, *(n.process for n in cluster.nodes)] if p):
                 time.sleep(0.5)

@@ -48,7 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reactor.callWhenRunning(service.rig.start, run)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     print(
-        f"smppgw {__version__}: SMPP on {config.listen}, admin API on {config.admin.listen}, store {config.store.path}",
+        f"smppgw {__version__}: SMPP on {config.listen}{' (PROXY protocol)' if config.proxy_protocol else ''}, "
+        f"admin API on {config.admin.listen}, store {config.store.path}",
         flush=True,
     )
     reactor.run()

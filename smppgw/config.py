@@ -82,6 +82,7 @@ class SecurityConfig:
 @dataclass(frozen=True, slots=True)
 class TlsConfig:
     listen: str = ""  # a server endpoint for SMPP over TLS, e.g. "tcp:3550:interface=127.0.0.1"; "" = off
+    proxy_protocol: bool = False  # connections start with a PROXY header (behind HAProxy's send-proxy-v2)
     certificate: str = "state/tls/smppgw.crt"  # PEM, relative to the working directory like the store
     key: str = "state/tls/smppgw.key"
     self_signed: bool = False  # make a self-signed pair when the files do not exist
@@ -122,6 +123,7 @@ class Outage:
 class GatewayConfig:
     source: Path
     listen: str = "tcp:2775:interface=127.0.0.1"
+    proxy_protocol: bool = False  # connections start with a PROXY header (behind HAProxy's send-proxy-v2)
     session: SessionConfig = field(default_factory=SessionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
@@ -379,7 +381,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         max_pending_requests=smpp.whole("max_pending_requests", 1000, minimum=1),
         system_id=smpp.text("system_id", "smppgw"),
     )
-    listen = smpp.text("listen", "tcp:2775:interface=127.0.0.1")
+    listen, proxy_protocol = _listen(smpp, "tcp:2775:interface=127.0.0.1")
     dc0 = smpp.text("data_coding_0", "gsm7", frozenset({"gsm7", "latin1", "ascii"}))
     receipt_retry = smpp.number("receipt_retry_interval", 10.0, minimum=0.01)
     receipt_window = smpp.whole("receipt_window", 100, minimum=1)
@@ -466,6 +468,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
     return GatewayConfig(
         source=path,
         listen=listen,
+        proxy_protocol=proxy_protocol,
         session=session,
         store=store,
         admin=admin,
@@ -487,6 +490,19 @@ def parse(text: str, path: Path) -> GatewayConfig:
     )
 
 
+_HAPROXY = "haproxy:"
+
+
+def _listen(r: _Reader, default: str) -> tuple[str, bool]:
+    """A listener's endpoint and whether its connections start with a PROXY header; Twisted's
+    ``haproxy:`` prefix on the endpoint means the same as ``proxy_protocol = true``."""
+    listen = r.text("listen", default)
+    proxy_protocol = r.flag("proxy_protocol", False)
+    if listen.startswith(_HAPROXY):
+        return listen[len(_HAPROXY) :], True
+    return listen, proxy_protocol
+
+
 def _security(r: _Reader) -> SecurityConfig:
     security = SecurityConfig(
         failed_bind_limit=r.whole("failed_bind_limit", 5, minimum=1),
@@ -505,8 +521,10 @@ def _tls(r: _Reader) -> TlsConfig:
     self_signed = r.get("self_signed", False)
     if not isinstance(self_signed, bool):
         raise r.error("self_signed", f"must be true or false, got {self_signed!r}")
+    listen, proxy_protocol = _listen(r, "")
     tls = TlsConfig(
-        listen=r.text("listen", ""),
+        listen=listen,
+        proxy_protocol=proxy_protocol,
         certificate=r.text("certificate", "state/tls/smppgw.crt"),
         key=r.text("key", "state/tls/smppgw.key"),
         self_signed=self_signed,

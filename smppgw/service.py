@@ -13,6 +13,7 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
 from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
@@ -32,6 +33,7 @@ from .routing.loader import load_ported_csv
 from .routing.router import Router
 from .routing.table import RouteTable
 from .server.factory import SMPPServerFactory
+from .server.proxy import server_endpoint
 from .store.ports import Op, StoredAccount
 from .store.sqlite import SqliteStore, ledger_row
 
@@ -190,7 +192,7 @@ class GatewayService(MultiService):
             receipt_window=config.receipt_window,
             security=config.security,
         )
-        self.smpp_endpoint = serverFromString(reactor, config.listen)
+        self.smpp_endpoint = self._listener(config.listen, config.proxy_protocol)
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
         self.smpp_service.setServiceParent(self)
         self.tls_service: StreamServerEndpointService | None = None
@@ -240,9 +242,16 @@ class GatewayService(MultiService):
         certificate, made = load_certificate(self.config.tls)
         if made:
             log.info("smppgw: made a self-signed TLS certificate {path}", path=self.config.tls.certificate)
-        endpoint = serverFromString(self.reactor, self.config.tls.listen)
+        endpoint = self._listener(self.config.tls.listen, self.config.tls.proxy_protocol)
         self.tls_service = StreamServerEndpointService(endpoint, tls_factory(self.factory, certificate))
         self.tls_service.setServiceParent(self)
+
+    def _listener(self, listen: str, proxy_protocol: bool) -> IStreamServerEndpoint:
+        # A connection sending no PROXY header within session_init_timeout did not bind; those still
+        # waiting for theirs count towards no other limit, so they get max_connections of their own.
+        config = self.config
+        timeout, most = config.session.session_init_timeout, config.security.max_connections
+        return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
         from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)

@@ -8,6 +8,7 @@ Routes (all under /api):
     GET  /overview  GET /sessions  GET /messages?account=&destination=&since=&until=&id=
     GET  /messages/{id}/history         POST /reload                 (admin/console.py)
     GET  /lockouts                      DELETE /lockouts/{account}[/{address}]
+    GET/POST/DELETE /drain              drain state, drain, undrain   (admin/health.py; GET /health: no token)
 
 Errors are JSON too: ``{"error": "...", "field": "<name>"}`` (field only when one is to blame).
 """
@@ -533,6 +534,7 @@ class AdminResource(Resource):
 def build_admin_site(service: GatewayService) -> Site:
     """The admin port: /api (token), /metrics (Prometheus), and the web console at /."""
     from .console import ConsoleApi, ConsoleFiles  # noqa: PLC0415 (they build on this module)
+    from .health import Drain, HealthResource  # noqa: PLC0415
     from .metrics import MetricsResource, build_registry  # noqa: PLC0415
     from .overview import Overview  # noqa: PLC0415
     from .site import AdminSite, Root  # noqa: PLC0415
@@ -541,9 +543,12 @@ def build_admin_site(service: GatewayService) -> Site:
     overview = Overview(service.factory.traffic, service.reactor)
     overview.service().setServiceParent(service)  # one sample a second while the gateway runs
     api.routes += ConsoleApi(api, overview).routes
+    drain = Drain(service)
+    api.routes += drain.routes()
     root = Root(ConsoleFiles())
     root.putChild(b"api", AdminResource(api, service.config.admin.token))
     root.putChild(b"metrics", MetricsResource(build_registry(service)))
+    root.putChild(b"health", HealthResource(drain))
     site = AdminSite(root)  # type: ignore[no-untyped-call]
     site.noisy = False
     site.displayTracebacks = False

@@ -121,6 +121,9 @@ class AdminClient:
     def sessions(self) -> Any:
         return self.request("GET", "/api/sessions")
 
+    def drain(self, on: bool) -> Any:
+        return self.request("POST" if on else "DELETE", "/api/drain", {} if on else None)
+
     def scorecard(self, session_id: int) -> Any:
         return self.request("GET", f"/api/sessions/{session_id}/scorecard")
 
@@ -412,6 +415,18 @@ def _show_mo(result: Any, args: argparse.Namespace) -> None:
     print(f"MO accepted for {result['account']} (delivery {result['delivery_id']}, id {result['message_id']})")
 
 
+def _show_drain(result: Any, args: argparse.Namespace) -> None:
+    if result["status"] == "draining":
+        print(f"draining since {result['draining_since']}: no new connections from the load balancer, "
+              f"{result['bound']} bound session(s) stay")  # fmt: skip
+    else:
+        print(f"up: taking new connections ({result['bound']} bound session(s))")
+
+
+def _drain(on: bool) -> Command:
+    return lambda client, args: client.drain(on)
+
+
 def _outage(down: bool) -> Command:
     def command(client: AdminClient, args: argparse.Namespace) -> Any:
         return client.set_outage(args.code, down)
@@ -549,6 +564,11 @@ def add_admin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
     reload = subparsers.add_parser("reload", parents=conn, help="re-read the gateway's configuration (as SIGHUP does)")
     reload.set_defaults(func=_run(lambda c, a: c.reload(), _show_reload))
+
+    for verb, on in (("drain", True), ("undrain", False)):
+        helptext = "health check says drain: the load balancer sends no new connections" if on else "end drain mode"
+        p = subparsers.add_parser(verb, parents=conn, help=helptext)
+        p.set_defaults(func=_run(_drain(on), _show_drain))
 
     carrier = subparsers.add_parser("carrier", help="simulated carrier links")
     car = carrier.add_subparsers(dest="carrier_command", required=True)

@@ -24,15 +24,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
     from .service import GatewayService  # noqa: PLC0415
+    from .workers.child import WorkerSlot  # noqa: PLC0415
+    from .workers.placement import check_store_layout  # noqa: PLC0415
 
+    if args.workers > 1 and args.worker is None:
+        from .workers.supervisor import supervise  # noqa: PLC0415
+
+        return supervise(_config_path(args), args)
     try:
         config = load(_config_path(args))
+        slot = WorkerSlot.parse(args.worker) if args.worker else None
+        if slot is None:
+            check_store_layout(config.store.path, 1)
+        else:
+            config = slot.shape(config)
         clock: Any = reactor
         if args.clock_factor != 1:
             from .rig.virtualtime import VirtualClock  # noqa: PLC0415
 
             clock = VirtualClock(reactor, args.clock_factor)
-        service = GatewayService(config, clock)
+        service = GatewayService(config, clock, slot.seq_floor if slot else 1)
+        if slot is not None:
+            slot.install(service, reactor)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -152,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual time: the gateway's clock runs this many times faster (e.g. 60); receipts carry virtual dates",
     )
     serve.add_argument("--scenario", help="a scenario file (TOML timeline of carrier events) to start with the gateway")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run this many gateway processes sharing the SMPP port, each owning a share of the accounts",
+    )
+    serve.add_argument("--worker", help=argparse.SUPPRESS)  # INDEX/COUNT: set by the supervisor for its workers
     serve.set_defaults(func=cmd_serve)
 
     config = sub.add_parser("config", help="configuration files")

@@ -1,0 +1,215 @@
+"""Connections accepted by one worker and bound to an account another worker owns are handed to
+the owner: the socket itself (SCM_RIGHTS over a Unix datagram socket) with the bytes already read.
+
+A worker reads a new connection only until its first PDU.  A bind of an account this worker owns,
+or anything that is not a bind, is served here: the SMPP protocol takes over the transport as if
+it had accepted it.  A bind of another worker's account stops reading, sends the socket and the
+buffered bytes to the owner and closes this worker's copy without a shutdown, so the TCP
+connection lives on in the owner, which feeds the bytes to a fresh session and reads on.  Each
+worker's receiving end belongs to the supervisor too: sockets sent to a worker that died wait in
+the kernel for its successor.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReadDescriptor
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ..protocol.constants import CommandId
+from .placement import owner_of
+
+log = Logger()
+
+_BINDS = frozenset({CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER})
+_HEADER = struct.Struct(">II")
+# A bind is small (system_id 16, password 9, system_type 13, address_range 41 octets + header);
+# a larger first PDU is not a bind worth moving and is answered where it arrived.
+MAX_FIRST_PDU = 1024
+# One datagram carries the socket and what was read with the bind (at most one read of 64 KiB).
+DATAGRAM_MAX = 1 << 18
+
+
+def first_bind(buffer: bytes) -> str | bool | None:
+    """The system_id of the bind at the start of ``buffer``; None while the first PDU is incomplete;
+    False when the first PDU is not a bind (it is served where it arrived)."""
+    if len(buffer) < 8:
+        return None
+    length, command_id = _HEADER.unpack_from(buffer)
+    if command_id not in _BINDS or not 16 < length <= MAX_FIRST_PDU:
+        return False
+    if len(buffer) < length:
+        return None
+    body = buffer[16:length]
+    end = body.find(b"\0")
+    if end < 0:
+        return False
+    return body[:end].decode("latin-1")
+
+
+class Sorter(Protocol):
+    """A new connection until its first PDU says which worker serves it."""
+
+    def __init__(self, factory: HandoffFactory, addr: IAddress | None) -> None:
+        self.factory = factory
+        self.addr = addr
+        self.buffer = b""
+        self.timer: IDelayedCall | None = None
+
+    def connectionMade(self) -> None:  # noqa: N802 (Twisted's name)
+        # Past the session's init timeout the connection is served here, whose session closes it.
+        self.timer = self.factory.clock.callLater(self.factory.init_timeout, self.serve_here)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.buffer += data
+        found = first_bind(self.buffer)
+        if found is None:
+            return
+        owner = owner_of(found, self.factory.workers) if isinstance(found, str) else self.factory.index
+        if owner == self.factory.index:
+            self.serve_here()
+        else:
+            self.hand_to(owner)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
+        self._cancel()
+
+    def _cancel(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+
+    def serve_here(self) -> None:
+        """The SMPP protocol takes the transport over and gets what was read so far."""
+        self._cancel()
+        transport: Any = self.transport
+        if transport is None or not transport.connected:
+            return
+        inner = self.factory.inner.buildProtocol(self.addr)
+        transport.protocol = inner  # the TCP transport now calls the session directly
+        inner.makeConnection(transport)
+        data, self.buffer = self.buffer, b""
+        if data and transport.connected and not transport.disconnecting:
+            inner.dataReceived(data)
+
+    def hand_to(self, owner: int) -> None:
+        self._cancel()
+        transport: Any = self.transport
+        transport.stopReading()
+        try:
+            socket.send_fds(self.factory.senders[owner], [self.buffer], [transport.fileno()])
+        except OSError as err:
+            # The owner's queue is full or gone: the client sees a closed connection and reconnects.
+            log.warn("hand-off of {peer} to worker {owner} failed: {error}", peer=self.addr, owner=owner, error=err)
+            transport.abortConnection()
+            return
+        self.factory.handed += 1
+        # Close this process's copy only: a shutdown() would end the connection for the owner too.
+        transport._shouldShutdown = False
+        transport.loseConnection()
+
+
+class HandoffFactory(ServerFactory):
+    """Wraps the SMPP factory of a worker: sorts new connections, adopts handed ones."""
+
+    def __init__(
+        self,
+        inner: ServerFactory,
+        *,
+        index: int,
+        workers: int,
+        senders: Sequence[socket.socket],
+        clock: Any,
+        init_timeout: float,
+    ) -> None:
+        self.inner = inner
+        self.index = index
+        self.workers = workers
+        self.senders = senders
+        self.clock = clock
+        self.init_timeout = init_timeout
+        self.noisy = False
+        self.handed = 0  # connections sent to their owner (for tests and logs)
+        self.adopted = 0  # connections received from another worker
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:  # noqa: N802 (Twisted's name)
+        return Sorter(self, addr)
+
+    def adopt(self, reactor: Any, fd: int, data: bytes) -> None:
+        """Serve a connection another worker accepted; ``data`` is what it had read."""
+        try:
+            with socket.socket(fileno=os.dup(fd)) as probe:
+                family = probe.family
+            reactor.adoptStreamConnection(fd, family, _Adopting(self, data))
+        except OSError as err:
+            log.warn("could not adopt a handed-over connection: {error}", error=err)
+        finally:
+            os.close(fd)  # the reactor holds its own duplicate
+        self.adopted += 1
+
+
+class _Adopting(ServerFactory):
+    """Builds the session of one adopted connection and feeds it the bytes read before the hand-off."""
+
+    def __init__(self, handoff: HandoffFactory, data: bytes) -> None:
+        self.handoff = handoff
+        self.data = data
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:  # noqa: N802
+        sorter = _AdoptedSorter(self.handoff, addr)
+        sorter.buffer = self.data
+        return sorter
+
+
+class _AdoptedSorter(Sorter):
+    """An adopted connection is served here whatever its bind says: it never moves twice."""
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.serve_here()
+
+
+@implementer(IReadDescriptor)
+class HandoffReceiver:
+    """Reads the worker's end of the hand-off socket and adopts the connections it brings."""
+
+    def __init__(self, reactor: Any, sock: socket.socket, factory: HandoffFactory) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.factory = factory
+        sock.setblocking(False)
+
+    def start(self) -> None:
+        self.reactor.addReader(self)
+
+    def stop(self) -> None:
+        self.reactor.removeReader(self)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def logPrefix(self) -> str:  # noqa: N802
+        return "handoff"
+
+    def doRead(self) -> None:  # noqa: N802
+        while True:
+            try:
+                data, fds, flags, _ = socket.recv_fds(self.sock, DATAGRAM_MAX, 4)
+            except (BlockingIOError, InterruptedError):
+                return
+            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) != 1:
+                log.warn("dropping a malformed hand-off ({n} descriptors, flags {flags})", n=len(fds), flags=flags)
+                for fd in fds:
+                    os.close(fd)
+                continue
+            self.factory.adopt(self.reactor, fds[0], data)
+
+    def connectionLost(self, reason: Failure) -> None:  # noqa: N802
+        pass

@@ -110,6 +110,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_ledger_check(args: argparse.Namespace) -> int:
     from .billing.ledger import check_ledger  # noqa: PLC0415
     from .store.sqlite import SqliteStore  # noqa: PLC0415
+    from .workers.placement import existing_stores  # noqa: PLC0415
 
     if args.store:
         store_path = Path(args.store)
@@ -119,21 +120,28 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
         except ConfigError as err:
             print(f"smppgw: {err}", file=sys.stderr)
             return 2
-    if not store_path.is_file():
+    # With serve --workers each worker keeps its own file: every one of them is checked.
+    paths = existing_stores(store_path)
+    if not paths:
         print(f"smppgw: no store at {store_path}", file=sys.stderr)
         return 2
-    store = SqliteStore(store_path)
-    try:
-        entries = store.ledger()
-        balances = store.balances()
-    finally:
-        store.close()
-    mismatches = check_ledger(entries, balances)
+    entries, balances, mismatches = [], {}, []
+    for path in paths:
+        store = SqliteStore(path)
+        try:
+            file_entries = store.ledger()
+            file_balances = store.balances()
+        finally:
+            store.close()
+        mismatches += check_ledger(file_entries, file_balances)
+        entries += file_entries
+        balances.update(file_balances)
     if args.json:
         print(
             json.dumps(
                 {
                     "ok": not mismatches,
+                    "stores": [str(path) for path in paths],
                     "accounts": len(balances),
                     "entries": len(entries),
                     "mismatches": [
@@ -147,7 +155,8 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
         for m in mismatches:
             print(f"MISMATCH {m.account} entry {m.entry_id}: {m.kind}: {m.detail}")
         verdict = "FAILED" if mismatches else "OK"
-        print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries")
+        stores = f" in {len(paths)} stores" if len(paths) > 1 else ""
+        print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries{stores}")
     return 1 if mismatches else 0
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 LISTEN_FD = 3
 RECEIVE_FD = 4
 FIRST_SENDER_FD = 5
-READY = "smppgw worker {index}: admin on 127.0.0.1:{port}"
+READY = "smppgw worker {index}: admin on 127.0.0.1:{port}, pid {pid}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class _Reporting:
 
     def listen(self, factory: Any) -> Deferred[IListeningPort]:
         def report(port: IListeningPort) -> IListeningPort:
-            print(READY.format(index=self.index, port=port.getHost().port), flush=True)  # type: ignore[attr-defined]
+            print(READY.format(index=self.index, port=port.getHost().port, pid=os.getpid()), flush=True)  # type: ignore[attr-defined]
             return port
 
         d: Deferred[IListeningPort] = self.endpoint.listen(factory)

@@ -147,13 +147,14 @@ class HandoffFactory(ServerFactory):
         """Serve a connection another worker accepted; ``data`` is what it had read."""
         try:
             with socket.socket(fileno=os.dup(fd)) as probe:
-                family = probe.family
+                family, (host, port) = probe.family, probe.getpeername()[:2]
+            log.info("adopted a connection from {peer} that another worker accepted", peer=f"{host}:{port}")
             reactor.adoptStreamConnection(fd, family, _Adopting(self, data))
+            self.adopted += 1
         except OSError as err:
             log.warn("could not adopt a handed-over connection: {error}", error=err)
         finally:
             os.close(fd)  # the reactor holds its own duplicate
-        self.adopted += 1
 
 
 class _Adopting(ServerFactory):

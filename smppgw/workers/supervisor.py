@@ -31,7 +31,7 @@ log = Logger()
 
 RESTART_DELAY = 1.0  # seconds before a worker that died is started again
 STOP_GRACE = 15.0  # seconds a worker has to stop after SIGTERM before it is killed
-_READY = re.compile(re.escape(READY).replace(r"\{index\}", r"(\d+)").replace(r"\{port\}", r"(\d+)"))
+_READY = re.compile(READY.format(index=r"(\d+)", port=r"(\d+)", pid=r"\d+"))
 _TCP = re.compile(r"^tcp:(\d+)((?::[a-z]+=[^:]*)*)$")
 
 

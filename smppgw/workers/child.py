@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 LISTEN_FD = 3
 RECEIVE_FD = 4
 FIRST_SENDER_FD = 5
+SESSION_ID_SPAN = 10**9
 READY = "smppgw worker {index}: admin on 127.0.0.1:{port}, pid {pid}"
 
 
@@ -67,6 +68,9 @@ class WorkerSlot:
             init_timeout=service.config.session.session_init_timeout,
         )
         service.handoff = handoff  # type: ignore[attr-defined]
+        if service.factory.scorecards is not None:
+            # Session ids name one session across the workers (the front asks them all for one).
+            service.factory.scorecards.number_from(self.index * SESSION_ID_SPAN + 1)
         service.smpp_service.endpoint = AdoptedStreamServerEndpoint(reactor, LISTEN_FD, family)
         service.smpp_service.factory = handoff
         receiver = HandoffReceiver(reactor, socket.socket(fileno=RECEIVE_FD), handoff)

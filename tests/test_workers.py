@@ -276,3 +276,11 @@ def test_join_metrics_labels_each_worker_and_keeps_families_together() -> None:
         'b{worker="0"} 2.0',
         'b{worker="1"} 2.0',
     ]
+
+
+def test_reload_reaches_every_worker_and_each_keeps_its_own_accounts(workers: Workers) -> None:
+    code, report = workers.api("POST", "/api/reload")
+    assert code == 200, report
+    assert report["accounts_added"] == []
+    code, listed = workers.api("GET", "/api/accounts")
+    assert sorted(a["system_id"] for a in listed["accounts"]) == ["brand", "demo", "demo2"]

@@ -27,6 +27,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .workers.child import WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
+    if args.workers < 1:
+        print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
+        return 2
     if args.workers > 1 and args.worker is None:
         from .workers.supervisor import supervise  # noqa: PLC0415
 

@@ -284,3 +284,23 @@ def test_reload_reaches_every_worker_and_each_keeps_its_own_accounts(workers: Wo
     assert report["accounts_added"] == []
     code, listed = workers.api("GET", "/api/accounts")
     assert sorted(a["system_id"] for a in listed["accounts"]) == ["brand", "demo", "demo2"]
+
+
+def test_workers_stop_when_their_supervisor_is_killed(own_workers: Workers) -> None:
+    pids = own_workers.worker_pids()
+    assert len(pids) == 2
+    own_workers.proc.kill()
+    own_workers.proc.wait()
+    deadline = time.monotonic() + 15
+    alive = set(pids.values())
+    while alive and time.monotonic() < deadline:
+        alive = {pid for pid in alive if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
+        time.sleep(0.1)
+    assert not alive, f"workers {alive} outlived their supervisor"
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False

@@ -115,4 +115,6 @@ class _ParentWatch:
             self.reactor.stop()
 
     def connectionLost(self, reason: Failure) -> None:  # noqa: N802
-        pass
+        # The reactor reports a hung-up pipe here rather than as an empty read.
+        if self.reactor.running:
+            self.reactor.stop()

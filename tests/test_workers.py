@@ -23,7 +23,7 @@ from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
-from smppgw.workers.front import join_metrics, plan
+from smppgw.workers.front import Answer, choose, join_metrics, plan
 from smppgw.workers.handoff import first_bind
 from smppgw.workers.placement import owner_of
 
@@ -304,3 +304,15 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return False
+
+
+def test_joined_lists_newest_first_up_to_the_limit_and_csv_with_one_header() -> None:
+    older = {"messages": [{"message_id": "1", "submitted_at": "2026-11-28T07:00:01+08:00"}]}
+    newer = {"messages": [{"message_id": "2", "submitted_at": "2026-11-28T07:00:02+08:00"}]}
+    chosen = plan("GET", ["messages"], {"limit": ["1"]}, {}, 2)
+    answers = [Answer(200, b"application/json", json.dumps(v).encode()) for v in (older, newer)]
+    assert json.loads(choose(chosen, answers).body) == newer
+    csv = [Answer(200, b"text/csv; charset=utf-8", b"a,b\n" + row) for row in (b"1,2\n", b"3,4\n")]
+    assert choose(plan("GET", ["incidents"], {}, {}, 2), csv).body == b"a,b\n1,2\n3,4\n"
+    refused = Answer(404, b"application/json", b"{}")
+    assert choose(plan("GET", ["messages", "9"], {}, {}, 2), [refused, answers[1]]) == answers[1]

@@ -66,6 +66,7 @@ class WorkerSlot:
             senders=senders,
             clock=reactor,
             init_timeout=service.config.session.session_init_timeout,
+            max_sorting=service.config.security.max_connections,
         )
         service.handoff = handoff  # type: ignore[attr-defined]
         if service.factory.scorecards is not None:

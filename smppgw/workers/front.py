@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
@@ -39,9 +40,11 @@ from .placement import owner_of
 if TYPE_CHECKING:
     from .supervisor import Supervisor
 
-ALL = -1
+log = Logger()
 _LISTS = frozenset({"accounts", "sessions", "messages", "review", "incidents", "decisions", "optouts", "lockouts"})
 _WORKER_ZERO = frozenset({"overview", "carriers", "scenario"})
+# Lists the workers answer newest first, up to a limit (the field that orders them, the default limit).
+_NEWEST_FIRST = {"messages": ("submitted_at", 50), "decisions": ("at", 100)}
 _FORWARDED = (b"authorization", b"x-operator", b"content-type", b"accept")
 
 
@@ -51,6 +54,7 @@ class Plan:
 
     workers: tuple[int, ...] | None  # None: every worker
     how: str  # "one": the single answer; "join": lists joined; "found": the first 2xx; "all": worker 0's or a refusal
+    newest_first: tuple[str, int] | None = None  # a joined list sorted by this time field, cut to this many
 
 
 def plan(method: str, path: Sequence[str], query: Mapping[str, list[str]], body: Any, workers: int) -> Plan:
@@ -73,6 +77,10 @@ def plan(method: str, path: Sequence[str], query: Mapping[str, list[str]], body:
     if head in _WORKER_ZERO and method == "GET":
         return Plan((0,), "one")
     if method == "GET" and len(path) == 1 and head in _LISTS:
+        if head in _NEWEST_FIRST:
+            key, default = _NEWEST_FIRST[head]
+            limit = query.get("limit", [""])[0]
+            return Plan(None, "join", (key, int(limit) if limit.isdigit() else default))
         return Plan(None, "join")
     if head in ("messages", "sessions", "review", "mo"):
         return Plan(None, "found")
@@ -99,19 +107,37 @@ def choose(plan_: Plan, answers: Sequence[Answer]) -> Answer:
         return refused[0] if refused else answers[0]
     if len(ok) != len(answers):
         return next(a for a in answers if not 200 <= a.code < 300)
-    return Answer(200, b"application/json; charset=utf-8", join_json([json.loads(a.body) for a in answers]))
+    if answers[0].content_type.startswith(b"text/csv"):
+        # One header line, then every worker's rows.
+        rows = b"".join(a.body.partition(b"\n")[2] for a in answers[1:])
+        return Answer(200, answers[0].content_type, answers[0].body + rows)
+    try:
+        values = [json.loads(a.body) for a in answers]
+    except ValueError:
+        return answers[0]
+    return Answer(200, b"application/json; charset=utf-8", join_json(values, plan_.newest_first))
 
 
-def join_json(values: Sequence[Any]) -> bytes:
-    """Lists are joined; of the other fields the first worker's value stays."""
+def join_json(values: Sequence[Any], newest_first: tuple[str, int] | None = None) -> bytes:
+    """Lists are joined (sorted newest first and cut to the limit when asked); of the other fields
+    the first worker's value stays."""
+
+    def joined_list(lists: list[Any]) -> list[Any]:
+        items = [item for value in lists for item in value]
+        if newest_first is not None:
+            key, limit = newest_first
+            items.sort(key=lambda item: str(item.get(key) or "") if isinstance(item, dict) else "", reverse=True)
+            items = items[:limit]
+        return items
+
     first = values[0]
     if isinstance(first, list):
-        joined: Any = [item for value in values for item in value]
+        joined: Any = joined_list(list(values))
     elif isinstance(first, dict):
         joined = dict(first)
         for key, item in first.items():
             if isinstance(item, list):
-                joined[key] = [x for value in values for x in value.get(key, [])]
+                joined[key] = joined_list([value.get(key, []) for value in values if isinstance(value, dict)])
     else:
         joined = first
     return json.dumps(joined, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -195,11 +221,12 @@ class Front(Resource):
                 request.finish()
 
         def failed(failure: Failure) -> None:
+            log.failure("admin front: {method} {uri} failed", failure, method=request.method, uri=request.uri)
             if not gone:
                 request.write(_write(request, Answer(502, b"application/json", _error("a worker did not answer"))))
                 request.finish()
 
-        gatherResults(asks, consumeErrors=True).addCallbacks(answered, failed)
+        gatherResults(asks, consumeErrors=True).addCallback(answered).addErrback(failed)
         return NOT_DONE_YET
 
     def _ask(self, method: bytes, port: int, uri: bytes, headers: Headers, body: bytes) -> Deferred[Answer]:

@@ -65,8 +65,17 @@ class Sorter(Protocol):
         self.timer: IDelayedCall | None = None
 
     def connectionMade(self) -> None:  # noqa: N802 (Twisted's name)
+        factory = self.factory
+        if factory.sorting >= factory.max_sorting:
+            # Connections waiting for their first PDU count against the limit like sessions do.
+            log.info(
+                "connection from {peer} refused: {n} connections wait for a bind", peer=self.addr, n=factory.sorting
+            )
+            self.transport.abortConnection()  # type: ignore[union-attr]
+            return
+        factory.sorting += 1
         # Past the session's init timeout the connection is served here, whose session closes it.
-        self.timer = self.factory.clock.callLater(self.factory.init_timeout, self.serve_here)
+        self.timer = factory.clock.callLater(factory.init_timeout, self.serve_here)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         self.buffer += data
@@ -83,8 +92,11 @@ class Sorter(Protocol):
         self._cancel()
 
     def _cancel(self) -> None:
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
+        """Done sorting (called once more on connectionLost, which then finds nothing to do)."""
+        if self.timer is not None:
+            self.factory.sorting -= 1
+            if self.timer.active():
+                self.timer.cancel()
         self.timer = None
 
     def serve_here(self) -> None:
@@ -129,6 +141,7 @@ class HandoffFactory(ServerFactory):
         senders: Sequence[socket.socket],
         clock: Any,
         init_timeout: float,
+        max_sorting: int,
     ) -> None:
         self.inner = inner
         self.index = index
@@ -136,6 +149,8 @@ class HandoffFactory(ServerFactory):
         self.senders = senders
         self.clock = clock
         self.init_timeout = init_timeout
+        self.max_sorting = max_sorting
+        self.sorting = 0  # connections waiting for their first PDU
         self.noisy = False
         self.handed = 0  # connections sent to their owner (for tests and logs)
         self.adopted = 0  # connections received from another worker

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import smpplib.client
 from conftest import FIXTURES, config_text
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 
@@ -45,6 +47,7 @@ class Workers:
         threading.Thread(target=self._read, daemon=True).start()
         ready = self.wait_for(r"(\d+) workers, SMPP on 127\.0\.0\.1:(\d+), .*\(port (\d+)\)")
         self.smpp_port, self.admin_port = int(ready.group(2)), int(ready.group(3))
+        self.tls_port = int(self.wait_for(r"workers, .*TLS on (\d+)").group(1))
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -180,6 +183,26 @@ def test_receipts_reach_a_receiver_bound_on_another_connection(workers: Workers)
         for c in (*receivers, tx):
             c.unbind()
             c.disconnect()
+
+
+def test_tls_binds_of_another_workers_account_are_relayed_to_it(workers: Workers) -> None:
+    context = ssl.create_default_context(cafile=str(workers.tmp / "state" / "tls" / "smppgw.crt"))
+    context.check_hostname = False
+    for i in range(12):
+        system_id = "demo" if i % 2 else "demo2"
+        c = smpplib.client.Client("127.0.0.1", workers.tls_port, timeout=10, ssl_context=context)
+        c.connect()
+        c.bind_transceiver(system_id=system_id, password=ACCOUNTS[system_id][0])
+        resp = submit_and_wait(c, f"1350013{i:04d}5", source_addr=ACCOUNTS[system_id][1], registered_delivery=1)
+        assert resp.status == 0
+        (receipt,) = read_receipts(c, 1, timeout=10)
+        assert receipt_fields(receipt)["id"] == resp.message_id.decode()
+        c.unbind()
+        c.disconnect()
+    relayed = [line for line in workers.lines if "relays over TLS" in line]
+    assert relayed, "no TLS connection landed on the other worker in 12 tries"
+    # The owner's session sees the client's address, not the relay's socket.
+    assert all("from 127.0.0.1:" in line for line in relayed)
 
 
 def test_topup_through_the_front_reaches_the_owner(workers: Workers) -> None:

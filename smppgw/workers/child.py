@@ -1,8 +1,9 @@
 """One worker process of ``smppgw serve --workers N``, started by the supervisor.
 
 The supervisor passes the descriptors at fixed numbers: 3 the worker's SO_REUSEPORT listening
-socket, 4 the worker's end of its hand-off socket, 5 + j the sending end towards worker j; 0 is a
-pipe from the supervisor whose end means the supervisor is gone (the worker then stops)."""
+socket, 4 the worker's end of its hand-off socket, 5 its SO_REUSEPORT socket of the TLS port (when
+TLS is on), 6 + j the sending end towards worker j; 0 is a pipe from the supervisor whose end means
+the supervisor is gone (the worker then stops)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 LISTEN_FD = 3
 RECEIVE_FD = 4
-FIRST_SENDER_FD = 5
+TLS_LISTEN_FD = 5
+FIRST_SENDER_FD = 6
 SESSION_ID_SPAN = 10**9
 READY = "smppgw worker {index}: admin on 127.0.0.1:{port}, pid {pid}"
 
@@ -74,6 +76,23 @@ class WorkerSlot:
             service.factory.scorecards.number_from(self.index * SESSION_ID_SPAN + 1)
         service.smpp_service.endpoint = AdoptedStreamServerEndpoint(reactor, LISTEN_FD, family)
         service.smpp_service.factory = handoff
+        if service.tls_service is not None:
+            tls_listen = socket.socket(fileno=TLS_LISTEN_FD)
+            tls_family = tls_listen.family
+            tls_listen.detach()
+            service.tls_service.endpoint = AdoptedStreamServerEndpoint(reactor, TLS_LISTEN_FD, tls_family)
+            # Inside TLS: the same sorting, but another worker's account is relayed, not handed over.
+            service.tls_service.factory.wrappedFactory = HandoffFactory(
+                service.factory,
+                index=self.index,
+                workers=self.workers,
+                senders=senders,
+                clock=reactor,
+                init_timeout=service.config.session.session_init_timeout,
+                max_sorting=service.config.security.max_connections,
+                reactor=reactor,
+                relay=True,
+            )
         receiver = HandoffReceiver(reactor, socket.socket(fileno=RECEIVE_FD), handoff)
         reactor.callWhenRunning(receiver.start)
         reactor.addSystemEventTrigger("before", "shutdown", receiver.stop)

@@ -8,16 +8,23 @@ buffered bytes to the owner and closes this worker's copy without a shutdown, so
 connection lives on in the owner, which feeds the bytes to a fresh session and reads on.  Each
 worker's receiving end belongs to the supervisor too: sockets sent to a worker that died wait in
 the kernel for its successor.
+
+A TLS session cannot change process (its keys live in the process that shook hands), so a TLS bind
+of another worker's account is relayed instead: the accepting worker keeps the TLS connection and
+sends the owner one end of a Unix stream socket pair, with the client's address; the owner serves
+the plain SMPP on that end as if the client were connected directly.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
 from collections.abc import Sequence
 from typing import Any
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReadDescriptor
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
@@ -55,6 +62,17 @@ def first_bind(buffer: bytes) -> str | bool | None:
     return body[:end].decode("latin-1")
 
 
+def pack(data: bytes, peer: tuple[str, int] | None = None) -> bytes:
+    """A hand-off datagram: a JSON header line (the client's address when relayed), then the bytes read."""
+    return json.dumps({"peer": list(peer)} if peer else {}).encode("ascii") + b"\n" + data
+
+
+def unpack(message: bytes) -> tuple[tuple[str, int] | None, bytes]:
+    header, _, data = message.partition(b"\n")
+    peer = json.loads(header).get("peer")
+    return (str(peer[0]), int(peer[1])) if peer else None, data
+
+
 class Sorter(Protocol):
     """A new connection until its first PDU says which worker serves it."""
 
@@ -63,6 +81,7 @@ class Sorter(Protocol):
         self.addr = addr
         self.buffer = b""
         self.timer: IDelayedCall | None = None
+        self.relay: _Relay | None = None  # a TLS connection relayed to its owner
 
     def connectionMade(self) -> None:  # noqa: N802 (Twisted's name)
         factory = self.factory
@@ -78,6 +97,9 @@ class Sorter(Protocol):
         self.timer = factory.clock.callLater(factory.init_timeout, self.serve_here)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self.relay is not None:
+            self.relay.forward(data)
+            return
         self.buffer += data
         found = first_bind(self.buffer)
         if found is None:
@@ -90,6 +112,8 @@ class Sorter(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel()
+        if self.relay is not None:
+            self.relay.close()
 
     def _cancel(self) -> None:
         """Done sorting (called once more on connectionLost, which then finds nothing to do)."""
@@ -106,7 +130,11 @@ class Sorter(Protocol):
         if transport is None or not transport.connected:
             return
         inner = self.factory.inner.buildProtocol(self.addr)
-        transport.protocol = inner  # the TCP transport now calls the session directly
+        # The transport now calls the session directly (TLS calls its wrapped protocol).
+        if hasattr(transport, "wrappedProtocol"):
+            transport.wrappedProtocol = inner
+        else:
+            transport.protocol = inner
         inner.makeConnection(transport)
         data, self.buffer = self.buffer, b""
         if data and transport.connected and not transport.disconnecting:
@@ -114,10 +142,13 @@ class Sorter(Protocol):
 
     def hand_to(self, owner: int) -> None:
         self._cancel()
+        if self.factory.relay:
+            self.relay_to(owner)
+            return
         transport: Any = self.transport
         transport.stopReading()
         try:
-            socket.send_fds(self.factory.senders[owner], [self.buffer], [transport.fileno()])
+            socket.send_fds(self.factory.senders[owner], [pack(self.buffer)], [transport.fileno()])
         except OSError as err:
             # The owner's queue is full or gone: the client sees a closed connection and reconnects.
             log.warn("hand-off of {peer} to worker {owner} failed: {error}", peer=self.addr, owner=owner, error=err)
@@ -127,6 +158,63 @@ class Sorter(Protocol):
         # Close this process's copy only: a shutdown() would end the connection for the owner too.
         transport._shouldShutdown = False
         transport.loseConnection()
+
+    def relay_to(self, owner: int) -> None:
+        transport: Any = self.transport
+        here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer = (str(getattr(self.addr, "host", "")), int(getattr(self.addr, "port", 0)))
+        try:
+            with here, there:
+                socket.send_fds(self.factory.senders[owner], [pack(self.buffer, peer)], [there.fileno()])
+                here.setblocking(False)
+                relay = _Relay(self)
+                self.factory.reactor.adoptStreamConnection(here.fileno(), socket.AF_UNIX, _Once(relay))
+        except OSError as err:
+            log.warn("relay of {peer} to worker {owner} failed: {error}", peer=self.addr, owner=owner, error=err)
+            transport.abortConnection()
+            return
+        self.relay = relay
+        self.buffer = b""
+        self.factory.handed += 1
+
+
+class _Relay(Protocol):
+    """The accepting worker's end of a relayed TLS connection: bytes both ways, and a client that
+    stops reading stops the reading of the owner's answers."""
+
+    def __init__(self, sorter: Sorter) -> None:
+        self.sorter = sorter
+
+    def connectionMade(self) -> None:  # noqa: N802
+        tls: Any = self.sorter.transport
+        tls.registerProducer(self.transport, True)
+
+    def forward(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        tls: Any = self.sorter.transport
+        if tls is not None:
+            tls.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
+        tls: Any = self.sorter.transport
+        if tls is not None:
+            tls.unregisterProducer()
+            tls.loseConnection()
+
+
+class _Once(ServerFactory):
+    def __init__(self, protocol: Protocol) -> None:
+        self.built = protocol
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:  # noqa: N802
+        return self.built
 
 
 class HandoffFactory(ServerFactory):
@@ -142,8 +230,13 @@ class HandoffFactory(ServerFactory):
         clock: Any,
         init_timeout: float,
         max_sorting: int,
+        reactor: Any = None,
+        relay: bool = False,
     ) -> None:
+        """``relay``: connections are TLS sessions, relayed to their owner rather than handed over."""
         self.inner = inner
+        self.reactor = reactor or clock
+        self.relay = relay
         self.index = index
         self.workers = workers
         self.senders = senders
@@ -158,13 +251,16 @@ class HandoffFactory(ServerFactory):
     def buildProtocol(self, addr: IAddress | None) -> Protocol:  # noqa: N802 (Twisted's name)
         return Sorter(self, addr)
 
-    def adopt(self, reactor: Any, fd: int, data: bytes) -> None:
-        """Serve a connection another worker accepted; ``data`` is what it had read."""
+    def adopt(self, reactor: Any, fd: int, message: bytes) -> None:
+        """Serve a connection another worker accepted (or relays); ``message`` holds what it had read."""
         try:
+            peer, data = unpack(message)
             with socket.socket(fileno=os.dup(fd)) as probe:
-                family, (host, port) = probe.family, probe.getpeername()[:2]
-            log.info("adopted a connection from {peer} that another worker accepted", peer=f"{host}:{port}")
-            reactor.adoptStreamConnection(fd, family, _Adopting(self, data))
+                family = probe.family
+                host, port = peer or probe.getpeername()[:2]
+            how = "relays over TLS" if peer else "accepted"
+            log.info("adopted a connection from {peer} that another worker {how}", peer=f"{host}:{port}", how=how)
+            reactor.adoptStreamConnection(fd, family, _Adopting(self, data, peer))
             self.adopted += 1
         except OSError as err:
             log.warn("could not adopt a handed-over connection: {error}", error=err)
@@ -175,11 +271,14 @@ class HandoffFactory(ServerFactory):
 class _Adopting(ServerFactory):
     """Builds the session of one adopted connection and feeds it the bytes read before the hand-off."""
 
-    def __init__(self, handoff: HandoffFactory, data: bytes) -> None:
+    def __init__(self, handoff: HandoffFactory, data: bytes, peer: tuple[str, int] | None) -> None:
         self.handoff = handoff
         self.data = data
+        self.peer = peer
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol:  # noqa: N802
+        if self.peer is not None:
+            addr = (IPv6Address if ":" in self.peer[0] else IPv4Address)("TCP", *self.peer)
         sorter = _AdoptedSorter(self.handoff, addr)
         sorter.buffer = self.data
         return sorter
@@ -189,6 +288,13 @@ class _AdoptedSorter(Sorter):
     """An adopted connection is served here whatever its bind says: it never moves twice."""
 
     def connectionMade(self) -> None:  # noqa: N802
+        transport: Any = self.transport
+        if isinstance(self.addr, IPv4Address | IPv6Address) and transport.getPeer() != self.addr:
+            # A relayed TLS client: the session sees the client's address (for allow lists, limits
+            # and lockouts), and a Unix socket has no Nagle to turn off.
+            client = self.addr
+            transport.getPeer = lambda: client
+            transport.setTcpNoDelay = lambda enabled: None
         self.serve_here()
 
 

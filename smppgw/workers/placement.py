@@ -46,14 +46,13 @@ def message_seq_floor(index: int) -> int:
 
 def worker_config(config: GatewayConfig, index: int, workers: int) -> GatewayConfig:
     """Worker ``index``'s configuration: only the accounts it owns, its own store file, its admin
-    API on a free loopback port; SMPP over TLS is not served by workers (see README)."""
+    API on a free loopback port."""
     owned = {name: account for name, account in config.accounts.items() if owner_of(name, workers) == index}
     return replace(
         config,
         accounts=owned,
         store=replace(config.store, path=str(worker_store_path(config.store.path, index))),
         admin=replace(config.admin, listen=WORKER_ADMIN_LISTEN),
-        tls=replace(config.tls, listen=""),
     )
 
 

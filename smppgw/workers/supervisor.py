@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 
 from .. import __version__
 from ..config import ConfigError, GatewayConfig, load
-from .child import FIRST_SENDER_FD, LISTEN_FD, READY, RECEIVE_FD
+from .child import FIRST_SENDER_FD, LISTEN_FD, READY, RECEIVE_FD, TLS_LISTEN_FD
 from .placement import check_store_layout, owner_of, worker_store_path
 
 log = Logger()
@@ -107,6 +107,10 @@ class Supervisor:
         host, port = tcp_address(config.listen, f"{config.source.name}: smpp.listen")
         self.listeners = shared_listeners(host, port, workers)
         self.host, self.port = host, self.listeners[0].getsockname()[1]
+        self.tls_listeners: list[socket.socket] = []
+        if config.tls.listen:
+            tls_host, tls_port = tcp_address(config.tls.listen, f"{config.source.name}: tls.listen")
+            self.tls_listeners = shared_listeners(tls_host, tls_port, workers)
         self.pairs = handoff_pairs(workers)
         self.procs: list[Worker | None] = [None] * workers
         self.admin_ports: list[int | None] = [None] * workers
@@ -119,6 +123,8 @@ class Supervisor:
         fds: dict[int, Any] = {0: "w", 1: "r", 2: "r"}
         fds[LISTEN_FD] = self.listeners[index].fileno()
         fds[RECEIVE_FD] = self.pairs[index][1].fileno()
+        if self.tls_listeners:
+            fds[TLS_LISTEN_FD] = self.tls_listeners[index].fileno()
         for j, (send, _) in enumerate(self.pairs):
             fds[FIRST_SENDER_FD + j] = send.fileno()
         worker = Worker(self, index)
@@ -132,10 +138,13 @@ class Supervisor:
             self.announced = True
             self.out.write(
                 f"smppgw {__version__}: {self.count} workers, SMPP on {self.host}:{self.port}, "
-                f"admin API on {self.config.admin.listen} (port {self.front_port}), "
+                f"admin API on {self.config.admin.listen} (port {self.front_port}), {self._tls()}"
                 f"stores {worker_store_path(self.config.store.path, 0)} ...\n"
             )
             self.out.flush()
+
+    def _tls(self) -> str:
+        return f"TLS on {self.tls_listeners[0].getsockname()[1]}, " if self.tls_listeners else ""
 
     def worker_ended(self, worker: Worker, reason: Failure) -> None:
         index = worker.index
@@ -195,12 +204,14 @@ def supervise(config_path: Path, args: argparse.Namespace) -> int:
             argv += ["--clock-factor", str(args.clock_factor)]
         if args.scenario:
             argv += ["--scenario", args.scenario]
+        if config.tls.listen:
+            from ..server.tls import load_certificate  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
+
+            load_certificate(config.tls)  # a self-signed pair is made once, here, not by every worker
         supervisor = Supervisor(reactor, config, argv, args.workers)
     except (ConfigError, ValueError, OSError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
-    if config.tls.listen:
-        print("smppgw: SMPP over TLS is not served with --workers (only the plain SMPP port)", flush=True)
 
     def listening(port: Any) -> None:
         supervisor.front_port = port.getHost().port

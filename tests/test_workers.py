@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import smpplib.client
 from conftest import FIXTURES, config_text
-from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
+from smpp_helpers import Raw, client, read_receipts, receipt_fields, submit_and_wait
 
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
@@ -103,6 +103,8 @@ def start_workers(tmp: Path) -> Workers:
     def edit(text: str) -> str:
         text = re.sub(r"(?m)^loss_percent = .*$", "loss_percent = 0", text)  # a lost message would only expire
         text = re.sub(r"(?m)^default_validity_s = .*$", "default_validity_s = 4", text)
+        text = re.sub(r"(?m)^max_binds = .*$", "max_binds = 500", text)  # room for the burst of binds
+        text = re.sub(r"(?m)^max_connections_per_address = .*$", "max_connections_per_address = 1000", text)
         return re.sub(r"(?m)^receipt_retry_interval = .*$", "receipt_retry_interval = 1", text)
 
     (tmp / "gateway.toml").write_text(config_text(tmp / "state" / "smppgw.db", overrides=edit), "utf-8")
@@ -163,6 +165,19 @@ def test_binds_of_both_accounts_on_many_connections_all_work(workers: Workers) -
         for message_id in message_ids[:3]:
             code, body = workers.api("GET", f"/api/messages/{message_id}")
             assert (code, body["account"]) == (200, system_id)
+
+
+def test_a_burst_of_binds_on_both_accounts_all_get_their_answer(workers: Workers) -> None:
+    """Many connections bind at once: the hand-offs queue up for the owner, none is dropped."""
+    conns = [Raw(workers.smpp_port) for _ in range(160)]
+    for i, conn in enumerate(conns):
+        system_id = "demo" if i % 2 else "demo2"
+        conn.send(p.BindTransceiver(sequence_number=1, system_id=system_id, password=ACCOUNTS[system_id][0]))
+    statuses = [conn.read().command_status for conn in conns]
+    for conn in conns:
+        conn.send(p.Unbind(sequence_number=2))
+        conn.close()
+    assert statuses == [0] * 160
 
 
 def test_receipts_reach_a_receiver_bound_on_another_connection(workers: Workers) -> None:
@@ -238,8 +253,10 @@ def test_a_killed_worker_is_restarted_nothing_acknowledged_is_lost_and_the_ledge
     before = len(workers.lines)
     os.kill(workers.worker_pids()[owner], signal.SIGKILL)
     workers.wait_for(rf"smppgw: worker {owner} ended", after=before)
-    workers.wait_for(rf"smppgw worker {owner}: admin on", after=before)
+    # Bound while the owner is down: the connection waits (in its listening socket, or handed over
+    # by the other worker) until the new owner serves it.
     rx = bind(workers, "demo2", "rx")
+    workers.wait_for(rf"smppgw worker {owner}: admin on", after=before)
     got = read_receipts(rx, 20, timeout=30)
     assert {receipt_fields(r)["id"] for r in got} == sent
     assert {receipt_fields(r)["stat"] for r in got} == {"EXPIRED"}

@@ -1,5 +1,5 @@
 """Connections accepted by one worker and bound to an account another worker owns are handed to
-the owner: the socket itself (SCM_RIGHTS over a Unix datagram socket) with the bytes already read.
+the owner: the socket itself (SCM_RIGHTS over a Unix SOCK_SEQPACKET socket) with the bytes already read.
 
 A worker reads a new connection only until its first PDU.  A bind of an account this worker owns,
 or anything that is not a bind, is served here: the SMPP protocol takes over the transport as if
@@ -41,8 +41,11 @@ _HEADER = struct.Struct(">II")
 # A bind is small (system_id 16, password 9, system_type 13, address_range 41 octets + header);
 # a larger first PDU is not a bind worth moving and is answered where it arrived.
 MAX_FIRST_PDU = 1024
-# One datagram carries the socket and what was read with the bind (at most one read of 64 KiB).
+# One message carries the socket and what was read with the bind (at most one read of 64 KiB).
 DATAGRAM_MAX = 1 << 18
+# Never wait for a busy or restarting owner: two workers blocked sending to each other would hang.
+# A full queue (hundreds of hand-offs waiting) closes the connection instead; the client reconnects.
+_DONTWAIT = socket.MSG_DONTWAIT
 
 
 def first_bind(buffer: bytes) -> str | bool | None:
@@ -63,7 +66,7 @@ def first_bind(buffer: bytes) -> str | bool | None:
 
 
 def pack(data: bytes, peer: tuple[str, int] | None = None) -> bytes:
-    """A hand-off datagram: a JSON header line (the client's address when relayed), then the bytes read."""
+    """A hand-off message: a JSON header line (the client's address when relayed), then the bytes read."""
     return json.dumps({"peer": list(peer)} if peer else {}).encode("ascii") + b"\n" + data
 
 
@@ -148,7 +151,7 @@ class Sorter(Protocol):
         transport: Any = self.transport
         transport.stopReading()
         try:
-            socket.send_fds(self.factory.senders[owner], [pack(self.buffer)], [transport.fileno()])
+            socket.send_fds(self.factory.senders[owner], [pack(self.buffer)], [transport.fileno()], _DONTWAIT)
         except OSError as err:
             # The owner's queue is full or gone: the client sees a closed connection and reconnects.
             log.warn("hand-off of {peer} to worker {owner} failed: {error}", peer=self.addr, owner=owner, error=err)
@@ -165,7 +168,7 @@ class Sorter(Protocol):
         peer = (str(getattr(self.addr, "host", "")), int(getattr(self.addr, "port", 0)))
         try:
             with here, there:
-                socket.send_fds(self.factory.senders[owner], [pack(self.buffer, peer)], [there.fileno()])
+                socket.send_fds(self.factory.senders[owner], [pack(self.buffer, peer)], [there.fileno()], _DONTWAIT)
                 here.setblocking(False)
                 relay = _Relay(self)
                 self.factory.reactor.adoptStreamConnection(here.fileno(), socket.AF_UNIX, _Once(relay))
@@ -325,6 +328,9 @@ class HandoffReceiver:
             try:
                 data, fds, flags, _ = socket.recv_fds(self.sock, DATAGRAM_MAX, 4)
             except (BlockingIOError, InterruptedError):
+                return
+            if not data and not fds:
+                self.stop()  # every sending end closed: nothing more will come
                 return
             if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) != 1:
                 log.warn("dropping a malformed hand-off ({n} descriptors, flags {flags})", n=len(fds), flags=flags)

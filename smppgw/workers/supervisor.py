@@ -63,7 +63,9 @@ def handoff_pairs(count: int) -> list[tuple[socket.socket, socket.socket]]:
     """(sending end, receiving end) of each worker's hand-off socket."""
     pairs = []
     for _ in range(count):
-        send, receive = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # SEQPACKET: whole messages like datagrams, but queued up to the buffer size rather than
+        # net.unix.max_dgram_qlen (10 by default), which a burst of binds would exceed.
+        send, receive = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         send.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         receive.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         pairs.append((send, receive))

@@ -182,15 +182,17 @@ class Sorter(Protocol):
 
 
 class _Relay(Protocol):
-    """The accepting worker's end of a relayed TLS connection: bytes both ways, and a client that
-    stops reading stops the reading of the owner's answers."""
+    """The accepting worker's end of a relayed TLS connection: bytes both ways, and each side that
+    stops reading stops the reading of the other, so nothing piles up here."""
 
     def __init__(self, sorter: Sorter) -> None:
         self.sorter = sorter
 
     def connectionMade(self) -> None:  # noqa: N802
         tls: Any = self.sorter.transport
-        tls.registerProducer(self.transport, True)
+        unix: Any = self.transport
+        tls.registerProducer(unix, True)
+        unix.registerProducer(tls.transport, True)  # the TCP connection under the TLS
 
     def forward(self, data: bytes) -> None:
         if self.transport is not None:

@@ -356,3 +356,21 @@ def test_joined_lists_newest_first_up_to_the_limit_and_csv_with_one_header() -> 
     assert choose(plan("GET", ["incidents"], {}, {}, 2), csv).body == b"a,b\n1,2\n3,4\n"
     refused = Answer(404, b"application/json", b"{}")
     assert choose(plan("GET", ["messages", "9"], {}, {}, 2), [refused, answers[1]]) == answers[1]
+
+
+def test_an_unknown_account_is_refused_by_its_owner_and_enquire_links_before_the_bind_are_answered(
+    workers: Workers,
+) -> None:
+    for i in range(8):
+        if i < 4:  # (a fifth failed bind would lock "nobody" out)
+            conn = Raw(workers.smpp_port)
+            assert conn.bind("nobody", "secret").command_status == 0x0F  # ESME_RINVSYSID
+            conn.close()
+        # A client that checks the link before binding still reaches the account's owner.
+        system_id = "demo" if i % 2 else "demo2"
+        conn = Raw(workers.smpp_port)
+        conn.send(p.EnquireLink(sequence_number=7))
+        answer = conn.read()
+        assert (type(answer), answer.sequence_number, answer.command_status) == (p.EnquireLinkResp, 7, 0)
+        assert conn.bind(system_id, ACCOUNTS[system_id][0]).command_status == 0
+        conn.close()

@@ -38,6 +38,7 @@ log = Logger()
 
 _BINDS = frozenset({CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER})
 _HEADER = struct.Struct(">II")
+_ENQUIRE = struct.Struct(">IIII")
 # A bind is small (system_id 16, password 9, system_type 13, address_range 41 octets + header);
 # a larger first PDU is not a bind worth moving and is answered where it arrived.
 MAX_FIRST_PDU = 1024
@@ -104,6 +105,7 @@ class Sorter(Protocol):
             self.relay.forward(data)
             return
         self.buffer += data
+        self._answer_enquire_links()
         found = first_bind(self.buffer)
         if found is None:
             return
@@ -112,6 +114,15 @@ class Sorter(Protocol):
             self.serve_here()
         else:
             self.hand_to(owner)
+
+    def _answer_enquire_links(self) -> None:
+        """Some clients check the link before they bind: answered here, so the bind still decides."""
+        while len(self.buffer) >= 16:
+            length, command_id, _, sequence = _ENQUIRE.unpack_from(self.buffer)
+            if command_id != CommandId.ENQUIRE_LINK or length != 16:
+                return
+            self.transport.write(_ENQUIRE.pack(16, CommandId.ENQUIRE_LINK_RESP, 0, sequence))  # type: ignore[union-attr]
+            self.buffer = self.buffer[16:]
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel()

@@ -24,15 +24,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
     from .service import GatewayService  # noqa: PLC0415
+    from .workers.child import WorkerSlot  # noqa: PLC0415
+    from .workers.placement import check_store_layout  # noqa: PLC0415
 
+    if args.workers < 1:
+        print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.worker is None:
+        from .workers.supervisor import supervise  # noqa: PLC0415
+
+        return supervise(_config_path(args), args)
     try:
         config = load(_config_path(args))
+        slot = WorkerSlot.parse(args.worker) if args.worker else None
+        if slot is None:
+            check_store_layout(config.store.path, 1)
+        else:
+            config = slot.shape(config)
         clock: Any = reactor
         if args.clock_factor != 1:
             from .rig.virtualtime import VirtualClock  # noqa: PLC0415
 
             clock = VirtualClock(reactor, args.clock_factor)
-        service = GatewayService(config, clock)
+        service = GatewayService(config, clock, slot.seq_floor if slot else 1)
+        if slot is not None:
+            slot.install(service, reactor)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -98,6 +114,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_ledger_check(args: argparse.Namespace) -> int:
     from .billing.ledger import check_ledger  # noqa: PLC0415
     from .store.sqlite import SqliteStore  # noqa: PLC0415
+    from .workers.placement import existing_stores  # noqa: PLC0415
 
     if args.store:
         store_path = Path(args.store)
@@ -107,21 +124,28 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
         except ConfigError as err:
             print(f"smppgw: {err}", file=sys.stderr)
             return 2
-    if not store_path.is_file():
+    # With serve --workers each worker keeps its own file: every one of them is checked.
+    paths = existing_stores(store_path)
+    if not paths:
         print(f"smppgw: no store at {store_path}", file=sys.stderr)
         return 2
-    store = SqliteStore(store_path)
-    try:
-        entries = store.ledger()
-        balances = store.balances()
-    finally:
-        store.close()
-    mismatches = check_ledger(entries, balances)
+    entries, balances, mismatches = [], {}, []
+    for path in paths:
+        store = SqliteStore(path)
+        try:
+            file_entries = store.ledger()
+            file_balances = store.balances()
+        finally:
+            store.close()
+        mismatches += check_ledger(file_entries, file_balances)
+        entries += file_entries
+        balances.update(file_balances)
     if args.json:
         print(
             json.dumps(
                 {
                     "ok": not mismatches,
+                    "stores": [str(path) for path in paths],
                     "accounts": len(balances),
                     "entries": len(entries),
                     "mismatches": [
@@ -135,7 +159,8 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
         for m in mismatches:
             print(f"MISMATCH {m.account} entry {m.entry_id}: {m.kind}: {m.detail}")
         verdict = "FAILED" if mismatches else "OK"
-        print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries")
+        stores = f" in {len(paths)} stores" if len(paths) > 1 else ""
+        print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries{stores}")
     return 1 if mismatches else 0
 
 
@@ -153,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual time: the gateway's clock runs this many times faster (e.g. 60); receipts carry virtual dates",
     )
     serve.add_argument("--scenario", help="a scenario file (TOML timeline of carrier events) to start with the gateway")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run this many gateway processes sharing the SMPP port, each owning a share of the accounts",
+    )
+    serve.add_argument("--worker", help=argparse.SUPPRESS)  # INDEX/COUNT: set by the supervisor for its workers
     serve.set_defaults(func=cmd_serve)
 
     config = sub.add_parser("config", help="configuration files")

@@ -70,7 +70,7 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
     from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
-        new = load(path or service.config.source)
+        new = service.shape_config(load(path or service.config.source))
         router, prices, profiles = build_parts(new)
         rules = load_content_rules(new)
         refunds = RefundPolicy(new.refund_states)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.application.internet import StreamServerEndpointService
@@ -110,9 +110,12 @@ def _close(proto: Any) -> None:
 
 
 class GatewayService(MultiService):
-    def __init__(self, config: GatewayConfig, reactor: Any) -> None:
+    def __init__(self, config: GatewayConfig, reactor: Any, message_seq_floor: int = 1) -> None:
+        """``message_seq_floor``: where message ids start (a worker of ``serve --workers`` counts in its own range)."""
         super().__init__()  # type: ignore[no-untyped-call]
         self.config = config
+        # What a reload does to a freshly loaded file first (a worker keeps only its own accounts).
+        self.shape_config: Callable[[GatewayConfig], GatewayConfig] = lambda loaded: loaded
         self.reactor = reactor
         router, prices, profiles = build_parts(config)
 
@@ -166,7 +169,7 @@ class GatewayService(MultiService):
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
             deliver=self.deliveries.add,
-            next_message_seq=recovered.next_message_seq,
+            next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,

@@ -364,6 +364,10 @@ class Scorecards:
         self._accounts: dict[str, _Account] = {}
         self.recorded: frozenset[str] = frozenset()  # accounts whose new sessions are recorded
 
+    def number_from(self, first: int) -> None:
+        """Session ids start here (each worker of ``serve --workers`` numbers in its own range)."""
+        self._next = max(self._next, first)
+
     def open(self, peer: str, host: str, now: float, account_of: Callable[[], str | None]) -> Scorecard:
         card = Scorecard(
             self._next,

@@ -374,3 +374,18 @@ def test_an_unknown_account_is_refused_by_its_owner_and_enquire_links_before_the
         assert (type(answer), answer.sequence_number, answer.command_status) == (p.EnquireLinkResp, 7, 0)
         assert conn.bind(system_id, ACCOUNTS[system_id][0]).command_status == 0
         conn.close()
+
+
+def test_workers_refuse_a_proxy_protocol_listener_naming_the_key(tmp_path: Path) -> None:
+    # A connection handed to another worker would lose the PROXY header's client address.
+    def edit(text: str) -> str:
+        return re.sub(r"(?m)^proxy_protocol = false", "proxy_protocol = true", text, count=1)
+
+    shutil.copytree(FIXTURES / "routes", tmp_path / "routes")
+    shutil.copytree(FIXTURES / "content", tmp_path / "content")
+    (tmp_path / "gateway.toml").write_text(config_text(tmp_path / "state" / "smppgw.db", overrides=edit), "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "smppgw", "serve", "--workers", "2", "--config", str(tmp_path / "gateway.toml")]
+    refused = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert refused.returncode == 2
+    assert "smpp.proxy_protocol: --workers does not read PROXY headers" in refused.stderr

@@ -201,6 +201,15 @@ def supervise(config_path: Path, args: argparse.Namespace) -> int:
         config = load(config_path)
         build_parts(config)  # refuse a broken file here, not in a loop of failing workers
         check_store_layout(config.store.path, args.workers)
+        for key, on in (
+            ("smpp.proxy_protocol", config.proxy_protocol),
+            ("tls.proxy_protocol", config.tls.proxy_protocol),
+        ):
+            if on:  # a handed-off connection would lose the header's client address
+                raise ConfigError(
+                    f"{config.source.name}: {key}: --workers does not read PROXY headers; "
+                    "behind HAProxy, run more nodes instead of workers"
+                )
         argv = [sys.executable, "-m", "smppgw", "serve", "--config", str(config_path)]
         if args.clock_factor != 1:
             argv += ["--clock-factor", str(args.clock_factor)]

@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .faults import BindFaults, FaultInjector
+from .faults import FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
 from .scorecard import Scorecards
@@ -23,12 +23,12 @@ class Rig:
         service.gateway.submit_gate = self._gate
         self.receipts = ReceiptShaper(service.reactor, service.gateway)
         rng = random.Random(f"{service.config.seed}:faults")
-        self.faults = FaultInjector(service.reactor, rng, self.receipts)
+        self.faults = FaultInjector(service.reactor, rng, self.receipts, service.factory.sessions_of)
         service.factory.injector = self.faults
-        self.scorecards = service.factory.scorecards = Scorecards()
-
-    def set_faults(self, account: str, faults: BindFaults) -> None:
-        self.faults.set(account, faults, self._service.factory.sessions_of)
+        self.scorecards = service.factory.scorecards = Scorecards(service.config.scorecard)
+        for state in service.accounts:
+            if state.config.faults is not None:  # an account's faults table: in force from the start
+                self.faults.set(state.config.system_id, state.config.faults)
 
     def _gate(self, carrier: str, now: float) -> int:
         return self.scenario.gate(carrier, now) if self.scenario is not None else 0
@@ -44,6 +44,7 @@ class Rig:
             default_seed=service.config.seed,
             where=where,
             shaper=self.receipts,
+            injector=self.faults,
             known_account=lambda system_id: service.accounts.get(system_id) is not None,
         )
 

@@ -4,14 +4,17 @@ well-behaved smpplib session scores clean, and the report is readable in the CLI
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import pytest_twisted
+from conftest import DEFAULT_CONFIG, config_text, start_gateway
 from smpp_helpers import Raw, client, read_receipts, submit_and_wait
 from test_cli_admin import conn, run_cli
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
 
+from smppgw import config as cfg
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
 
@@ -93,3 +96,50 @@ async def test_well_behaved_smpplib_session_scores_clean(gateway, capsys: pytest
     out = capsys.readouterr().out
     assert f"session {card['id']} (demo from 127.0.0.1:" in out and "clean, unbound by the client" in out
     assert missing[0] == 404
+
+
+STRICT = "\n[scorecard]\nwindow = 3\nlate_s = 0.5\n"
+
+
+def five_at_once(gw) -> dict:
+    """A smpplib session with five submits outstanding at once (their answers are held back)."""
+    before = session_ids(gw)
+    c = client(gw.smpp_port)
+    (session_id,) = session_ids(gw) - before
+    api(gw, "POST", "/api/accounts/demo/faults", {"resp_delay_s": 0.3})
+    sent = [
+        c.send_message(source_addr="10690000", dest_addr_ton=1, destination_addr="13800135555", short_message=b"x")
+        for _ in range(5)
+    ]
+    answers = [c.read_pdu() for _ in sent]
+    assert {a.status for a in answers} == {0}
+    c.unbind()
+    c.disconnect()
+    return ended_scorecard(gw, session_id)
+
+
+@pytest_twisted.ensureDeferred
+async def test_scorecard_thresholds_come_from_the_configuration(tmp_path: Path):
+    cards = []
+    for name, edit in (("default", None), ("strict", lambda text: text + STRICT)):
+        gw = await start_gateway(tmp_path / name, edit)
+        try:
+            cards.append(await deferToThread(five_at_once, gw))
+        finally:
+            await gw.service.stopService()
+    default, strict = cards
+    assert default["clean"], default["faults"]
+    assert default["rules"]["window"] == 10 and default["counts"]["peak_window"] == 5
+    assert strict["faults"] == ["window overrun: 2 requests beyond a window of 3"]
+    assert strict["rules"]["window"] == 3 and strict["rules"]["late_s"] == 0.5
+
+
+def test_scorecard_section_errors_name_line_and_key(tmp_path: Path):
+    store = tmp_path / "state" / "smppgw.db"
+    text = config_text(store, overrides=lambda t: t + "\n[scorecard]\nwindow = 0\n")
+    line = len(text.splitlines())
+    with pytest.raises(cfg.ConfigError, match=rf"gateway\.toml:{line}: scorecard\.window: must be >= 1, got 0"):
+        cfg.parse(text, DEFAULT_CONFIG)
+    text = config_text(store, overrides=lambda t: t + "\n[scorecard]\ngrace_s = 2\n")
+    with pytest.raises(cfg.ConfigError, match=r"scorecard\.grace_s: unknown key"):
+        cfg.parse(text, DEFAULT_CONFIG)

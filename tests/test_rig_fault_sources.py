@@ -16,7 +16,7 @@ from conftest import DEFAULT_CONFIG, config_text
 from smpp_helpers import client, submit_and_wait
 from test_crash_recovery import ROOT, write_config
 from test_reload import _listening as listening
-from test_reload import wait_for
+from test_reload import own_config, post_reload, wait_for
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
 
@@ -215,3 +215,28 @@ async def test_fixture_scenarios_are_valid(gateway):
     for path in scenarios:
         run = gateway.service.rig.prepare(path.read_text(encoding="utf-8"), path.name)
         assert run.scenario.events or run.scenario.faults or run.scenario.receipts
+
+
+@pytest_twisted.ensureDeferred
+async def test_reload_applies_a_changed_faults_table_and_scorecard_thresholds(tmp_path: Path, gateway_factory):
+    source = own_config(tmp_path)
+    store = tmp_path / "state" / "smppgw.db"
+    source.write_text(config_text(store), encoding="utf-8")
+    gw = await gateway_factory(source=source)
+    c = await deferToThread(client, gw.smpp_port)
+    try:
+        assert (await deferToThread(submit_and_wait, c, "13800005555")).status == 0
+        edit = add_faults("demo", "msgqful_percent = 100")
+        source.write_text(edit(config_text(store)) + "\n[scorecard]\nwindow = 4\n", encoding="utf-8")
+        status, report = await deferToThread(post_reload, gw)
+        assert status == 200, report
+        assert report["accounts_updated"] == ["demo"] and "scorecard" not in report["restart_needed"]
+        assert (await deferToThread(submit_and_wait, c, "13800005555")).status == 0x14  # the same bind
+        assert gw.service.rig.scorecards.rules.window == 4
+        source.write_text(config_text(store), encoding="utf-8")
+        status, report = await deferToThread(post_reload, gw)
+        assert status == 200, report
+        assert (await deferToThread(submit_and_wait, c, "13800005555")).status == 0
+    finally:
+        await deferToThread(c.unbind)
+        c.disconnect()

@@ -13,6 +13,7 @@ from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
+    from ..config import GatewayConfig
     from ..service import GatewayService
 
 
@@ -29,6 +30,17 @@ class Rig:
         for state in service.accounts:
             if state.config.faults is not None:  # an account's faults table: in force from the start
                 self.faults.set(state.config.system_id, state.config.faults)
+
+    def reconfigure(self, old: GatewayConfig, new: GatewayConfig) -> None:
+        """A reload: sessions opened from now on are graded by the new thresholds, and an account whose
+        ``faults`` table changed gets the new one in place of every fault in force on it."""
+        self.scorecards.rules = new.scorecard
+        for system_id, account in new.accounts.items():
+            before = old.accounts.get(system_id)
+            if (None if before is None else before.faults) != account.faults:
+                self.faults.clear(system_id)
+                if account.faults is not None:
+                    self.faults.set(system_id, account.faults)
 
     def _gate(self, carrier: str, now: float) -> int:
         return self.scenario.gate(carrier, now) if self.scenario is not None else 0

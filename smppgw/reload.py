@@ -1,6 +1,7 @@
 """Hot reload: re-read the configuration file and apply what can change while running (accounts,
 routes, tariffs, carrier profiles, refund policy, failover, keyword rules, the test rig's account
-faults and scorecard thresholds) without touching bound sessions or messages in flight.  A configuration that does not load is refused and the old one stays."""
+faults and scorecard thresholds) without touching bound sessions or messages in flight.  A configuration
+that does not load is refused and the old one stays."""
 
 from __future__ import annotations
 

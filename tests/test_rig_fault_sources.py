@@ -227,7 +227,7 @@ async def test_reload_applies_a_changed_faults_table_and_scorecard_thresholds(tm
     try:
         assert (await deferToThread(submit_and_wait, c, "13800005555")).status == 0
         edit = add_faults("demo", "msgqful_percent = 100")
-        source.write_text(edit(config_text(store)) + "\n[scorecard]\nwindow = 4\n", encoding="utf-8")
+        source.write_text(edit(config_text(store)).replace("window = 10 ", "window = 4 ", 1), encoding="utf-8")
         status, report = await deferToThread(post_reload, gw)
         assert status == 200, report
         assert report["accounts_updated"] == ["demo"] and "scorecard" not in report["restart_needed"]

@@ -240,3 +240,23 @@ async def test_reload_applies_a_changed_faults_table_and_scorecard_thresholds(tm
     finally:
         await deferToThread(c.unbind)
         c.disconnect()
+
+
+@pytest_twisted.ensureDeferred
+async def test_account_created_through_the_api_with_faults_has_them_at_once(gateway):
+    def run():
+        new = {"system_id": "acme", "password": "pw123456", "balance": 5000, "source_addrs": ["10690099"]}
+        bad = api(gateway, "POST", "/api/accounts", {**new, "faults": {"syserr_percent": 101}})
+        status, body = api(gateway, "POST", "/api/accounts", {**new, "faults": {"syserr_percent": 100}})
+        assert status == 201, body
+        c = client(gateway.smpp_port, "acme", "pw123456")
+        answer = submit_and_wait(c, "13800005555", source_addr="10690099").status
+        shown = api(gateway, "GET", "/api/accounts/acme/faults")[1]
+        c.unbind()
+        c.disconnect()
+        return bad, shown, answer
+
+    bad, shown, answer = await deferToThread(run)
+    assert bad[0] == 400 and bad[1]["field"] == "syserr_percent" and "at most 100" in bad[1]["error"]
+    assert shown["faults"]["syserr_percent"] == 100
+    assert answer == 0x08

@@ -13,7 +13,7 @@ from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
-    from ..config import GatewayConfig
+    from ..config import AccountConfig, GatewayConfig
     from ..service import GatewayService
 
 
@@ -28,8 +28,12 @@ class Rig:
         service.factory.injector = self.faults
         self.scorecards = service.factory.scorecards = Scorecards(service.config.scorecard)
         for state in service.accounts:
-            if state.config.faults is not None:  # an account's faults table: in force from the start
-                self.faults.set(state.config.system_id, state.config.faults)
+            self.account_added(state.config)
+
+    def account_added(self, account: AccountConfig) -> None:
+        """An account's own ``faults`` are in force from its start (or its creation through the API)."""
+        if account.faults is not None:
+            self.faults.set(account.system_id, account.faults)
 
     def reconfigure(self, old: GatewayConfig, new: GatewayConfig) -> None:
         """A reload: sessions opened from now on are graded by the new thresholds, and an account whose

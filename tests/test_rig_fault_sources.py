@@ -32,7 +32,7 @@ account = "demo"
 throttled_percent = 100
 
 [[fault]]
-at_s = 1.4
+at_s = 2.0
 account = "demo"
 clear = true
 """
@@ -49,7 +49,7 @@ async def test_scenario_switches_a_fault_on_and_off(gateway):
         time.sleep(max(0.0, 0.8 - (time.monotonic() - started)))
         during = [submit_and_wait(c, "13800005555").status for _ in range(3)]
         shown = api(gateway, "GET", "/api/accounts/demo/faults")[1]
-        time.sleep(max(0.0, 1.6 - (time.monotonic() - started)))
+        time.sleep(max(0.0, 2.2 - (time.monotonic() - started)))
         after = submit_and_wait(c, "13800005555").status
         cleared = api(gateway, "GET", "/api/accounts/demo/faults")[1]
         c.unbind()

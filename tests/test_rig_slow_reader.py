@@ -3,13 +3,17 @@ only once the gateway reads again, then it is served as before, and nothing it s
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest_twisted
-from smpp_helpers import client
+from smpp_helpers import Raw, client
 from test_rig_faults import next_answer, send
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
+
+from smppgw.protocol import codec
+from smppgw.protocol import pdu as p
 
 
 @pytest_twisted.ensureDeferred
@@ -72,3 +76,44 @@ async def test_slow_reader_spaces_reads_by_the_byte_rate_until_cleared(gateway):
     assert slow >= 5 * size / rate * 0.9
     assert fast < slow / 2
     assert bad[0] == 400 and "faults.slow_read_bytes_per_s" in bad[1]["error"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_writes_back_up_while_the_gateway_does_not_read(gateway):
+    """A raw client with a small send buffer fills the socket during the pause (its send would
+    block), and every request it wrote is answered once the gateway reads again."""
+    enquire = codec.encode(p.EnquireLink(sequence_number=2))
+
+    def run():
+        raw = Raw(gateway.smpp_port)
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)  # fixed: no autotuning
+        assert raw.bind().command_status == 0
+        assert api(gateway, "POST", "/api/accounts/demo/faults", {"pause_reading_s": 1.5})[0] == 200
+        started = time.monotonic()
+        raw.sock.setblocking(False)
+        sent = 0
+        blocked = False
+        while sent < 8 << 20 and time.monotonic() - started < 1.0:
+            try:
+                sent += raw.sock.send(enquire * 256)
+            except BlockingIOError:
+                blocked = True
+                break
+        raw.sock.setblocking(True)
+        raw.sock.settimeout(10)
+        rest = (-sent) % len(enquire)
+        raw.sock.sendall(enquire[len(enquire) - rest :] if rest else b"")  # finish the last frame
+        frames = (sent + rest) // len(enquire)
+        answered = 0
+        first_at = None
+        while answered < frames:
+            pdu = raw.read()
+            first_at = first_at or time.monotonic() - started
+            answered += isinstance(pdu, p.EnquireLinkResp)
+        raw.close()
+        return blocked, frames, answered, first_at
+
+    blocked, frames, answered, first_at = await deferToThread(run)
+    assert blocked  # the client's writes backed up...
+    assert first_at >= 1.3  # ...nothing was answered before the gateway read again...
+    assert answered == frames  # ...and then every request was

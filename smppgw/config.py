@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .protocol.session import SessionConfig
+from .rig.settings import BindFaults, ScorecardRules, SettingError, faults_from_dict
 
 BIND_TYPES = frozenset({"transmitter", "receiver", "transceiver"})
 MESSAGE_ID_FORMATS = frozenset({"hex", "decimal", "uuid"})
@@ -51,6 +52,7 @@ class AccountConfig:
     pledge_required: bool = False  # binds only once its information-security pledge is recorded
     send_window: tuple[int, int] | None = None  # (start, end) minutes of the local day; None: any time
     outside_window: str = "reject"  # a submit outside send_window: "reject" (0x404) or "defer"
+    faults: BindFaults | None = None  # protocol faults of the test rig on its binds, from the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ class GatewayConfig:
     receipt_window: int = 100  # receipts in flight per session
     security: SecurityConfig = field(default_factory=SecurityConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
+    scorecard: ScorecardRules = field(default_factory=ScorecardRules)
 
     def resolve(self, relative: str) -> Path:
         return (self.source.parent / relative).resolve()
@@ -337,11 +340,38 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         pledge_required=r.flag("pledge_required", False),
         send_window=_window(r, "send_window"),
         outside_window=r.text("outside_window", "reject", frozenset({"reject", "defer"})),
+        faults=_faults(r),
     )
     if account.signature_required and not signatures:
         raise r.error("signature_required", "needs at least one entry in signatures")
     r.reject_unknown()
     return account
+
+
+def _faults(r: _Reader) -> BindFaults | None:
+    """An account's ``faults`` table: the admin API's fault keys (smppgw.rig.settings)."""
+    table = r.get("faults", None)
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise r.error("faults", "must be a table of faults, e.g. { throttled_percent = 10 }")
+    try:
+        return faults_from_dict(table, "faults")
+    except SettingError as err:
+        raise r.where.error((*r.keys, "faults", *([err.key] if err.key else [])), err.problem) from None
+
+
+def _scorecard(r: _Reader) -> ScorecardRules:
+    default = ScorecardRules()
+    rules = ScorecardRules(
+        window=r.whole("window", default.window, minimum=1),
+        backoff_s=r.number("backoff_s", default.backoff_s),
+        late_s=r.number("late_s", default.late_s),
+        enquire_min_gap_s=r.number("enquire_min_gap_s", default.enquire_min_gap_s),
+        resubmit_window_s=r.number("resubmit_window_s", default.resubmit_window_s),
+    )
+    r.reject_unknown()
+    return rules
 
 
 _SIGNATURE = re.compile(r"【[^【】]{1,20}】")
@@ -402,6 +432,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
     ad.reject_unknown()
 
     security, tls = _security(root.sub("security")), _tls(root.sub("tls"))
+    scorecard = _scorecard(root.sub("scorecard"))
 
     ro = root.sub("routing")
     fo = ro.sub("failover")
@@ -487,6 +518,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         receipt_window=receipt_window,
         security=security,
         tls=tls,
+        scorecard=scorecard,
     )
 
 

@@ -1,6 +1,7 @@
 """Hot reload: re-read the configuration file and apply what can change while running (accounts,
-routes, tariffs, carrier profiles, refund policy, failover, keyword rules) without touching bound sessions or
-messages in flight.  A configuration that does not load is refused and the old one stays."""
+routes, tariffs, carrier profiles, refund policy, failover, keyword rules, the test rig's account
+faults and scorecard thresholds) without touching bound sessions or messages in flight.  A configuration
+that does not load is refused and the old one stays."""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
     gateway.refunds = refunds
     gateway.when_all_down = new.routing.when_all_down
     service.compliance.configure(new.content, rules)
+    service.rig.reconfigure(old, new)
 
     restart = tuple(name for name in _RESTART_ONLY if getattr(old, name) != getattr(new, name))
     # Keep what only a restart changes, so the running service describes itself truthfully.

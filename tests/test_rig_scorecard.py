@@ -4,16 +4,20 @@ well-behaved smpplib session scores clean, and the report is readable in the CLI
 from __future__ import annotations
 
 import gc
+import re
 import time
 import weakref
+from pathlib import Path
 
 import pytest
 import pytest_twisted
+from conftest import DEFAULT_CONFIG, config_text, start_gateway
 from smpp_helpers import Raw, client, read_receipts, submit_and_wait
 from test_cli_admin import conn, run_cli
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
 
+from smppgw import config as cfg
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
 from smppgw.rig.scorecard import Scorecards
@@ -115,3 +119,51 @@ def test_ended_scorecards_do_not_keep_their_sessions_alive():
     gc.collect()
     assert alive() is None
     assert cards.get(card.session_id) is card and card.to_json()["account"] == "demo"
+
+
+def strict(text: str) -> str:
+    return re.sub(r"(?m)^late_s = 5\b", "late_s = 0.5", re.sub(r"(?m)^window = 10\b", "window = 3", text))
+
+
+def five_at_once(gw) -> dict:
+    """A smpplib session with five submits outstanding at once (their answers are held back)."""
+    before = session_ids(gw)
+    c = client(gw.smpp_port)
+    (session_id,) = session_ids(gw) - before
+    api(gw, "POST", "/api/accounts/demo/faults", {"resp_delay_s": 0.3})
+    sent = [
+        c.send_message(source_addr="10690000", dest_addr_ton=1, destination_addr="13800135555", short_message=b"x")
+        for _ in range(5)
+    ]
+    answers = [c.read_pdu() for _ in sent]
+    assert {a.status for a in answers} == {0}
+    c.unbind()
+    c.disconnect()
+    return ended_scorecard(gw, session_id)
+
+
+@pytest_twisted.ensureDeferred
+async def test_scorecard_thresholds_come_from_the_configuration(tmp_path: Path):
+    cards = []
+    for name, edit in (("default", None), ("strict", strict)):
+        gw = await start_gateway(tmp_path / name, edit)
+        try:
+            cards.append(await deferToThread(five_at_once, gw))
+        finally:
+            await gw.service.stopService()
+    usual, tight = cards
+    assert usual["clean"], usual["faults"]
+    assert usual["rules"]["window"] == 10 and usual["counts"]["peak_window"] == 5
+    assert tight["faults"] == ["window overrun: 2 requests beyond a window of 3"]
+    assert tight["rules"]["window"] == 3 and tight["rules"]["late_s"] == 0.5
+
+
+def test_scorecard_section_errors_name_line_and_key(tmp_path: Path):
+    store = tmp_path / "state" / "smppgw.db"
+    text = config_text(store, overrides=lambda t: re.sub(r"(?m)^window = 10\b", "window = 0", t))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("window = 0"))
+    with pytest.raises(cfg.ConfigError, match=rf"gateway\.toml:{line}: scorecard\.window: must be >= 1, got 0"):
+        cfg.parse(text, DEFAULT_CONFIG)
+    text = config_text(store, overrides=lambda t: t.replace("[scorecard]", "[scorecard]\ngrace_s = 2", 1))
+    with pytest.raises(cfg.ConfigError, match=r"scorecard\.grace_s: unknown key"):
+        cfg.parse(text, DEFAULT_CONFIG)

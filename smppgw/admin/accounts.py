@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import AccountConfig, read_account, system_id_problem
+from ..rig.settings import faults_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
 BALANCE_ALIAS = "balance"
@@ -80,6 +81,7 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "pledge_required": account.pledge_required,
         "send_window": _window_text(account.send_window),
         "outside_window": account.outside_window,
+        "faults": None if account.faults is None else faults_to_dict(account.faults),
     }
 
 

@@ -289,6 +289,7 @@ class AdminApi:
 
         def stored(_: None) -> Reply:
             state = service.accounts.add(account)
+            service.rig.account_added(account)
             log.info(
                 "admin: account {system_id} created by {who} (balance {balance} {unit})",
                 system_id=system_id,

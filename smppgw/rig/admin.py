@@ -4,8 +4,9 @@ GET    /api/scenario        the running scenario, or null
 POST   /api/scenario        {"toml": "<scenario file text>"}: start it (replacing the one running)
 DELETE /api/scenario        stop it and put the carriers back as configured
 GET    /api/accounts/{id}/faults    the protocol faults injected on the account's binds
-POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.faults), replacing earlier ones
-DELETE /api/accounts/{id}/faults    stop injecting
+POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.settings), replacing earlier ones of
+                                    the same bind_type (absent: every bind)
+DELETE /api/accounts/{id}/faults    stop injecting (every bind type)
 GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
 POST   /api/accounts/{id}/receipts  set it (keys: see smppgw.rig.receipts), replacing the earlier one
 DELETE /api/accounts/{id}/receipts  back to plain receipts
@@ -25,10 +26,10 @@ from twisted.logger import Logger
 from twisted.web.server import Request
 
 from ..admin.api import ApiError, Handler, Reply, Result
-from .faults import faults_from_dict
 from .receipts import shape_from_dict
 from .recording import export
 from .scorecard import scorecard_text
+from .settings import faults_from_dict
 
 if TYPE_CHECKING:
     from ..service import GatewayService
@@ -63,9 +64,20 @@ def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Ha
             raise ApiError(404, f"no account {params[0]!r}")
         return params[0]
 
+    def faults_reply(system_id: str) -> Reply:
+        armed = rig.faults.all_of(system_id)
+        every = rig.faults.get(system_id)
+        return Reply(
+            200,
+            {
+                "account": system_id,
+                "faults": None if every is None else dataclasses.asdict(every),
+                "bind_types": {f.bind_type: dataclasses.asdict(f) for f in armed if f.bind_type},
+            },
+        )
+
     def show_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        faults = rig.faults.get(account(params))
-        return Reply(200, {"account": params[0], "faults": None if faults is None else dataclasses.asdict(faults)})
+        return faults_reply(account(params))
 
     def set_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         system_id = account(params)
@@ -73,13 +85,13 @@ def rig_routes(service: GatewayService) -> list[tuple[bytes, tuple[str, ...], Ha
             faults = faults_from_dict(body, "faults")
         except ValueError as err:
             raise ApiError(400, str(err)) from None
-        rig.set_faults(system_id, faults)
-        return Reply(200, {"account": system_id, "faults": dataclasses.asdict(faults)})
+        rig.faults.set(system_id, faults)
+        return faults_reply(system_id)
 
     def clear_faults(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         if not rig.faults.clear(account(params)):
             raise ApiError(404, f"no faults on {params[0]!r}")
-        return Reply(200, {"account": params[0], "faults": None})
+        return faults_reply(params[0])
 
     def show_receipts(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         shape = rig.receipts.get(account(params))

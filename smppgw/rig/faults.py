@@ -1,26 +1,17 @@
 """Protocol faults injected on an account's binds: error answers by share, generic_nack bursts,
-delayed or dropped submit_sm_resp, and an unbind from the gateway's side.
+delayed or dropped submit_sm_resp, an unbind from the gateway's side, a half-open connection,
+PDUs split across TCP segments, and a slow reader on the gateway's side.
 
-Settings (admin API JSON or a scenario's ``[[fault]]`` table), every key optional::
-
-    throttled_percent = 10     # share of submits answered ESME_RTHROTTLED (nothing accepted)
-    msgqful_percent = 5        # ... ESME_RMSGQFUL
-    syserr_percent = 1         # ... ESME_RSYSERR
-    generic_nack_burst = 3     # the next 3 requests get generic_nack ESME_RSYSERR
-    resp_delay_s = 2.5         # submit_sm_resp of accepted messages held back this long
-    drop_resp_percent = 5      # share of accepted messages whose submit_sm_resp is never sent
-    unbind_after_s = 30        # the gateway unbinds each bind this long after the faults are set
-    half_open_after_s = 5      # ... stops reading and writing on each bind, leaving it open
-    split_bytes = 3            # what the gateway sends goes out in TCP segments of 3 octets
+The settings (and what each key does) are in smppgw.rig.settings.  They come from the admin API,
+a scenario's ``[[fault]]`` table or an account's ``faults`` table in the configuration; faults
+set for one bind type win over the account's faults for every bind.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from weakref import WeakSet
 
@@ -30,115 +21,168 @@ from twisted.logger import Logger
 from ..model import Delivery
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus
+from ..protocol.session import SessionState
+from ..server.backpressure import _socket_transport as socket_transport
 from .receipts import ReceiptShaper
+from .settings import BindFaults
 
 if TYPE_CHECKING:
     from ..server.protocol import SMPPServerProtocol
 
 log = Logger()
 S = CommandStatus
-
-
-@dataclass(frozen=True, slots=True)
-class BindFaults:
-    throttled_percent: float = 0.0
-    msgqful_percent: float = 0.0
-    syserr_percent: float = 0.0
-    generic_nack_burst: int = 0
-    resp_delay_s: float = 0.0
-    drop_resp_percent: float = 0.0
-    unbind_after_s: float | None = None
-    half_open_after_s: float | None = None
-    split_bytes: int = 0
-
-
+_BIND_TYPE = {
+    SessionState.BOUND_TX: "transmitter",
+    SessionState.BOUND_RX: "receiver",
+    SessionState.BOUND_TRX: "transceiver",
+}
 _CHUNK_GAP_S = 0.005  # between the chunks of a split write: long enough for each to leave as its own segment
-_WHOLE = frozenset({"generic_nack_burst", "split_bytes"})
-_PERCENTS = ("throttled_percent", "msgqful_percent", "syserr_percent", "drop_resp_percent")
-
-
-def faults_from_dict(data: Mapping[str, object], where: str) -> BindFaults:
-    """Validate fault settings; errors name ``where.key``."""
-    known = {f.name for f in fields(BindFaults)}
-    values: dict[str, object] = {}
-    for key, value in data.items():
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown fault (expected one of {', '.join(sorted(known))})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{where}.{key}: must be a number >= 0")
-        if key in _PERCENTS and value > 100:
-            raise ValueError(f"{where}.{key}: must be at most 100")
-        if key in _WHOLE and not isinstance(value, int):
-            raise ValueError(f"{where}.{key}: must be a whole number")
-        values[key] = value if key in _WHOLE else float(value)
-    faults = BindFaults(**values)  # type: ignore[arg-type]
-    if faults.throttled_percent + faults.msgqful_percent + faults.syserr_percent > 100:
-        raise ValueError(f"{where}: throttled_percent + msgqful_percent + syserr_percent must be at most 100")
-    return faults
 
 
 class _Armed:
-    """The faults of one account, with what is left of its nack burst and its unbind timer."""
+    """The faults of one account (or one of its bind types), with what is left of its nack burst,
+    its timers, and until when its binds are not read."""
 
-    def __init__(self, faults: BindFaults) -> None:
+    def __init__(self, faults: BindFaults, now: float) -> None:
         self.faults = faults
         self.nacks_left = faults.generic_nack_burst
         self.unbind_call: IDelayedCall | None = None
         self.half_open_call: IDelayedCall | None = None
+        self.read_paused_until = now + faults.pause_reading_s
 
 
 class FaultInjector:
-    """Consulted by the SMPP protocol for each request and each response it is about to send."""
+    """Consulted by the SMPP protocol for each request, each read and each response it is about to send."""
 
-    def __init__(self, clock: IReactorTime, rng: random.Random, receipts: ReceiptShaper) -> None:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        rng: random.Random,
+        receipts: ReceiptShaper,
+        sessions_of: Callable[[str], list[SMPPServerProtocol]],
+    ) -> None:
         self._clock = clock
         self._rng = rng
-        self._armed: dict[str, _Armed] = {}
+        self._sessions_of = sessions_of
+        self._armed: dict[str, dict[str, _Armed]] = {}  # account -> bind type ("" = every bind) -> faults
         self.receipts = receipts
         self._silent: WeakSet[SMPPServerProtocol] = WeakSet()  # half-open: nothing read, nothing written
         self._chunks: dict[SMPPServerProtocol, deque[bytes]] = {}  # split writes not yet sent
+        self._not_reading: dict[SMPPServerProtocol, tuple[float, IDelayedCall]] = {}  # slow reader: until, resume
 
-    def set(self, account: str, faults: BindFaults, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
-        self.clear(account)
-        armed = self._armed[account] = _Armed(faults)
+    def set(self, account: str, faults: BindFaults) -> None:
+        """Arm ``faults`` on the account's binds (of ``faults.bind_type``), replacing those of that bind type."""
+        self._disarm(account, faults.bind_type)
+        now = self._clock.seconds()
+        armed = self._armed.setdefault(account, {})[faults.bind_type] = _Armed(faults, now)
         if faults.unbind_after_s is not None:
-            armed.unbind_call = self._clock.callLater(faults.unbind_after_s, self._unbind, account, sessions_of)
+            armed.unbind_call = self._clock.callLater(faults.unbind_after_s, self._unbind, account, faults.bind_type)
         if faults.half_open_after_s is not None:
             armed.half_open_call = self._clock.callLater(
-                faults.half_open_after_s, self._half_open, account, sessions_of
+                faults.half_open_after_s, self._half_open, account, faults.bind_type
             )
+        if faults.pause_reading_s > 0:
+            for proto in self._binds(account, faults.bind_type):
+                self._pause_reading(proto, armed.read_paused_until)
         log.info("rig: faults on {account}: {faults}", account=account, faults=faults)
 
-    def clear(self, account: str) -> bool:
-        armed = self._armed.pop(account, None)
+    def clear(self, account: str, bind_type: str | None = None) -> bool:
+        """Stop the account's faults (only those of ``bind_type`` when given); False when there were none."""
+        kinds = list(self._armed.get(account, {})) if bind_type is None else [bind_type]
+        disarmed = [self._disarm(account, kind) for kind in kinds]  # every one, not just up to the first
+        return any(disarmed)
+
+    def get(self, account: str, bind_type: str = "") -> BindFaults | None:
+        armed = self._armed.get(account, {}).get(bind_type)
+        return None if armed is None else armed.faults
+
+    def all_of(self, account: str) -> list[BindFaults]:
+        """Every fault setting armed on the account (the one for every bind first)."""
+        return [armed.faults for _, armed in sorted(self._armed.get(account, {}).items())]
+
+    def _disarm(self, account: str, bind_type: str) -> bool:
+        entries = self._armed.get(account, {})
+        armed = entries.pop(bind_type, None)
+        if not entries:
+            self._armed.pop(account, None)
         if armed is None:
             return False
         for call in (armed.unbind_call, armed.half_open_call):
             if call is not None and call.active():
                 call.cancel()
+        for proto in [proto for proto in self._not_reading if proto.account == account]:
+            self._resume_reading(proto)  # a pause armed for another bind type comes back at its next read
         return True
 
-    def get(self, account: str) -> BindFaults | None:
-        armed = self._armed.get(account)
-        return None if armed is None else armed.faults
+    def _armed_for(self, proto: SMPPServerProtocol) -> _Armed | None:
+        entries = self._armed.get(proto.account or "")
+        if not entries:
+            return None
+        return entries.get(_BIND_TYPE.get(proto.session.state, "")) or entries.get("")
 
-    def _unbind(self, account: str, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
-        for proto in sessions_of(account):
+    def _binds(self, account: str, bind_type: str) -> list[SMPPServerProtocol]:
+        """The account's binds that the faults armed for ``bind_type`` apply to."""
+        armed = self._armed.get(account, {}).get(bind_type)
+        return [proto for proto in self._sessions_of(account) if armed is not None and self._armed_for(proto) is armed]
+
+    def _unbind(self, account: str, bind_type: str) -> None:
+        for proto in self._binds(account, bind_type):
             proto.unbind()
 
-    def _half_open(self, account: str, sessions_of: Callable[[str], list[SMPPServerProtocol]]) -> None:
+    def _half_open(self, account: str, bind_type: str) -> None:
         # Clearing the faults does not revive these connections: a half-open peer stays dead.
-        for proto in sessions_of(account):
+        for proto in self._binds(account, bind_type):
             log.info("rig: {peer} ({account}) goes half-open", peer=proto.peer, account=account)
             self._silent.add(proto)
             if proto.transport is not None:
-                proto.transport.pauseProducing()  # type: ignore[attr-defined]
+                socket_transport(proto.transport).pauseProducing()
+
+    # ---- the slow reader ---------------------------------------------------------------------
+
+    def received(self, proto: SMPPServerProtocol, size: int) -> None:
+        """The gateway has just read ``size`` octets from ``proto``: a slow reader stops reading for a while."""
+        armed = self._armed_for(proto)
+        if armed is None:
+            return
+        now = self._clock.seconds()
+        until = armed.read_paused_until
+        rate = armed.faults.slow_read_bytes_per_s
+        if rate > 0:
+            # Each read is paid for with a pause: on average at most ``rate`` octets a second.
+            until = max(until, now + size / rate)
+        if until > now:
+            self._pause_reading(proto, until)
+
+    def _pause_reading(self, proto: SMPPServerProtocol, until: float) -> None:
+        if proto in self._silent or proto.transport is None:
+            return
+        paused = self._not_reading.pop(proto, None)
+        if paused is not None:
+            if paused[0] >= until:
+                self._not_reading[proto] = paused
+                return
+            paused[1].cancel()
+        else:
+            socket_transport(proto.transport).pauseProducing()
+        call = self._clock.callLater(until - self._clock.seconds(), self._resume_reading, proto)
+        self._not_reading[proto] = (until, call)
+
+    def _resume_reading(self, proto: SMPPServerProtocol) -> None:
+        paused = self._not_reading.pop(proto, None)
+        if paused is not None and paused[1].active():
+            paused[1].cancel()
+        # A half-open peer stays unread; one that does not read our writes is resumed by its WriteStall.
+        if proto in self._silent or proto.transport is None or proto.writes.paused:
+            return
+        socket_transport(proto.transport).resumeProducing()
+
+    # ---- what the gateway writes -------------------------------------------------------------
 
     def outgoing(self, proto: SMPPServerProtocol, data: bytes) -> bool:
         """True when the rig takes over writing ``data`` (in small chunks, or not at all)."""
         if proto in self._silent:
             return True
-        armed = self._armed.get(proto.account or "")
+        armed = self._armed_for(proto)
         size = armed.faults.split_bytes if armed is not None else 0
         queue = self._chunks.get(proto)
         if not size and queue is None:
@@ -162,7 +206,7 @@ class FaultInjector:
     def intercept(self, proto: SMPPServerProtocol, pdu: p.Pdu) -> p.Pdu | None:
         """The answer to send instead of handling ``pdu``, or None to handle it normally."""
         self.receipts.note_request(proto, pdu)
-        armed = self._armed.get(proto.account or "")
+        armed = self._armed_for(proto)
         if armed is None:
             return None
         if armed.nacks_left > 0:
@@ -185,7 +229,7 @@ class FaultInjector:
 
     def hold(self, proto: SMPPServerProtocol, response: p.Pdu) -> bool:
         """True when the rig takes over sending ``response`` (later, or never)."""
-        armed = self._armed.get(proto.account or "")
+        armed = self._armed_for(proto)
         if armed is None or not isinstance(response, p.SubmitSmResp | p.DataSmResp) or response.command_status:
             return self.receipts.hold_resp(proto, response)
         f = armed.faults

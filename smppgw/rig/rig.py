@@ -6,13 +6,14 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .faults import BindFaults, FaultInjector
+from .faults import FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
 from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
+    from ..config import AccountConfig, GatewayConfig
     from ..service import GatewayService
 
 
@@ -23,12 +24,27 @@ class Rig:
         service.gateway.submit_gate = self._gate
         self.receipts = ReceiptShaper(service.reactor, service.gateway)
         rng = random.Random(f"{service.config.seed}:faults")
-        self.faults = FaultInjector(service.reactor, rng, self.receipts)
+        self.faults = FaultInjector(service.reactor, rng, self.receipts, service.factory.sessions_of)
         service.factory.injector = self.faults
-        self.scorecards = service.factory.scorecards = Scorecards()
+        self.scorecards = service.factory.scorecards = Scorecards(service.config.scorecard)
+        for state in service.accounts:
+            self.account_added(state.config)
 
-    def set_faults(self, account: str, faults: BindFaults) -> None:
-        self.faults.set(account, faults, self._service.factory.sessions_of)
+    def account_added(self, account: AccountConfig) -> None:
+        """An account's own ``faults`` are in force from its start (or its creation through the API)."""
+        if account.faults is not None:
+            self.faults.set(account.system_id, account.faults)
+
+    def reconfigure(self, old: GatewayConfig, new: GatewayConfig) -> None:
+        """A reload: sessions opened from now on are graded by the new thresholds, and an account whose
+        ``faults`` table changed gets the new one in place of every fault in force on it."""
+        self.scorecards.rules = new.scorecard
+        for system_id, account in new.accounts.items():
+            before = old.accounts.get(system_id)
+            if (None if before is None else before.faults) != account.faults:
+                self.faults.clear(system_id)
+                if account.faults is not None:
+                    self.faults.set(system_id, account.faults)
 
     def _gate(self, carrier: str, now: float) -> int:
         return self.scenario.gate(carrier, now) if self.scenario is not None else 0
@@ -44,6 +60,7 @@ class Rig:
             default_seed=service.config.seed,
             where=where,
             shaper=self.receipts,
+            injector=self.faults,
             known_account=lambda system_id: service.accounts.get(system_id) is not None,
         )
 

@@ -24,6 +24,17 @@ recover = true                 # back to the configured profile, no throttle, up
 at_s = 30
 account = "demo"
 parts = "last"                 # any receipt shape (smppgw.rig.receipts); replaces the account's shape
+
+[[fault]]
+at_s = 30
+account = "demo"
+bind_type = "transmitter"      # optional: only these binds of the account
+throttled_percent = 20         # any protocol fault (smppgw.rig.settings); replaces the faults of that
+                               # account and bind type
+[[fault]]
+at_s = 90
+account = "demo"
+clear = true                   # the account's faults end (only those of bind_type when it is given)
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from dataclasses import dataclass, field
 _Z95 = 1.6448536269514722
 _Z99 = 2.3263478740408408
 _EVENT_KEYS = frozenset({"at_s", "carrier", "down", "throttle_above", "recover", "receipt_p95_ms"})
-_TOP_KEYS = frozenset({"name", "seed", "event", "receipts"})
+_TOP_KEYS = frozenset({"name", "seed", "event", "receipts", "fault"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +68,20 @@ class ReceiptsEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultEvent:
+    at: float
+    account: str
+    settings: Mapping[str, object]  # fault keys (smppgw.rig.settings), validated when the scenario is prepared
+    clear: bool = False  # end the account's faults (of settings' bind_type only, when given) instead
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     seed: int | None
     events: tuple[CarrierEvent, ...]  # in time order (file order among equal times)
     receipts: tuple[ReceiptsEvent, ...] = ()
+    faults: tuple[FaultEvent, ...] = ()
 
 
 def p99_from_p95(median_ms: float, p95_ms: float) -> float:
@@ -97,7 +117,12 @@ def parse_scenario(text: str, where: str) -> Scenario:
         raise ValueError(f"{where}: receipts: must be an array of tables ([[receipts]])")
     receipts = [_receipts(entry, f"{where}: receipts[{i}]") for i, entry in enumerate(raw_receipts)]
     receipts.sort(key=lambda e: e.at)
-    return Scenario(name=name, seed=seed, events=tuple(events), receipts=tuple(receipts))
+    raw_faults = data.get("fault", [])
+    if not isinstance(raw_faults, list):
+        raise ValueError(f"{where}: fault: must be an array of tables ([[fault]])")
+    faults = [_fault(entry, f"{where}: fault[{i}]") for i, entry in enumerate(raw_faults)]
+    faults.sort(key=lambda e: e.at)
+    return Scenario(name=name, seed=seed, events=tuple(events), receipts=tuple(receipts), faults=tuple(faults))
 
 
 def _timed(entry: object, path: str) -> tuple[Mapping[str, object], float]:
@@ -110,13 +135,31 @@ def _timed(entry: object, path: str) -> tuple[Mapping[str, object], float]:
     return entry, float(at)
 
 
-def _receipts(raw: object, path: str) -> ReceiptsEvent:
-    entry, at = _timed(raw, path)
+def _account(entry: Mapping[str, object], path: str) -> str:
     account = entry.get("account")
     if not isinstance(account, str) or not account:
         raise ValueError(f'{path}.account: must name an account, e.g. "demo"')
+    return account
+
+
+def _receipts(raw: object, path: str) -> ReceiptsEvent:
+    entry, at = _timed(raw, path)
+    account = _account(entry, path)
     settings = {k: v for k, v in entry.items() if k not in ("at_s", "account")}
     return ReceiptsEvent(at=at, account=account, settings=settings)
+
+
+def _fault(raw: object, path: str) -> FaultEvent:
+    entry, at = _timed(raw, path)
+    account = _account(entry, path)
+    clear = entry.get("clear", False)
+    if not isinstance(clear, bool):
+        raise ValueError(f"{path}.clear: must be true or false")
+    settings = {k: v for k, v in entry.items() if k not in ("at_s", "account", "clear")}
+    if clear and set(settings) - {"bind_type"}:
+        extra = sorted(set(settings) - {"bind_type"})[0]
+        raise ValueError(f"{path}.{extra}: a fault with clear = true takes only bind_type")
+    return FaultEvent(at=at, account=account, settings=settings, clear=clear)
 
 
 def _event(raw: object, path: str) -> CarrierEvent:

@@ -13,6 +13,8 @@ sees everything, including what the session refused:
 - unbind etiquette: the session ended without an unbind / unbind_resp exchange;
 - resubmits after a reconnect: a submit whose octets (all but the sequence number) equal one the
   account sent on an earlier session within ``resubmit_window_s``.
+
+The thresholds are smppgw.rig.settings.ScorecardRules, the ``[scorecard]`` section of the configuration.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import hashlib
 import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict
 from typing import Any
 
 from twisted.logger import Logger
 
 from ..protocol.constants import CommandId, CommandStatus
+from .settings import ScorecardRules
 
 log = Logger()
 C = CommandId
@@ -39,15 +42,6 @@ _OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
 _BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
 _FINGERPRINTS = 10_000  # recent submits remembered per account
 _MAX_RECORDED = 100_000  # PDUs kept of one recorded session
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    window: int = 10  # requests the client may have unanswered (CMPP's window is 16; many carriers say 10)
-    backoff_s: float = 1.0  # after a throttle, and before reconnecting
-    late_s: float = 5.0  # a deliver_sm answered later than this is late
-    enquire_min_gap_s: float = 1.0
-    resubmit_window_s: float = 600.0
 
 
 def _no_account() -> str | None:
@@ -70,7 +64,7 @@ class Scorecard:
         host: str,
         now: float,
         *,
-        rules: Rules,
+        rules: ScorecardRules,
         accounts: dict[str, _Account],
         account_of: Callable[[], str | None],
         recorded: frozenset[str] = frozenset(),
@@ -329,11 +323,7 @@ class Scorecard:
                 "resubmits": self.resubmits,
             },
             "ending": self.ending,
-            "rules": {
-                "window": self._rules.window,
-                "backoff_s": self._rules.backoff_s,
-                "late_s": self._rules.late_s,
-            },
+            "rules": asdict(self._rules),
         }
 
 
@@ -355,8 +345,8 @@ def scorecard_text(card: dict[str, Any]) -> str:
 class Scorecards:
     """Every session's scorecard: the live ones and the last ``keep`` that ended."""
 
-    def __init__(self, rules: Rules | None = None, keep: int = 1000) -> None:
-        self.rules = rules or Rules()
+    def __init__(self, rules: ScorecardRules | None = None, keep: int = 1000) -> None:
+        self.rules = rules or ScorecardRules()
         self._next = 1
         self._cards: dict[int, Scorecard] = {}
         self._ended: deque[int] = deque()

@@ -1,5 +1,6 @@
-"""Runs a scenario's timeline on the gateway's clock: changes carrier profiles, outages and
-per-carrier throttles at the scripted times, and undoes all of it when stopped."""
+"""Runs a scenario's timeline on the gateway's clock: changes carrier profiles, outages,
+per-carrier throttles, receipt shapes and protocol faults at the scripted times, and undoes all
+of it when stopped."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, profile_from_dict
 from ..pipeline.accounts import TokenBucket
 from ..protocol.constants import CommandStatus
+from .faults import FaultInjector
 from .receipts import ReceiptShape, ReceiptShaper, shape_from_dict
 from .scenario import CarrierEvent, Scenario
+from .settings import BindFaults, faults_from_dict
 
 log = Logger()
 
@@ -41,6 +44,7 @@ class ScenarioRun:
         default_seed: int,
         where: str,
         shaper: ReceiptShaper | None = None,
+        injector: FaultInjector | None = None,
         known_account: Callable[[str], bool] = lambda _: True,
     ) -> None:
         self.scenario = scenario
@@ -74,6 +78,14 @@ class ScenarioRun:
                 raise ValueError(f"{path}.account: no account {change.account!r}")
             self._shapes.append((change.at, change.account, shape_from_dict(change.settings, path)))
         self._shapes_before: dict[str, ReceiptShape | None] = {}
+        self._injector = injector
+        self._faults: list[tuple[float, str, BindFaults, bool]] = []  # (at, account, faults, clear)
+        for index, fault in enumerate(scenario.faults):
+            path = f"{where}: fault[{index}]"
+            if not known_account(fault.account):
+                raise ValueError(f"{path}.account: no account {fault.account!r}")
+            self._faults.append((fault.at, fault.account, faults_from_dict(fault.settings, path), fault.clear))
+        self._faults_before: dict[str, list[BindFaults]] = {}
         self._calls: list[IDelayedCall] = []
         self._throttles: dict[str, TokenBucket] = {}
         self.started_at: float | None = None
@@ -94,6 +106,11 @@ class ScenarioRun:
             for at, account, shape in self._shapes:
                 self._shapes_before.setdefault(account, shaper.get(account))
                 self._calls.append(self._clock.callLater(at, shaper.set, account, shape))
+        injector = self._injector
+        if injector is not None:
+            for at, account, faults, clear in self._faults:
+                self._faults_before.setdefault(account, injector.all_of(account))
+                self._calls.append(self._clock.callLater(at, self._fault, account, faults, clear))
         log.info("scenario {name} started: {n} events", name=self.scenario.name, n=len(self._plan))
 
     def _apply(self, event: CarrierEvent, applied: _Applied) -> None:
@@ -115,6 +132,19 @@ class ScenarioRun:
             "scenario {name}: t={at:g}s {carrier} changed", name=self.scenario.name, at=event.at, carrier=event.carrier
         )
 
+    def _fault(self, account: str, faults: BindFaults, clear: bool) -> None:
+        assert self._injector is not None
+        if clear:
+            self._injector.clear(account, faults.bind_type or None)  # no bind_type: every one of them
+        else:
+            self._injector.set(account, faults)
+        log.info(
+            "scenario {name}: faults on {account} {what}",
+            name=self.scenario.name,
+            account=account,
+            what="cleared" if clear else "set",
+        )
+
     def stop(self) -> None:
         """Cancel what has not happened and put every carrier back as configured."""
         for call in self._calls:
@@ -131,6 +161,11 @@ class ScenarioRun:
                     self._shaper.clear(account)
                 else:
                     self._shaper.set(account, shape)
+        if self._injector is not None:
+            for account, before in self._faults_before.items():
+                self._injector.clear(account)
+                for faults in before:
+                    self._injector.set(account, faults)
 
     def gate(self, carrier: str, now: float) -> int:
         """ESME_RTHROTTLED when the carrier's scripted throttle is exceeded, else 0."""

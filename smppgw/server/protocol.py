@@ -76,6 +76,8 @@ class SMPPServerProtocol(Protocol):
         if self.scorecard is not None:
             self.scorecard.inbound(data, self.clock.seconds())
         self._handle(self.session.receive_data(data, self.clock.seconds()))
+        if self.factory.injector is not None:
+            self.factory.injector.received(self, len(data))  # the test rig's slow reader
 
     def _account(self) -> str | None:
         return self.account

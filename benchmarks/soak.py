@@ -116,7 +116,8 @@ class Tally:
         self.lock = threading.Lock()
         self.acked: dict[str, set[str]] = {a: set() for a in ACCOUNTS}
         self.receipts: dict[str, set[str]] = {a: set() for a in ACCOUNTS}
-        self.refused = 0
+        self.refused: dict[str, int] = {}  # command_status (hex) -> count
+        self.topups = 0
         self.binds = 0
         self.enquire_links = 0
         self.mo = 0
@@ -168,8 +169,9 @@ def submitter(gw: Gateway, tally: Tally, stop: threading.Event, seed: int, rate:
                     with tally.lock:
                         if pdu.status == 0:
                             tally.acked[account].add(pdu.message_id.decode())
-                        else:
-                            tally.refused += 1  # e.g. RMSGQFUL while every carrier of a route is down
+                        else:  # e.g. RMSGQFUL while every carrier of a route is down
+                            key = f"0x{pdu.status:08X}"
+                            tally.refused[key] = tally.refused.get(key, 0) + 1
                 time.sleep(rng.expovariate(rate))
             c.unbind()
             c.disconnect()
@@ -212,12 +214,21 @@ def receiver(gw: Gateway, account: str, tally: Tally, stop: threading.Event, see
 
 
 def operator(gw: Gateway, tally: Tally, stop: threading.Event, seed: int, outage_every: float) -> None:
-    """MO messages now and then; a carrier outage switched on and off."""
+    """MO messages now and then; a carrier outage switched on and off; top-ups before the money runs out."""
     rng = random.Random(seed)
     down: str | None = None
     next_switch = time.monotonic() + outage_every
+    next_balance_check = 0.0
     while not stop.wait(0.5):
         try:
+            if time.monotonic() >= next_balance_check:  # prepaid: the load must not stop for lack of money
+                next_balance_check = time.monotonic() + 5
+                for account in ACCOUNTS:
+                    if gw.api("GET", f"/api/accounts/{account}")["balance"] < 500_000:
+                        reference = f"SOAK-{account}-{tally.topups + 1}"
+                        gw.api("POST", f"/api/accounts/{account}/topups", {"amount": 1_000_000, "reference": reference})
+                        with tally.lock:
+                            tally.topups += 1
             if rng.random() < 0.3:
                 gw.api("POST", "/api/mo", {"from": f"139{rng.randrange(10**8):08d}", "to": "10690000", "text": "TD"})
                 with tally.lock:
@@ -336,7 +347,8 @@ def main() -> int:
     figures = {
         "duration_s": args.duration,
         "acknowledged": acked,
-        "refused": tally.refused,
+        "refused_by_status": tally.refused,
+        "topups": tally.topups,
         "submits_per_s": round(acked / args.duration, 1),
         "binds": tally.binds,
         "enquire_links": tally.enquire_links,

@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 log = Logger()
 
 # Settings read only at start: a change is reported, and takes effect at the next restart.
-_RESTART_ONLY = ("listen", "session", "store", "admin", "seed", "utc_offset_minutes", "dc0", "receipt_window")
+_RESTART_ONLY = (
+    "listen",
+    "session",
+    "store",
+    "cluster",
+    "admin",
+    "seed",
+    "utc_offset_minutes",
+    "dc0",
+    "receipt_window",
+)
 
 
 @dataclass(frozen=True, slots=True)

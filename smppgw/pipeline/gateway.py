@@ -35,7 +35,7 @@ from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
 from ..routing.numbers import mask_msisdn
 from ..routing.router import NoRoute, Router
-from ..store.ports import Op, Store
+from ..store.ports import CommitRefusedError, Op, Store
 from ..store.sqlite import delivery_row, ledger_row, message_row
 from .accounts import AccountBook
 from .committer import GroupCommitter
@@ -277,6 +277,17 @@ class Gateway:
         if wallet is not None and message.charge:
             wallet.refund(message.message_id, message.charge, message.submitted_at)
             wallet.settle(message.message_id)
+
+    def abort_failed(self, failure: object, message: Message) -> None:
+        self.abort(message)
+
+    @staticmethod
+    def commit_failed_status(error: BaseException) -> int:
+        """The submit_sm_resp status for an accepted message whose commit failed: a cluster store
+        refuses a charge the account's money (on the database) no longer covers, as a node would."""
+        if isinstance(error, CommitRefusedError) and error.reason == "insufficient_funds":
+            return S.SMPPGW_RNOBALANCE
+        return S.ESME_RSYSERR
 
     def release(self, message: Message) -> None:
         """Hand an accepted message to its carrier, once its submit_sm_resp is on the wire."""

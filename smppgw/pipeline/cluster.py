@@ -1,0 +1,241 @@
+"""This node among several sharing one PostgreSQL store.
+
+- Money: after every group commit, and every heartbeat, each wallet takes the balance the database
+  holds (what all nodes debited and credited) plus what this node has written but not committed.
+- Receipts and MO: every delivery goes to the outbox table; a node claims rows (``FOR UPDATE SKIP
+  LOCKED``) only for accounts holding a receiver or transceiver bind on it, when woken by
+  ``NOTIFY smppgw_outbox`` (a listener thread) or, as a fallback, every ``poll_interval``.  When an
+  account's last receiving bind leaves, what this node claimed for it goes back to the outbox.
+- Binds: counted in the ``binds`` table, so an account's ``max_binds`` holds over all nodes; the
+  binds of a node whose heartbeat is older than ``node_timeout`` no longer count.
+- A dead node's open messages are adopted by the first live node to notice (its carriers resume
+  them), so their receipts still come.
+- Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
+
+All callbacks run on the reactor thread; database work runs on the committer's database thread,
+except bind counting (the reader connection: a bind needs its answer now) and the listener.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ..config import ClusterConfig
+from ..model import Delivery, Message
+from ..store.ports import GroupResult
+from ..store.postgres import PostgresStore, connect
+from .accounts import BIND_TYPE_OF
+
+if TYPE_CHECKING:
+    from ..service import GatewayService
+
+
+class Cluster:
+    log = Logger()
+
+    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
+        self.service = service
+        self.store = store
+        self.config = config
+        self.node_id = store.node_id
+        self._receiving: set[str] = set()  # accounts with a receiving bind here
+        self._claiming = False
+        self._claim_again = False
+        self._releases: dict[str, IDelayedCall] = {}
+        self._loop: LoopingCall | None = None
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.adopted = 0
+        service.committer.on_result = self._committed
+        service.deliveries.on_receivers = self._receivers_changed
+        service.accounts.bind_gate = self._bind_gate
+        service.accounts.on_release = self._bind_released
+        store.register_node()  # before the database thread starts: the writer is still ours
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = LoopingCall(self._tick)
+        self._loop.clock = self.service.reactor
+        self._loop.start(self.config.heartbeat_interval, now=True).addErrback(self._log, "heartbeat loop")
+        self._listener = threading.Thread(target=self._listen, name="smppgw-listen", daemon=True)
+        self._listener.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        for call in self._releases.values():
+            if call.active():
+                call.cancel()
+        await self.service.committer.run_on_store_thread(self.store.leave)
+
+    def _log(self, failure: Failure, what: str) -> None:
+        if not self._stopping.is_set():
+            self.log.failure("cluster: {what} failed", failure, what=what)
+
+    # ---- heartbeat: liveness, balances and statuses, dead nodes' messages --------------------
+
+    def _tick(self) -> None:
+        d = self.service.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout)
+        d.addCallback(self._beaten)
+        d.addErrback(self._log, "heartbeat")
+        self.claim()  # the fallback for a NOTIFY this node missed
+
+    def _beaten(self, result: tuple[dict[str, tuple[int, str]], list[Message]]) -> None:
+        states, adopted = result
+        if self._stopping.is_set():
+            return
+        self._resync({account: balance for account, (balance, _) in states.items()})
+        accounts = self.service.accounts
+        for account, (_, status) in states.items():
+            state = accounts.get(account)
+            if state is None or state.status == status:
+                continue
+            accounts.set_status(account, status)
+            self.log.info(
+                "cluster: account {account} is {status} (changed on another node)", account=account, status=status
+            )
+            if status != "active":
+                self.service._unbind_account(account)
+        if adopted:
+            self._adopt(adopted)
+
+    def _adopt(self, messages: list[Message]) -> None:
+        wallets = self.service.wallets
+        for message in messages:
+            wallet = wallets.get(message.account)
+            if wallet is not None:
+                wallet.adopt_charge(message.message_id, message.charge - message.refunded)
+        self.service.gateway.resume(messages)
+        self.adopted += len(messages)
+        self.log.info("cluster: adopted {n} open messages of a node that stopped", n=len(messages))
+
+    # ---- money ----------------------------------------------------------------------------
+
+    def _committed(self, result: GroupResult) -> None:
+        self._resync(result.balances)
+
+    def _resync(self, balances: dict[str, int]) -> None:
+        """Stored balance plus what this node wrote and has not committed yet."""
+        pending: dict[str, int] = {}
+        for op in self.service.committer.uncommitted():
+            if op.kind == "ledger":
+                args: tuple[Any, ...] = op.args
+                pending[args[1]] = pending.get(args[1], 0) + args[3]
+        wallets = self.service.wallets
+        for account, balance in balances.items():
+            wallet = wallets.get(account)
+            if wallet is not None:
+                wallet.resync(max(0, balance + pending.get(account, 0)))
+
+    # ---- binds ----------------------------------------------------------------------------
+
+    def _bind_gate(self, account: str, bind_command: int, limit: int) -> bool:
+        try:
+            return self.store.reserve_bind(
+                account, BIND_TYPE_OF.get(bind_command, "?"), limit, self.config.node_timeout
+            )
+        except psycopg.Error as err:
+            self.log.warn(
+                "cluster: bind of {account} refused, the store cannot count it: {err}", account=account, err=err
+            )
+            return False
+
+    def _bind_released(self, account: str) -> None:
+        try:
+            self.store.release_bind(account)
+        except psycopg.Error as err:  # the row expires with this node's heartbeat anyway
+            self.log.warn("cluster: unbind of {account} not recorded: {err}", account=account, err=err)
+
+    # ---- receipts and MO -----------------------------------------------------------------------
+
+    def delivery_stored(self, delivery: Delivery) -> None:
+        """A receipt or MO committed to the outbox by this node: claim it now if we can deliver it."""
+        if delivery.account in self._receiving:
+            self.claim()
+
+    def _receivers_changed(self, account: str, count: int) -> None:
+        if count > 0:
+            self._receiving.add(account)
+            pending = self._releases.pop(account, None)
+            if pending is not None and pending.active():
+                pending.cancel()
+            self.claim()
+        elif account in self._receiving:
+            self._receiving.discard(account)
+            # A client that rebinds at once keeps its receipts here; one that went elsewhere gets them there.
+            self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+
+    def _release(self, account: str) -> None:
+        self._releases.pop(account, None)
+        if account in self._receiving:
+            return
+        dropped = self.service.deliveries.drop(account)
+        if dropped:
+            d = self.service.committer.run_on_store_thread(self.store.unclaim, account)
+            d.addErrback(self._log, "handing receipts back")
+
+    def claim(self) -> None:
+        """Claim outbox rows for the accounts bound here; one claim at a time, another if woken meanwhile."""
+        if not self._receiving:
+            return
+        if self._claiming:
+            self._claim_again = True
+            return
+        self._claiming = True
+        self._claim_again = False
+        accounts = sorted(self._receiving)
+        d = self.service.committer.run_on_store_thread(self.store.claim, accounts, self.config.node_timeout)
+        d.addCallback(self._claimed)
+        d.addErrback(self._log, "claiming receipts")
+        d.addBoth(self._claim_done)
+
+    def _claimed(self, deliveries: list[Delivery]) -> None:
+        queue = self.service.deliveries
+        for delivery in deliveries:
+            if not queue.has(delivery.delivery_id, delivery.account):
+                queue.add(delivery)
+        if len(deliveries) >= 1000:
+            self._claim_again = True
+
+    def _claim_done(self, _: object) -> None:
+        self._claiming = False
+        if self._claim_again and not self._stopping.is_set():
+            self.claim()
+
+    def _listen(self) -> None:
+        """The listener thread: LISTEN on its own connection, hand each wake-up to the reactor."""
+        reactor: Any = self.service.reactor
+        while not self._stopping.is_set():
+            try:
+                with connect(self.store.url) as conn:
+                    conn.execute("LISTEN smppgw_outbox")
+                    conn.execute("LISTEN smppgw_accounts")
+                    while not self._stopping.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            reactor.callFromThread(self._notified, note.channel, note.payload)
+            except psycopg.Error:
+                if self._stopping.wait(1.0):  # reconnect; polling covers the gap
+                    return
+
+    def _notified(self, channel: str, payload: str) -> None:
+        if self._stopping.is_set():
+            return
+        if channel == "smppgw_outbox":
+            if payload in self._receiving:
+                self.claim()
+        elif self._loop is not None and self._loop.running:
+            self._tick()  # a top-up or a status changed: read balances and statuses now
+
+    # ---- reporting ------------------------------------------------------------------------------
+
+    def binds(self) -> dict[str, int]:
+        return self.store.cluster_binds(self.config.node_timeout)

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from pg_harness import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
 from smppgw import config as cfg
 from smppgw.service import GatewayService
-
-from pg_harness import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_CONFIG = FIXTURES / "gateway.toml"

@@ -312,7 +312,9 @@ class AdminApi:
             raise ApiError(404 if result.reason == "unknown_account" else 400, result.detail or result.reason)
         who = _peer(request)
 
-        def credited(entry: LedgerEntry) -> Reply:
+        def credited(entry: LedgerEntry | Refused) -> Reply:
+            if isinstance(entry, Refused):  # another node credited this reference first
+                raise ApiError(409, f"reference {reference!r} was already credited", "reference")
             log.info(
                 "admin: top-up of {amount} {unit} to {system_id}, reference {reference}, by {operator} from {who}",
                 amount=amount,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
@@ -76,6 +77,13 @@ def _looks_national(digits: str) -> bool:
 
 def _reject(status: int, reason: str) -> Rejected:
     return Rejected(status, reason)
+
+
+def _refused_topup(failure: Failure) -> Refused:
+    """A cluster store refuses a top-up whose reference another node credited first."""
+    if not isinstance(failure.value, CommitRefusedError):
+        return failure  # type: ignore[return-value]  # passed on: the store failed
+    return Refused("duplicate_reference", str(failure.value))
 
 
 class Gateway:
@@ -534,14 +542,14 @@ class Gateway:
 
     def topup(
         self, account: str, amount: int, reference: str, operator: str | None, now: float
-    ) -> Deferred[LedgerEntry] | Refused:
+    ) -> Deferred[LedgerEntry | Refused] | Refused:
         wallet = self.wallets.get(account)
         if wallet is None:
             return Refused("unknown_account", f"no account {account}")
         entry = wallet.topup(amount, reference, operator, now)
         if isinstance(entry, Refused):
             return entry
-        return self.committer.write(self._money_ops(entry)).addCallback(lambda _: entry)
+        return self.committer.write(self._money_ops(entry)).addCallbacks(lambda _: entry, _refused_topup)
 
     # ---- restart ------------------------------------------------------------------------
 

@@ -519,29 +519,38 @@ class PostgresStore:
 
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[dict[str, Any]]:
         with self._reader_lock:
-            rows: list[dict[str, Any]] = self._reader.execute(sql.encode(), args).fetchall()
-            return rows
+            return self._fetch(sql, args)
+
+    def _fetch(self, sql: str, args: Sequence[object] = ()) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._reader.execute(sql.encode(), args).fetchall()
+        return rows
 
     def _next_block(self, sequence: str) -> int:
-        (row,) = self._rows(f"SELECT nextval('{sequence}') AS block")
+        (row,) = self._fetch(f"SELECT nextval('{sequence}') AS block")
         return int(row["block"]) * ID_BLOCK
 
     def load(self) -> Recovered:
+        with self._reader_lock, self._reader.transaction():
+            # One snapshot: an account another node opens meanwhile is seen whole or not at all.
+            self._reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return self._load()
+
+    def _load(self) -> Recovered:
         out = Recovered()
-        for row in self._rows("SELECT * FROM accounts"):
+        for row in self._fetch("SELECT * FROM accounts"):
             out.accounts[row["system_id"]] = StoredAccount(
                 row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
             )
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         out.open_messages = [
             message_from_row(row)
-            for row in self._rows(
+            for row in self._fetch(
                 f"SELECT * FROM messages WHERE state NOT IN ({final}) AND node = %s ORDER BY seq",  # noqa: S608
                 (self.node_id,),
             )
         ]
         # Deliveries are claimed from the outbox by the nodes holding a receiving bind.
-        out.topup_references = {row["reference"] for row in self._rows("SELECT reference FROM credited_references")}
+        out.topup_references = {row["reference"] for row in self._fetch("SELECT reference FROM credited_references")}
         out.next_entry_id = 1  # entry ids are drawn by the database
         out.next_message_seq = self._next_block("message_seq_blocks")
         out.next_delivery_id = self._next_block("delivery_id_blocks")
@@ -616,7 +625,8 @@ class PostgresStore:
         )
 
     def next_decision_id(self) -> int:
-        return self._next_block("decision_id_blocks")
+        with self._reader_lock:
+            return self._next_block("decision_id_blocks")
 
     def incidents(self, account: str | None = None) -> list[dict[str, object]]:
         return list(
@@ -627,7 +637,8 @@ class PostgresStore:
         )
 
     def next_incident_id(self) -> int:
-        return self._next_block("incident_id_blocks")
+        with self._reader_lock:
+            return self._next_block("incident_id_blocks")
 
     def optouts(self) -> list[dict[str, object]]:
         return list(self._rows("SELECT * FROM optouts ORDER BY account, at, msisdn"))

@@ -66,9 +66,8 @@ class ClusterConfig:
     """This node among several sharing one PostgreSQL store."""
 
     node_id: str = ""  # unique per node and kept across its restarts; "" = the host name
-    heartbeat_interval: float = 1.0  # seconds between heartbeats (and refreshes of balances and statuses)
+    heartbeat_interval: float = 1.0  # seconds between heartbeats: balances, statuses re-read, the outbox polled
     node_timeout: float = 3.0  # a node silent this long is dead: its binds expire, others take its work
-    poll_interval: float = 1.0  # the outbox is polled this often besides the LISTEN/NOTIFY wake-ups
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +413,6 @@ def parse(text: str, path: Path) -> GatewayConfig:
         node_id=cl.text("node_id", ""),
         heartbeat_interval=cl.number("heartbeat_interval_s", 1.0, minimum=0.05),
         node_timeout=cl.number("node_timeout_s", 3.0, minimum=0.2),
-        poll_interval=cl.number("poll_interval_s", 1.0, minimum=0.05),
     )
     if cluster.node_timeout <= cluster.heartbeat_interval:
         raise cl.error("node_timeout_s", "must be longer than heartbeat_interval_s")

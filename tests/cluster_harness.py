@@ -23,7 +23,7 @@ from conftest import FIXTURES, config_text, on_postgres
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "demo-admin-token"
 # Short cluster timers so a killed node's work moves within seconds.
-FAST_CLUSTER = "heartbeat_interval_s = 0.25\nnode_timeout_s = 1.5\npoll_interval_s = 0.5\n"
+FAST_CLUSTER = "heartbeat_interval_s = 0.25\nnode_timeout_s = 1.5\n"
 
 
 def free_port() -> int:
@@ -69,6 +69,7 @@ class GatewayCluster:
     tmp: Path
     url: str
     edit: Callable[[str], str] | None = None
+    base: Path = FIXTURES / "gateway.toml"  # the configuration every node starts from
     nodes: dict[str, Node] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,7 +94,7 @@ class GatewayCluster:
             return on_postgres(self.url, name)(text) + FAST_CLUSTER
 
         config = self.tmp / f"node-{name}.toml"
-        config.write_text(config_text(folder / "state" / "smppgw.db", overrides=edit), encoding="utf-8")
+        config.write_text(config_text(folder / "state" / "smppgw.db", overrides=edit, base=self.base), encoding="utf-8")
         node = Node(name, smpp_port, admin_port, config, folder / "node.log")
         self.nodes[name] = node
         return node

@@ -32,9 +32,9 @@ def on_postgres(url: str, node_id: str = "a") -> Callable[[str], str]:
     return edit
 
 
-def config_text(store: Path, *, overrides: Callable[[str], str] | None = None) -> str:
-    """The demo configuration on free ports (0) with its store at ``store``."""
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+def config_text(store: Path, *, overrides: Callable[[str], str] | None = None, base: Path = DEFAULT_CONFIG) -> str:
+    """The demo configuration (or ``base``) on free ports (0) with its store at ``store``."""
+    text = base.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import smpplib.client
 import smpplib.exceptions
 from cluster_harness import GatewayCluster, Node
 from smpp_helpers import answer, client, read_receipts, receipt_fields, submit_and_wait
@@ -234,3 +235,56 @@ def test_a_topup_through_node_c_is_seen_by_node_a_at_once(make_cluster):
     # The same bank reference on another node is refused, as on one node.
     status, body = a.api("POST", "/api/accounts/demo/topups", {"amount": 1, "reference": "BANK-CLUSTER-1"})
     assert status == 409, body
+
+
+def bind_status(port: int, system_id: str = "demo", password: str = "demo1234") -> int:
+    c = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True)
+    c.connect()
+    try:
+        c.bind_transceiver(system_id=system_id, password=password)
+    except smpplib.exceptions.PDUError as err:
+        c.disconnect()
+        return int(err.args[1])
+    c.unbind()
+    c.disconnect()
+    return 0
+
+
+def within(seconds: float, predicate, what: str) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    until(predicate, timeout=seconds, what=what)
+    return time.monotonic() - started
+
+
+def test_suspensions_lockouts_and_new_accounts_reach_every_node_within_a_second(make_cluster):
+    cluster = make_cluster()
+    a, b = cluster.start(2)
+    # A suspension on node A unbinds the account's session on node B and refuses binds there.
+    on_b = client(b.smpp_port)
+    status, body = a.api("POST", "/api/accounts/demo/suspend", {"operator": "ops", "reason": "test"})
+    assert status == 200, body
+    within(1.0, lambda: b.api("GET", "/api/accounts/demo")[1]["status"] == "suspended", "suspended on B")
+    on_b._socket.settimeout(2)
+    assert on_b.read_pdu().command == "unbind"
+    on_b.disconnect()
+    assert bind_status(b.smpp_port) == S.ESME_RBINDFAIL
+    assert a.api("POST", "/api/accounts/demo/reinstate", {})[0] == 200
+    within(1.0, lambda: bind_status(b.smpp_port) == 0, "reinstated on B")
+
+    # Five wrong passwords on node A lock demo out from this address on node B too.
+    for _ in range(5):
+        assert bind_status(a.smpp_port, password="wrong") == S.ESME_RINVPASWD
+    within(1.0, lambda: bind_status(b.smpp_port) == S.ESME_RBINDFAIL, "locked out on B")
+    assert b.api("GET", "/api/lockouts")[1]["lockouts"][0]["account"] == "demo"
+    assert b.api("DELETE", "/api/lockouts/demo")[0] == 200
+    within(1.0, lambda: bind_status(a.smpp_port) == 0, "lockout lifted on A")
+
+    # An account created through node A's admin API binds on node B.
+    status, body = a.api(
+        "POST",
+        "/api/accounts",
+        {"system_id": "acme", "password": "pw123456", "balance": 5000, "source_addrs": ["10690077"]},
+    )
+    assert status == 201, body
+    within(1.5, lambda: bind_status(b.smpp_port, "acme", "pw123456") == 0, "acme binds on B")
+    assert b.balance("acme") == 5000

@@ -4,7 +4,7 @@
   holds (what all nodes debited and credited) plus what this node has written but not committed.
 - Receipts and MO: every delivery goes to the outbox table; a node claims rows (``FOR UPDATE SKIP
   LOCKED``) only for accounts holding a receiver or transceiver bind on it, when woken by
-  ``NOTIFY smppgw_outbox`` (a listener thread) or, as a fallback, every ``poll_interval``.  When an
+  ``NOTIFY smppgw_outbox`` (a listener thread) or, as a fallback, every heartbeat.  When an
   account's last receiving bind leaves, what this node claimed for it goes back to the outbox.
 - Binds: counted in the ``binds`` table, so an account's ``max_binds`` holds over all nodes; the
   binds of a node whose heartbeat is older than ``node_timeout`` no longer count.
@@ -29,8 +29,9 @@ from twisted.python.failure import Failure
 
 from ..config import ClusterConfig
 from ..model import Delivery, Message
-from ..store.ports import GroupResult
-from ..store.postgres import PostgresStore, connect
+from ..server.guard import Lockout
+from ..store.ports import GroupResult, StoredAccount
+from ..store.postgres import ClusterView, PostgresStore, connect
 from .accounts import BIND_TYPE_OF
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class Cluster:
         service.deliveries.on_receivers = self._receivers_changed
         service.accounts.bind_gate = self._bind_gate
         service.accounts.on_release = self._bind_released
+        service.factory.guard.on_lock = self._locked_out
+        service.factory.guard.on_lift = self._lifted
         store.register_node()  # before the database thread starts: the writer is still ours
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -84,29 +87,59 @@ class Cluster:
     # ---- heartbeat: liveness, balances and statuses, dead nodes' messages --------------------
 
     def _tick(self) -> None:
-        d = self.service.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout)
+        now = self.service.reactor.seconds()
+        d = self.service.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout, now)
         d.addCallback(self._beaten)
         d.addErrback(self._log, "heartbeat")
         self.claim()  # the fallback for a NOTIFY this node missed
 
-    def _beaten(self, result: tuple[dict[str, tuple[int, str]], list[Message]]) -> None:
-        states, adopted = result
+    def _beaten(self, view: ClusterView) -> None:
         if self._stopping.is_set():
             return
-        self._resync({account: balance for account, (balance, _) in states.items()})
+        self._resync({account: stored.balance for account, stored in view.accounts.items()})
         accounts = self.service.accounts
-        for account, (_, status) in states.items():
+        for account, stored in view.accounts.items():
             state = accounts.get(account)
-            if state is None or state.status == status:
+            if state is None:
+                self._open_shared(stored)
                 continue
-            accounts.set_status(account, status)
-            self.log.info(
-                "cluster: account {account} is {status} (changed on another node)", account=account, status=status
-            )
-            if status != "active":
-                self.service._unbind_account(account)
-        if adopted:
-            self._adopt(adopted)
+            if state.status != stored.status:
+                accounts.set_status(account, stored.status)
+                self.log.info(
+                    "cluster: account {account} is {status} (changed on another node)",
+                    account=account,
+                    status=stored.status,
+                )
+                if stored.status != "active":
+                    self.service._unbind_account(account)
+        self._share_throughput(view.binds)
+        self.service.factory.guard.adopt(view.lockouts)
+        if view.adopted:
+            self._adopt(view.adopted)
+
+    def _open_shared(self, stored: StoredAccount) -> None:
+        """An account another node created through its admin API: this node serves it too."""
+        if not stored.settings:
+            return  # a configured account this node's file does not have
+        try:
+            config = self.service._stored_account(stored)
+        except ValueError as err:
+            self.log.warn("cluster: account {account} not loaded: {err}", account=stored.system_id, err=err)
+            return
+        self.service.accounts.add(config, stored.status)
+        if stored.system_id not in self.service.wallets:
+            self.service.wallets.open(stored.system_id, stored.unit, stored.balance)
+        self.log.info("cluster: account {account} created on another node", account=stored.system_id)
+
+    def _share_throughput(self, binds: dict[str, tuple[int, int]]) -> None:
+        """An account's messages/s are shared by the nodes in proportion to the binds each holds."""
+        for state in self.service.accounts:
+            limit = state.config.throughput
+            here, total = binds.get(state.config.system_id, (0, 0))
+            if limit > 0 and here > 0 and total > 0:
+                state.bucket.rate = limit * here / total
+            elif limit > 0:
+                state.bucket.rate = limit
 
     def _adopt(self, messages: list[Message]) -> None:
         wallets = self.service.wallets
@@ -154,6 +187,20 @@ class Cluster:
             self.store.release_bind(account)
         except psycopg.Error as err:  # the row expires with this node's heartbeat anyway
             self.log.warn("cluster: unbind of {account} not recorded: {err}", account=account, err=err)
+
+    def _locked_out(self, lockout: Lockout) -> None:
+        try:
+            self.store.lock_out(lockout.account, lockout.address, lockout.until)
+        except psycopg.Error as err:
+            self.log.warn(
+                "cluster: lockout of {account} kept on this node only: {err}", account=lockout.account, err=err
+            )
+
+    def _lifted(self, account: str, address: str | None) -> None:
+        try:
+            self.store.lift_lockouts(account, address)
+        except psycopg.Error as err:
+            self.log.warn("cluster: lockout of {account} not lifted in the store: {err}", account=account, err=err)
 
     # ---- receipts and MO -----------------------------------------------------------------------
 

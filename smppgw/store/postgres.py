@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import psycopg
@@ -143,6 +143,19 @@ CREATE INDEX binds_account ON binds (account);
     ),
 )
 
+MIGRATIONS += (
+    (
+        2,
+        """
+-- Failed-bind lockouts in force on every node (until: Unix time).
+CREATE TABLE lockouts (
+    account TEXT NOT NULL, address TEXT NOT NULL, until DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (account, address)
+);
+""",
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 7_266_915_001  # pg_advisory_xact_lock key: one node migrates at a time
 
@@ -208,6 +221,17 @@ _CREDIT_REFERENCES = (
     "INSERT INTO credited_references (reference) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING reference"
 )
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
+
+
+@dataclass(slots=True)
+class ClusterView:
+    """What a heartbeat reads: every account as stored, live binds per account (this node's,
+    all nodes'), the lockouts in force, and the open messages adopted from dead nodes."""
+
+    accounts: dict[str, StoredAccount] = field(default_factory=dict)
+    binds: dict[str, tuple[int, int]] = field(default_factory=dict)
+    lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
+    adopted: list[Message] = field(default_factory=list)
 
 
 class _OverdrawnError(Exception):
@@ -433,21 +457,35 @@ class PostgresStore:
             # A restarted node's queue is empty: what it had claimed goes back to the outbox.
             conn.execute("UPDATE deliveries SET node = '' WHERE node = %s", (self.node_id,))
 
-    def heartbeat(self, node_timeout: float) -> tuple[dict[str, tuple[int, str]], list[Message]]:
-        """Beat; read every account's (balance, status); adopt the open messages of dead nodes."""
+    def heartbeat(self, node_timeout: float, now: float) -> ClusterView:
+        """Beat; read what every node shares (accounts, binds, lockouts); adopt the open messages of dead nodes."""
         conn = self._writer
         conn.execute("UPDATE nodes SET heartbeat = now() WHERE node_id = %s", (self.node_id,))
-        states = {
-            str(a): (int(b), str(st)) for a, b, st in conn.execute("SELECT system_id, balance, status FROM accounts")
+        cur = conn.cursor(row_factory=dict_row)
+        view = ClusterView()
+        for row in cur.execute("SELECT * FROM accounts"):
+            view.accounts[row["system_id"]] = StoredAccount(
+                row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
+            )
+        for row in cur.execute(
+            f"SELECT account, node_id = %s AS here, count(*) AS n FROM binds WHERE node_id IN ({self._live()}) "  # noqa: S608
+            "GROUP BY 1, 2",
+            (self.node_id, node_timeout),
+        ):
+            here, total = view.binds.get(row["account"], (0, 0))
+            view.binds[row["account"]] = (here + (int(row["n"]) if row["here"] else 0), total + int(row["n"]))
+        view.lockouts = {
+            (row["account"], row["address"]): float(row["until"])
+            for row in cur.execute("SELECT * FROM lockouts WHERE until > %s", (now,))
         }
         final = ",".join(str(int(s)) for s in FINAL_STATES)
-        cur = conn.cursor(row_factory=dict_row)
         adopted = cur.execute(
             f"UPDATE messages SET node = %s WHERE final_at IS NULL AND state NOT IN ({final}) AND node <> %s "  # noqa: S608
             f"AND node NOT IN ({self._live()}) RETURNING *",
             (self.node_id, self.node_id, node_timeout),
         ).fetchall()
-        return states, [message_from_row(row) for row in adopted]
+        view.adopted = [message_from_row(row) for row in adopted]
+        return view
 
     def claim(self, accounts: Sequence[str], node_timeout: float, limit: int = 1000) -> list[Delivery]:
         """Take up to ``limit`` receipts and MO of ``accounts`` that nobody (alive) is delivering."""
@@ -498,6 +536,23 @@ class PostgresStore:
                 (self.node_id, account, bind_type),
             )
             return True
+
+    def lock_out(self, account: str, address: str, until: float) -> None:
+        with self._reader_lock:
+            self._reader.execute(
+                "INSERT INTO lockouts (account, address, until) VALUES (%s, %s, %s) "
+                "ON CONFLICT (account, address) DO UPDATE SET until = EXCLUDED.until",
+                (account, address, until),
+            )
+            self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
+
+    def lift_lockouts(self, account: str, address: str | None) -> None:
+        with self._reader_lock:
+            self._reader.execute(
+                "DELETE FROM lockouts WHERE account = %s AND (%s::text IS NULL OR address = %s)",
+                (account, address, address),
+            )
+            self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
 
     def release_bind(self, account: str) -> None:
         with self._reader_lock:

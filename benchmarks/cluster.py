@@ -38,11 +38,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def bench_cmd(port: int, count: int) -> list[str]:
-    return [sys.executable, "-m", "smppgw", "bench", "--port", str(port), "-n", str(count), "-c", "2", "-w", "100"] + [
-        "--json",
-        "--progress",
-        "0",
-    ]
+    cmd = [sys.executable, "-m", "smppgw", "bench", "--port", str(port), "-n", str(count), "-c", "2", "-w", "100"]
+    return [*cmd, "--json", "--progress", "0"]
 
 
 def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:

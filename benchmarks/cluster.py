@@ -1,5 +1,5 @@
 """Scaling over 1, 2 and 3 nodes on one PostgreSQL: `smppgw bench` against each node directly
-(one bench process per node, started together), with fixtures/bench.toml on every node.
+(one bench process per node, started together), with fixtures/bench.toml on every node (plus one account per node's bench).
 
     python benchmarks/cluster.py [-n 6000] [--nodes 1,2,3]
 
@@ -37,14 +37,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_cmd(port: int, count: int) -> list[str]:
+# One account per node's bench: an account's receipts go to whichever of its receivers (on any
+# node) claims them first, and a bench process counts only the receipts it receives.
+BENCH_ACCOUNT = """
+[accounts.bench{i}]
+password = "bench123"
+source_addrs = ["1069009{i}"]
+max_binds = 100
+rate_plan = "standard"
+initial_balance = 1000000000000
+"""
+
+
+def with_bench_accounts(text: str) -> str:
+    return text + "".join(BENCH_ACCOUNT.format(i=i) for i in range(8))
+
+
+def bench_cmd(port: int, count: int, index: int) -> list[str]:
     cmd = [sys.executable, "-m", "smppgw", "bench", "--port", str(port), "-n", str(count), "-c", "2", "-w", "100"]
-    return [*cmd, "--json", "--progress", "0"]
+    return [*cmd, "--account", f"bench{index}:bench123:1069009{index}", "--json", "--progress", "0"]
 
 
 def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smppgw-cluster-bench-") as tmp:
-        cluster = GatewayCluster(Path(tmp), pg.create_database(), base=ROOT / "fixtures" / "bench.toml")
+        cluster = GatewayCluster(
+            Path(tmp), pg.create_database(), with_bench_accounts, base=ROOT / "fixtures" / "bench.toml"
+        )
         try:
             started = cluster.start(nodes)
             time.sleep(1.0)  # let start-up settle
@@ -54,8 +72,8 @@ def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:
             began = time.monotonic()
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             runs = [
-                subprocess.Popen(bench_cmd(n.smpp_port, count // nodes), stdout=subprocess.PIPE, env=env)
-                for n in started
+                subprocess.Popen(bench_cmd(n.smpp_port, count // nodes, i), stdout=subprocess.PIPE, env=env)
+                for i, n in enumerate(started)
             ]
             results = [json.loads(p.communicate()[0]) for p in runs]
             wall = time.monotonic() - began

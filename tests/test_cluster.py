@@ -55,17 +55,24 @@ def until(predicate, timeout: float = 15.0, what: str = "condition") -> None:  #
 
 def test_a_receiver_on_node_a_gets_the_receipts_of_messages_submitted_through_node_b(make_cluster, pg_url):
     cluster = make_cluster()
-    a, b, _ = cluster.start(3)
+    a, b, c = cluster.start(3)
     rx = client(a.smpp_port, mode="rx")
     tx = client(b.smpp_port, mode="tx")
     started = time.monotonic()
     ids = [submit_and_wait(tx, f"139{i:04d}8888", registered_delivery=1).message_id.decode() for i in range(20)]
     receipts = read_receipts(rx, 20, timeout=10)
     took = time.monotonic() - started
-    tx.unbind()
     rx.unbind()
     assert sorted(receipt_fields(r)["id"] for r in receipts) == sorted(ids)
     assert took < 5, f"receipts took {took:.1f} s"
+    # With no receiver bound, a receipt waits in the outbox; any node's API says so.
+    later = submit_and_wait(tx, "13900008888", registered_delivery=1).message_id.decode()
+    tx.unbind()
+    until(lambda: c.api("GET", f"/api/messages/{later}")[1]["receipt"] == "queued", what="receipt queued")
+    rx = client(a.smpp_port, mode="rx")
+    assert [receipt_fields(r)["id"] for r in read_receipts(rx, 1, timeout=10)] == [later]
+    rx.unbind()
+    until(lambda: c.api("GET", f"/api/messages/{later}")[1]["receipt"] == "delivered", what="receipt delivered")
     # Delivered rows leave the outbox.
     store = PostgresStore(pg_url)
     try:

@@ -341,6 +341,8 @@ class AdminApi:
         gateway, deliveries = self.service.gateway, self.service.deliveries
         if message.message_id in gateway._settling:  # final, its receipt is being stored right now
             return True
+        if self.service.cluster is not None:  # several nodes: the receipt waits in the shared outbox
+            return self.service.cluster.store.receipt_queued(message.message_id)
         # The queue holds what is stored and not yet acknowledged (reloaded from the store on restart).
         box = deliveries._boxes.get(message.account)
         return box is not None and any(

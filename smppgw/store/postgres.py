@@ -562,6 +562,14 @@ class PostgresStore:
                 (self.node_id, account),
             )
 
+    def receipt_queued(self, message_id: str) -> bool:
+        """A final receipt of this message waits in the outbox (stored, not acknowledged yet)."""
+        rows = self._rows(
+            "SELECT 1 FROM deliveries WHERE message_id = %s AND kind = 'receipt' AND esm_class & 4 <> 0 LIMIT 1",
+            (message_id,),
+        )
+        return bool(rows)
+
     def cluster_binds(self, node_timeout: float) -> dict[str, int]:
         """Live binds per account, all nodes together."""
         rows = self._rows(

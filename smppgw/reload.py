@@ -64,9 +64,10 @@ class ReloadReport:
         }
 
 
-def reload(service: GatewayService, path: Path | None = None) -> Deferred[ReloadReport]:
+def reload(service: GatewayService, path: Path | None = None, *, announce: bool = True) -> Deferred[ReloadReport]:
     """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
-    ConfigError before anything changes when the new configuration is invalid."""
+    ConfigError before anything changes when the new configuration is invalid.  On a cluster the
+    other nodes then reload their files too (``announce``)."""
     from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
@@ -147,6 +148,8 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
         keywords=report.keyword_rules,
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
+    if announce and service.cluster is not None:
+        service.cluster.config_reloaded()
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)
     return done.addCallback(lambda _: report)
 

@@ -295,3 +295,22 @@ def test_suspensions_lockouts_and_new_accounts_reach_every_node_within_a_second(
     assert status == 201, body
     within(1.5, lambda: bind_status(b.smpp_port, "acme", "pw123456") == 0, "acme binds on B")
     assert b.balance("acme") == 5000
+
+
+def test_opt_outs_and_a_reload_on_one_node_reach_the_others(make_cluster):
+    cluster = make_cluster()
+    a, b = cluster.start(2)
+    status, body = a.api("POST", "/api/optouts", {"account": "demo", "numbers": ["13900128888"]})
+    assert status < 300, body
+    tx = client(b.smpp_port, mode="tx")
+    try:
+        within(1.0, lambda: submit_and_wait(tx, "13900128888").status == S.SMPPGW_ROPTEDOUT, "opted out on B")
+    finally:
+        tx.unbind()
+    # Every node's file gains an account; a reload through node A makes node B read its file too.
+    late = '\n[accounts.late]\npassword = "late1234"\nsource_addrs = ["10690055"]\nrate_plan = "standard"\n'
+    for node in (a, b):
+        node.config.write_text(node.config.read_text(encoding="utf-8") + late, encoding="utf-8")
+    status, body = a.api("POST", "/api/reload", {})
+    assert status == 200 and body["accounts_added"] == ["late"], body
+    within(1.5, lambda: bind_status(b.smpp_port, "late", "late1234") == 0, "late binds on B")

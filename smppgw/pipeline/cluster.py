@@ -54,6 +54,7 @@ class Cluster:
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
         self.adopted = 0
+        self._generations: dict[str, int] | None = None  # as last seen
         service.committer.on_result = self._committed
         service.deliveries.on_receivers = self._receivers_changed
         service.accounts.bind_gate = self._bind_gate
@@ -112,10 +113,42 @@ class Cluster:
                 )
                 if stored.status != "active":
                     self.service._unbind_account(account)
+        self._follow(view.generations)
         self._share_throughput(view.binds)
         self.service.factory.guard.adopt(view.lockouts)
         if view.adopted:
             self._adopt(view.adopted)
+
+    def _follow(self, generations: dict[str, int]) -> None:
+        """Reload what another node changed: opt-out lists, pledges, the configuration."""
+        seen, self._generations = self._generations, dict(generations)
+        if seen is None:
+            return  # the first heartbeat: this node loaded everything at start
+        moved = {name for name, value in generations.items() if seen.get(name) != value}
+        service = self.service
+        if "optouts" in moved:
+            service.compliance.optouts = {}
+            service.compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], [])
+        if "pledges" in moved:
+            for account in self.store.pledges():
+                state = service.accounts.get(account)
+                if state is not None:
+                    state.pledged = True
+        if "config" in moved:
+            from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
+
+            self.log.info("cluster: the configuration was reloaded on another node: reloading this node's file")
+            reload(service, announce=False).addErrback(lambda failure: None)  # a refusal is logged by reload
+
+    def config_reloaded(self) -> None:
+        """This node reloaded its configuration: the others reload theirs."""
+        try:
+            value = self.store.bump_generation("config")
+        except psycopg.Error as err:
+            self.log.warn("cluster: the other nodes were not told of the reload: {err}", err=err)
+            return
+        if self._generations is not None:
+            self._generations["config"] = value
 
     def _open_shared(self, stored: StoredAccount) -> None:
         """An account another node created through its admin API: this node serves it too."""

@@ -156,6 +156,17 @@ CREATE TABLE lockouts (
     ),
 )
 
+MIGRATIONS += (
+    (
+        3,
+        """
+-- Generation numbers of what every node keeps in memory: a node that sees one move reloads it.
+CREATE TABLE generations (name TEXT PRIMARY KEY, value BIGINT NOT NULL DEFAULT 0);
+INSERT INTO generations (name) VALUES ('optouts'), ('pledges'), ('config');
+""",
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 7_266_915_001  # pg_advisory_xact_lock key: one node migrates at a time
 
@@ -221,6 +232,8 @@ _CREDIT_REFERENCES = (
     "INSERT INTO credited_references (reference) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING reference"
 )
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
+# Writes that move a generation: the other nodes reload that part (opt-out lists, pledges).
+_GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
 
 
 @dataclass(slots=True)
@@ -232,6 +245,7 @@ class ClusterView:
     binds: dict[str, tuple[int, int]] = field(default_factory=dict)
     lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
     adopted: list[Message] = field(default_factory=list)
+    generations: dict[str, int] = field(default_factory=dict)
 
 
 class _OverdrawnError(Exception):
@@ -420,6 +434,10 @@ class PostgresStore:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
         if "account_status" in runs or any(int(_ledger_args(op)[2]) > 0 for op in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
+        moved = [name for name, kinds in _GENERATIONS.items() if any(kind in runs for kind in kinds)]
+        if moved:
+            cur.execute("UPDATE generations SET value = value + 1 WHERE name = ANY(%s)", (moved,))
+            cur.execute("SELECT pg_notify('smppgw_accounts', '')")
         if "delivery_done" in runs:
             ids = [args[0] for args in runs["delivery_done"]]
             cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
@@ -478,6 +496,7 @@ class PostgresStore:
             (row["account"], row["address"]): float(row["until"])
             for row in cur.execute("SELECT * FROM lockouts WHERE until > %s", (now,))
         }
+        view.generations = {row["name"]: int(row["value"]) for row in cur.execute("SELECT * FROM generations")}
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         adopted = cur.execute(
             f"UPDATE messages SET node = %s WHERE final_at IS NULL AND state NOT IN ({final}) AND node <> %s "  # noqa: S608
@@ -536,6 +555,15 @@ class PostgresStore:
                 (self.node_id, account, bind_type),
             )
             return True
+
+    def bump_generation(self, name: str) -> int:
+        """Move a generation (the configuration was reloaded here): the other nodes follow."""
+        with self._reader_lock:
+            row = self._reader.execute(
+                "UPDATE generations SET value = value + 1 WHERE name = %s RETURNING value", (name,)
+            ).fetchone()
+            self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
+        return int(row["value"]) if row is not None else 0
 
     def lock_out(self, account: str, address: str, until: float) -> None:
         with self._reader_lock:

@@ -215,6 +215,77 @@ _SQL: dict[str, str] = {
     "reference = EXCLUDED.reference, operator = EXCLUDED.operator, recorded_at = EXCLUDED.recorded_at",
 }
 
+_MESSAGE_TYPES = [
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "int",
+    "int",
+    "text",
+    "int",
+    "int",
+    "text",
+    "text",
+    "text",
+    "int",
+    "bigint",
+    "bigint",
+    "int",
+    "int",
+    "bytea",
+    "int",
+    "float8",
+    "float8",
+    "int",
+    "float8",
+    "int",
+    "text",
+    "bigint",
+    "text",
+]
+_DELIVERY_TYPES = [
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "text",
+    "int",
+    "int",
+    "text",
+    "int",
+    "int",
+    "int",
+    "int",
+    "bytea",
+    "int",
+    "int",
+    "float8",
+]
+_STATE_TYPES = ["int", "float8", "int", "text", "bigint", "text", "text"]
+
+
+def _unnest(types: Sequence[str]) -> str:
+    return ", ".join(f"%s::{t}[]" for t in types)
+
+
+# Writes of many rows as one statement over arrays (the column lists are this module's constants).
+_BULK: dict[str, str] = {
+    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}, node) SELECT * FROM unnest({_unnest(_MESSAGE_TYPES)})",  # noqa: S608
+    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) SELECT * FROM unnest({_unnest(_DELIVERY_TYPES)})",  # noqa: S608
+    "message_state": (
+        "UPDATE messages m SET state = d.state, final_at = d.final_at, err = d.err, code = d.code, "  # noqa: S608
+        f"refunded = d.refunded, carrier = d.carrier FROM unnest({_unnest(_STATE_TYPES)}) "
+        "AS d(state, final_at, err, code, refunded, carrier, message_id) WHERE m.message_id = d.message_id"
+    ),
+}
+
+
+def _unique_last(rows: Sequence[tuple[object, ...]]) -> bool:
+    """No message named twice (an UPDATE ... FROM would apply only one of the two)."""
+    return len({row[-1] for row in rows}) == len(rows)
+
+
 _LOCK_ACCOUNTS = "SELECT system_id, balance FROM accounts WHERE system_id = ANY(%s) ORDER BY system_id FOR UPDATE"
 _ADD_TO_BALANCES = (
     "UPDATE accounts a SET balance = a.balance + d.delta FROM unnest(%s::text[], %s::bigint[]) AS d(id, delta) "
@@ -425,7 +496,13 @@ class PostgresStore:
         cur = self._writer.cursor()
         # Removals of deliveries last: a receipt may be stored and acknowledged in one batch.
         for kind, rows in runs.items():
-            if kind != "delivery_done":
+            if kind == "delivery_done":
+                continue
+            bulk = _BULK.get(kind)
+            if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
+                # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
+                cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
+            else:
                 cur.executemany(_SQL[kind], rows)
         if ledger:
             self._insert_ledger(cur, ledger)

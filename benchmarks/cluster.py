@@ -1,11 +1,11 @@
 """Scaling over 1, 2 and 3 nodes on one PostgreSQL: `smppgw bench` against each node directly
 (one bench process per node, started together), with fixtures/bench.toml on every node (plus one account per node's bench).
 
-    python benchmarks/cluster.py [-n 6000] [--nodes 1,2,3]
+    python benchmarks/cluster.py [-n 9000] [--nodes 1,2,3]
 
 Starts a throwaway PostgreSQL (Debian's server binaries, as the tests do) and a fresh database per
 row, prints one line per row and a Markdown table: messages/s end to end (receipts received) over
-all nodes, the submit_sm_resp p99 of the slowest node, CPU µs per message of the nodes together and
+all nodes (and, first, one node on its SQLite file for comparison), the submit_sm_resp p99 of the slowest node, CPU µs per message of the nodes together and
 of PostgreSQL (all its processes), from /proc.  Linux only.
 """
 
@@ -58,11 +58,10 @@ def bench_cmd(port: int, count: int, index: int) -> list[str]:
     return [*cmd, "--account", f"bench{index}:bench123:1069009{index}", "--json", "--progress", "0"]
 
 
-def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:
+def row(nodes: int, count: int, pg: Any, sqlite: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smppgw-cluster-bench-") as tmp:
-        cluster = GatewayCluster(
-            Path(tmp), pg.create_database(), with_bench_accounts, base=ROOT / "fixtures" / "bench.toml"
-        )
+        url = "" if sqlite else pg.create_database()
+        cluster = GatewayCluster(Path(tmp), url, with_bench_accounts, base=ROOT / "fixtures" / "bench.toml")
         try:
             started = cluster.start(nodes)
             time.sleep(1.0)  # let start-up settle
@@ -84,7 +83,7 @@ def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:
     sent = sum(r["submitted"] for r in results)
     receipts = sum(r.get("receipts", r["submitted"]) for r in results)
     return {
-        "nodes": nodes,
+        "nodes": "1 (SQLite)" if sqlite else nodes,
         "messages": sent,
         "rate": receipts / wall,
         "p99_ms": max(r["submit_latency_ms"]["p99"] for r in results),
@@ -96,12 +95,15 @@ def row(nodes: int, count: int, pg: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=6000, help="submit_sm per row, shared by the nodes")
+    parser.add_argument("-n", type=int, default=9000, help="submit_sm per row, shared by the nodes")
     parser.add_argument("--nodes", default="1,2,3")
     args = parser.parse_args()
     pg = start_cluster()
     rows = []
     try:
+        # The baseline: the same node and bench on its SQLite file (PostgreSQL idles meanwhile).
+        rows.append(row(1, args.n, pg, sqlite=True))
+        print(json.dumps(rows[-1]), flush=True)
         for nodes in (int(n) for n in args.nodes.split(",")):
             result = row(nodes, args.n, pg)
             rows.append(result)

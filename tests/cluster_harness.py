@@ -64,7 +64,8 @@ class Node:
 
 @dataclass
 class GatewayCluster:
-    """``start(n)`` nodes named a, b, c...; ``kill(node)`` is SIGKILL; ``stop()`` ends every node."""
+    """``start(n)`` nodes named a, b, c...; ``kill(node)`` is SIGKILL; ``stop()`` ends every node.
+    An empty ``url`` runs each node on its own SQLite file instead (a baseline, not a cluster)."""
 
     tmp: Path
     url: str
@@ -91,6 +92,8 @@ class GatewayCluster:
             )
             if self.edit is not None:
                 text = self.edit(text)
+            if not self.url:  # one node on its own SQLite file: the baseline of the benchmarks
+                return text
             return on_postgres(self.url, name)(text) + FAST_CLUSTER
 
         config = self.tmp / f"node-{name}.toml"

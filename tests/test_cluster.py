@@ -314,3 +314,32 @@ def test_opt_outs_and_a_reload_on_one_node_reach_the_others(make_cluster):
     status, body = a.api("POST", "/api/reload", {})
     assert status == 200 and body["accounts_added"] == ["late"], body
     within(1.5, lambda: bind_status(b.smpp_port, "late", "late1234") == 0, "late binds on B")
+
+
+def burst(c, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Send ``count`` submit_sm at once, then read their responses."""
+    for i in range(count):
+        c.send_message(source_addr="10690000", destination_addr=f"1390000{i % 10}888", short_message=b"b")
+    statuses = []
+    while len(statuses) < count:
+        pdu = c.read_pdu()
+        if pdu.command == "submit_sm_resp":
+            statuses.append(pdu.status)
+    return statuses
+
+
+def test_an_accounts_throughput_is_shared_in_proportion_to_the_binds_each_node_holds(make_cluster):
+    # demo may send 20 messages/s over all its binds; with one bind on each of two nodes each gets 10.
+    cluster = make_cluster(
+        lambda t: re.sub(r"(?s)(\[accounts\.demo\]\n.*?)throughput = 0", r"\1throughput = 20", fast(t))
+    )
+    a, b = cluster.start(2)
+    on_a, on_b = client(a.smpp_port, mode="tx"), client(b.smpp_port, mode="tx")
+    time.sleep(1.0)  # a few heartbeats: each node has seen both binds, and the buckets have refilled
+    shared = burst(on_a, 40).count(0)
+    assert 8 <= shared <= 13, shared
+    on_b.unbind()
+    time.sleep(1.5)  # node A holds every bind now: the whole rate, and a full bucket
+    alone = burst(on_a, 40).count(0)
+    assert 17 <= alone <= 23, alone
+    on_a.unbind()

@@ -553,7 +553,8 @@ class PostgresStore:
             conn.execute("UPDATE deliveries SET node = '' WHERE node = %s", (self.node_id,))
 
     def heartbeat(self, node_timeout: float, now: float) -> ClusterView:
-        """Beat; read what every node shares (accounts, binds, lockouts); adopt the open messages of dead nodes."""
+        """Beat; read what every node shares (accounts, binds, lockouts); adopt the open messages of dead
+        nodes (not those held for review or their other parts: the reviewers' queue is their node's)."""
         conn = self._writer
         conn.execute("UPDATE nodes SET heartbeat = now() WHERE node_id = %s", (self.node_id,))
         cur = conn.cursor(row_factory=dict_row)
@@ -577,7 +578,7 @@ class PostgresStore:
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         adopted = cur.execute(
             f"UPDATE messages SET node = %s WHERE final_at IS NULL AND state NOT IN ({final}) AND node <> %s "  # noqa: S608
-            f"AND node NOT IN ({self._live()}) RETURNING *",
+            f"AND node NOT IN ({self._live()}) AND message_id NOT IN (SELECT message_id FROM held) RETURNING *",
             (self.node_id, self.node_id, node_timeout),
         ).fetchall()
         view.adopted = [message_from_row(row) for row in adopted]

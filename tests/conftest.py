@@ -54,6 +54,11 @@ class RunningGateway:
     tls_port: int = 0
 
     @property
+    def store_arg(self) -> str:
+        """What `smppgw ledger check --store` takes: the SQLite file, or the PostgreSQL URL."""
+        return self.service.config.store.url or str(self.store_path)
+
+    @property
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
 

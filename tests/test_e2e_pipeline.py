@@ -138,7 +138,7 @@ async def test_balance_drops_by_price_times_segments(any_store_gateway_factory):
 
 
 @pytest_twisted.ensureDeferred
-async def test_no_funds_refuses_and_charges_nothing_topup_restores(any_store_gateway_factory, store_kind):
+async def test_no_funds_refuses_and_charges_nothing_topup_restores(any_store_gateway_factory):
     gw = await any_store_gateway_factory(
         lambda t: t.replace(
             "initial_balance = 1000000\n\n[accounts.demo2]", "initial_balance = 100\n\n[accounts.demo2]"
@@ -275,7 +275,7 @@ async def test_mobile_originated_reaches_the_owner_of_the_service_number(any_sto
 
 
 @pytest_twisted.ensureDeferred
-async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(any_store_gateway_factory, store_kind):
+async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(any_store_gateway_factory):
     gw = await any_store_gateway_factory(with_fast_rule)
 
     def load(n):
@@ -299,6 +299,5 @@ async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(
     assert all(s == 0 for r in results for s in r)
     await until(lambda: not gw.service.gateway.active, timeout=20)
     await gw.service.committer.flush()
-    store = str(gw.store_path) if store_kind == "sqlite" else store_kind
-    code = await deferToThread(cli_main, ["ledger", "check", "--store", store])
+    code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
     assert code == 0

@@ -14,7 +14,7 @@ from twisted.logger import Logger
 
 from .billing.refunds import RefundPolicy
 from .carriers.link import CarrierLink
-from .config import ConfigError, GatewayConfig, load
+from .config import ConfigError, GatewayConfig, load, parse
 from .store.ports import Op
 
 if TYPE_CHECKING:
@@ -64,18 +64,24 @@ class ReloadReport:
         }
 
 
-def reload(service: GatewayService, path: Path | None = None, *, announce: bool = True) -> Deferred[ReloadReport]:
+def reload(service: GatewayService, path: Path | None = None, *, shared: str | None = None) -> Deferred[ReloadReport]:
     """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
     ConfigError before anything changes when the new configuration is invalid.  On a cluster the
-    other nodes then reload their files too (``announce``)."""
+    text goes to the other nodes, which apply it as ``shared`` (read as if it were their own file,
+    keeping their own listen addresses, store and node id)."""
     from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
-        new = load(path or service.config.source)
+        source = Path(path or service.config.source)
+        if shared is None:
+            new = load(source)
+            text = source.read_text(encoding="utf-8")  # what the other nodes of a cluster apply
+        else:
+            new, text = parse(shared, service.config.source), shared
         router, prices, profiles = build_parts(new)
         rules = load_content_rules(new)
         refunds = RefundPolicy(new.refund_states)
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, OSError) as err:
         log.warn("reload refused, the running configuration stays: {error}", error=str(err))
         return fail(ConfigError(str(err)))
     old = service.config
@@ -120,7 +126,8 @@ def reload(service: GatewayService, path: Path | None = None, *, announce: bool 
     gateway.when_all_down = new.routing.when_all_down
     service.compliance.configure(new.content, rules)
 
-    restart = tuple(name for name in _RESTART_ONLY if getattr(old, name) != getattr(new, name))
+    # Another node's file names its own addresses and node id: this node keeps its own, silently.
+    restart = () if shared is not None else tuple(n for n in _RESTART_ONLY if getattr(old, n) != getattr(new, n))
     # Keep what only a restart changes, so the running service describes itself truthfully.
     service.config = _keep_restart_only(new, old)
     report = ReloadReport(
@@ -148,8 +155,8 @@ def reload(service: GatewayService, path: Path | None = None, *, announce: bool 
         keywords=report.keyword_rules,
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
-    if announce and service.cluster is not None:
-        service.cluster.config_reloaded()
+    if shared is None and service.cluster is not None:
+        service.cluster.config_reloaded(text)
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)
     return done.addCallback(lambda _: report)
 

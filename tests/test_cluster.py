@@ -307,13 +307,24 @@ def test_opt_outs_and_a_reload_on_one_node_reach_the_others(make_cluster):
         within(1.0, lambda: submit_and_wait(tx, "13900128888").status == S.SMPPGW_ROPTEDOUT, "opted out on B")
     finally:
         tx.unbind()
-    # Every node's file gains an account; a reload through node A makes node B read its file too.
+    # Node A's file gains an account and a cheaper CMCC price; a reload through A applies A's file on B too
+    # (B keeps its own ports and node id).
     late = '\n[accounts.late]\npassword = "late1234"\nsource_addrs = ["10690055"]\nrate_plan = "standard"\n'
-    for node in (a, b):
-        node.config.write_text(node.config.read_text(encoding="utf-8") + late, encoding="utf-8")
+    text = a.config.read_text(encoding="utf-8")
+    assert "CMCC = 45" in text
+    a.config.write_text(text.replace("CMCC = 45", "CMCC = 30", 1) + late, encoding="utf-8")
     status, body = a.api("POST", "/api/reload", {})
     assert status == 200 and body["accounts_added"] == ["late"], body
     within(1.5, lambda: bind_status(b.smpp_port, "late", "late1234") == 0, "late binds on B")
+    tx = client(b.smpp_port, mode="tx")
+    before = b.balance()
+    assert submit_and_wait(tx, "13900138888").status == 0
+    tx.unbind()
+    assert before - b.balance() == 30
+    # A node started after the reload joins with the shared configuration, not its file's.
+    c = cluster.add("c")
+    cluster.restart(c)
+    within(1.5, lambda: bind_status(c.smpp_port, "late", "late1234") == 0, "late binds on a new node C")
 
 
 def burst(c, count: int) -> list[int]:  # type: ignore[no-untyped-def]

@@ -122,8 +122,10 @@ class Cluster:
     def _follow(self, generations: dict[str, int]) -> None:
         """Reload what another node changed: opt-out lists, pledges, the configuration."""
         seen, self._generations = self._generations, dict(generations)
-        if seen is None:
-            return  # the first heartbeat: this node loaded everything at start
+        if seen is None:  # the first heartbeat: this node loaded all of it at start...
+            if generations.get("config", 0) > 0:  # ...but a reload on another node replaced its file's
+                self._apply_shared_config()
+            return
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         service = self.service
         if "optouts" in moved:
@@ -135,15 +137,20 @@ class Cluster:
                 if state is not None:
                     state.pledged = True
         if "config" in moved:
-            from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
+            self._apply_shared_config()
 
-            self.log.info("cluster: the configuration was reloaded on another node: reloading this node's file")
-            reload(service, announce=False).addErrback(lambda failure: None)  # a refusal is logged by reload
+    def _apply_shared_config(self) -> None:
+        from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
 
-    def config_reloaded(self) -> None:
-        """This node reloaded its configuration: the others reload theirs."""
+        text = self.store.shared_config()
+        if text:
+            self.log.info("cluster: applying the configuration reloaded on another node")
+            reload(self.service, shared=text).addErrback(lambda failure: None)  # a refusal is logged by reload
+
+    def config_reloaded(self, text: str) -> None:
+        """This node reloaded its configuration: every other node applies the same text."""
         try:
-            value = self.store.bump_generation("config")
+            value = self.store.share_config(text)
         except psycopg.Error as err:
             self.log.warn("cluster: the other nodes were not told of the reload: {err}", err=err)
             return

@@ -161,7 +161,8 @@ MIGRATIONS += (
         3,
         """
 -- Generation numbers of what every node keeps in memory: a node that sees one move reloads it.
-CREATE TABLE generations (name TEXT PRIMARY KEY, value BIGINT NOT NULL DEFAULT 0);
+-- The 'config' row carries the configuration text the last reload applied (shared by every node).
+CREATE TABLE generations (name TEXT PRIMARY KEY, value BIGINT NOT NULL DEFAULT 0, text TEXT NOT NULL DEFAULT '');
 INSERT INTO generations (name) VALUES ('optouts'), ('pledges'), ('config');
 """,
     ),
@@ -574,7 +575,9 @@ class PostgresStore:
             (row["account"], row["address"]): float(row["until"])
             for row in cur.execute("SELECT * FROM lockouts WHERE until > %s", (now,))
         }
-        view.generations = {row["name"]: int(row["value"]) for row in cur.execute("SELECT * FROM generations")}
+        view.generations = {
+            row["name"]: int(row["value"]) for row in cur.execute("SELECT name, value FROM generations")
+        }
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         adopted = cur.execute(
             f"UPDATE messages SET node = %s WHERE final_at IS NULL AND state NOT IN ({final}) AND node <> %s "  # noqa: S608
@@ -634,14 +637,19 @@ class PostgresStore:
             )
             return True
 
-    def bump_generation(self, name: str) -> int:
-        """Move a generation (the configuration was reloaded here): the other nodes follow."""
+    def share_config(self, text: str) -> int:
+        """This node reloaded its configuration: store the text and move its generation; the others follow."""
         with self._reader_lock:
             row = self._reader.execute(
-                "UPDATE generations SET value = value + 1 WHERE name = %s RETURNING value", (name,)
+                "UPDATE generations SET value = value + 1, text = %s WHERE name = 'config' RETURNING value", (text,)
             ).fetchone()
             self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
         return int(row["value"]) if row is not None else 0
+
+    def shared_config(self) -> str:
+        """The configuration text of the last reload on any node ("" before the first)."""
+        rows = self._rows("SELECT text FROM generations WHERE name = 'config'")
+        return str(rows[0]["text"]) if rows else ""
 
     def lock_out(self, account: str, address: str, until: float) -> None:
         with self._reader_lock:

@@ -417,63 +417,76 @@ class PostgresStore:
         return self._commit_checked(groups)
 
     def _commit(self, groups: Sequence[Sequence[Op]], deltas: dict[str, int]) -> GroupResult:
-        """One round trip: lock, debit, insert, commit, pipelined; a CHECK violation means a retry."""
+        """One round trip: BEGIN, lock, debit, insert, COMMIT sent together with a single Sync (psycopg's
+        transaction() would sync at BEGIN and COMMIT too); a CHECK violation means a retry."""
         conn = self._writer
         result = GroupResult()
         accounts = sorted(a for a, d in deltas.items() if d)
         update = None
         try:
             with conn.pipeline():
-                with conn.transaction():
-                    self._insert_accounts(groups)
-                    if accounts:
-                        conn.execute(_LOCK_ACCOUNTS, (accounts,))
-                        update = conn.execute(_ADD_TO_BALANCES, (accounts, [deltas[a] for a in accounts]))
-                    self._insert(groups)
-                if update is not None:
-                    result.balances = {str(a): int(b) for a, b in update.fetchall()}
+                conn.execute("BEGIN")
+                self._insert_accounts(groups)
+                if accounts:
+                    conn.execute(_LOCK_ACCOUNTS, (accounts,))
+                    update = conn.execute(_ADD_TO_BALANCES, (accounts, [deltas[a] for a in accounts]))
+                self._insert(groups)
+                conn.execute("COMMIT")
         except psycopg.errors.CheckViolation:
+            self._rollback()
             raise _OverdrawnError() from None
+        except BaseException:
+            self._rollback()
+            raise
+        if update is not None:
+            result.balances = {str(a): int(b) for a, b in update.fetchall()}
         return result
+
+    def _rollback(self) -> None:
+        """After a failed pipeline the server waits in an aborted transaction: end it."""
+        if self._writer.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self._writer.execute("ROLLBACK")
 
     def _commit_checked(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
         """Lock the accounts, take each write in order while its account's money lasts (and its
         top-up reference is new), then commit those.  Two round trips."""
         conn = self._writer
         result = GroupResult()
-        with conn.transaction():
-            self._insert_accounts(groups)
-            references = [ref for ops in groups for ref in _references(ops)]
-            fresh: set[str] = set()
-            if references:
-                fresh = {row[0] for row in conn.execute(_CREDIT_REFERENCES, (references,))}
-            accounts = sorted(_deltas(groups))
-            balances = {str(a): int(b) for a, b in conn.execute(_LOCK_ACCOUNTS, (accounts,))} if accounts else {}
-            kept: list[Sequence[Op]] = []
-            for index, ops in enumerate(groups):
-                refs = _references(ops)
-                if any(ref not in fresh for ref in refs):
-                    result.refused[index] = "duplicate_reference"
-                    continue
-                fresh.difference_update(refs)  # a reference twice in one batch: the first wins
-                after = dict(balances)
-                for account, delta in _deltas([ops]).items():
-                    after[account] = after.get(account, 0) + delta
-                if any(after.get(a, 0) < 0 for a in _deltas([ops])):
-                    result.refused[index] = "insufficient_funds"
-                    continue
-                balances = after
-                kept.append(ops)
-            deltas = _deltas(kept)
+        try:
             with conn.pipeline():
+                conn.execute("BEGIN")
+                self._insert_accounts(groups)
+                references = [ref for ops in groups for ref in _references(ops)]
+                credited = conn.execute(_CREDIT_REFERENCES, (references,)) if references else None
+                accounts = sorted(_deltas(groups))
+                locked = conn.execute(_LOCK_ACCOUNTS, (accounts,)) if accounts else None
+                fresh = {row[0] for row in credited} if credited is not None else set()
+                balances = {str(a): int(b) for a, b in locked} if locked is not None else {}
+                kept: list[Sequence[Op]] = []
+                for index, ops in enumerate(groups):
+                    refs = _references(ops)
+                    if any(ref not in fresh for ref in refs):
+                        result.refused[index] = "duplicate_reference"
+                        continue
+                    fresh.difference_update(refs)  # a reference twice in one batch: the first wins
+                    after = dict(balances)
+                    for account, delta in _deltas([ops]).items():
+                        after[account] = after.get(account, 0) + delta
+                    if any(after.get(a, 0) < 0 for a in _deltas([ops])):
+                        result.refused[index] = "insufficient_funds"
+                        continue
+                    balances = after
+                    kept.append(ops)
+                deltas = _deltas(kept)
                 changed = sorted(a for a, d in deltas.items() if d)
-                update = None
                 if changed:
-                    update = conn.execute(_ADD_TO_BALANCES, (changed, [deltas[a] for a in changed]))
+                    conn.execute(_ADD_TO_BALANCES, (changed, [deltas[a] for a in changed]))
                 self._insert(kept)
-                if update is not None:
-                    update.fetchall()
-            result.balances = balances
+                conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        result.balances = balances
         return result
 
     def _insert_accounts(self, groups: Sequence[Sequence[Op]]) -> None:

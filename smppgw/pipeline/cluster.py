@@ -245,19 +245,29 @@ class Cluster:
     # ---- receipts and MO -----------------------------------------------------------------------
 
     def delivery_stored(self, delivery: Delivery) -> None:
-        """A receipt or MO committed to the outbox by this node: claim it now if we can deliver it."""
-        if delivery.account in self._receiving:
+        """A receipt or MO this node committed to the outbox: queued here when it was stored claimed
+        (a receiving bind was here then), else claimed by whoever holds one (this node included)."""
+        account = delivery.account
+        if delivery.delivery_id in self.store.claimed:
+            self.store.claimed.discard(delivery.delivery_id)
+            self.service.deliveries.add(delivery)
+            if account not in self._receiving and account not in self._releases:
+                # The receiver left while it was being stored: hand it back like the rest.
+                self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+        elif account in self._receiving:
             self.claim()
 
     def _receivers_changed(self, account: str, count: int) -> None:
         if count > 0:
             self._receiving.add(account)
+            self.store.receiving = frozenset(self._receiving)
             pending = self._releases.pop(account, None)
             if pending is not None and pending.active():
                 pending.cancel()
             self.claim()
         elif account in self._receiving:
             self._receiving.discard(account)
+            self.store.receiving = frozenset(self._receiving)
             # A client that rebinds at once keeps its receipts here; one that went elsewhere gets them there.
             self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
 

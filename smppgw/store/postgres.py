@@ -198,7 +198,7 @@ _SQL: dict[str, str] = {
     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (system_id) DO NOTHING",
     "account_status": "UPDATE accounts SET status = %s WHERE system_id = %s",
     "account_settings": "UPDATE accounts SET settings = %s WHERE system_id = %s",
-    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ({_placeholders(16)})",  # noqa: S608
+    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, node) VALUES ({_placeholders(17)})",  # noqa: S608
     "delivery_done": "DELETE FROM deliveries WHERE delivery_id = %s",
     "held": "INSERT INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO UPDATE SET account = EXCLUDED.account, "
@@ -262,6 +262,7 @@ _DELIVERY_TYPES = [
     "int",
     "int",
     "float8",
+    "text",  # node
 ]
 _STATE_TYPES = ["int", "float8", "int", "text", "bigint", "text", "text"]
 
@@ -273,7 +274,7 @@ def _unnest(types: Sequence[str]) -> str:
 # Writes of many rows as one statement over arrays (the column lists are this module's constants).
 _BULK: dict[str, str] = {
     "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}, node) SELECT * FROM unnest({_unnest(_MESSAGE_TYPES)})",  # noqa: S608
-    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) SELECT * FROM unnest({_unnest(_DELIVERY_TYPES)})",  # noqa: S608
+    "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, node) SELECT * FROM unnest({_unnest(_DELIVERY_TYPES)})",  # noqa: S608
     "message_state": (
         "UPDATE messages m SET state = d.state, final_at = d.final_at, err = d.err, code = d.code, "  # noqa: S608
         f"refunded = d.refunded, carrier = d.carrier FROM unnest({_unnest(_STATE_TYPES)}) "
@@ -398,6 +399,9 @@ class PostgresStore:
         self._reader = connect(url)
         self._reader.row_factory = dict_row
         self._reader_lock = threading.Lock()  # the reader serves the reactor and the CLI alike
+        # Set by the reactor (replaced whole, read by the writer thread): accounts bound to receive here.
+        self.receiving: frozenset[str] = frozenset()
+        self.claimed: set[int] = set()  # deliveries this node stored already claimed (see _insert)
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
@@ -505,6 +509,14 @@ class PostgresStore:
                     ledger.append(op)
                 elif op.kind == "message":
                     runs.setdefault("message", []).append((*op.args, self.node_id))
+                elif op.kind == "delivery":
+                    # Claimed at once when this node holds a receiving bind of the account: no wake-up,
+                    # no claim query; the reactor finds its id in `claimed` and queues it here.
+                    args: tuple[Any, ...] = op.args
+                    here = args[1] in self.receiving
+                    if here:
+                        self.claimed.add(args[0])
+                    runs.setdefault("delivery", []).append((*args, self.node_id if here else ""))
                 elif op.kind not in ("balance", "account"):
                     runs.setdefault(op.kind, []).append(op.args)
         cur = self._writer.cursor()
@@ -520,8 +532,9 @@ class PostgresStore:
                 cur.executemany(_SQL[kind], rows)
         if ledger:
             self._insert_ledger(cur, ledger)
-        if "delivery" in runs:  # wake the nodes holding these accounts' receiving binds (sent at commit)
-            accounts = sorted({str(args[1]) for args in runs["delivery"]})
+        # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
+        accounts = sorted({str(args[1]) for args in runs.get("delivery", ()) if not args[-1]})
+        if accounts:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
         if "account_status" in runs or any(int(_ledger_args(op)[2]) > 0 for op in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")

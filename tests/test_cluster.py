@@ -359,3 +359,27 @@ def test_an_accounts_throughput_is_shared_in_proportion_to_the_binds_each_node_h
     alone = burst(on_a, 40).count(0)
     assert 17 <= alone <= 23, alone
     on_a.unbind()
+
+
+SLOW_DELIVERED = '[[scenario]]\npattern = "7777"\nstate = "DELIVRD"\ndelay_s = 2\n\n'
+
+
+def test_a_node_killed_and_restarted_under_its_id_finishes_each_open_message_once(make_cluster, pg_url):
+    cluster = make_cluster(lambda t: fast(t).replace("[[scenario]]\n", SLOW_DELIVERED + "[[scenario]]\n", 1))
+    a, b = cluster.start(2)
+    rx = client(a.smpp_port, mode="rx")
+    tx = client(b.smpp_port, mode="tx")
+    ids = [submit_and_wait(tx, f"13900{i:02d}7777", registered_delivery=1).message_id.decode() for i in range(10)]
+    cluster.kill(b)  # its ten messages are still at its carriers
+    cluster.restart(b)  # under the same node id: it takes them back, unless node A adopted them first
+    receipts = [receipt_fields(r)["id"] for r in read_receipts(rx, 10, timeout=20)]
+    assert sorted(receipts) == sorted(ids)
+    assert read_receipts(rx, 1, timeout=2) == []  # no message finished twice
+    rx.unbind()
+    store = PostgresStore(pg_url)
+    try:
+        entries = store.ledger()
+        assert check_ledger(entries, store.balances()) == []
+        assert all(store.get_message(i).is_final for i in ids)  # type: ignore[union-attr]
+    finally:
+        store.close()

@@ -61,7 +61,6 @@ class Cluster:
         service.accounts.on_release = self._bind_released
         service.factory.guard.on_lock = self._locked_out
         service.factory.guard.on_lift = self._lifted
-        store.register_node()  # before the database thread starts: the writer is still ours
 
     # ---- lifecycle ----------------------------------------------------------------------
 

@@ -567,7 +567,8 @@ class PostgresStore:
         return "SELECT node_id FROM nodes WHERE heartbeat > now() - make_interval(secs => %s)"
 
     def register_node(self) -> None:
-        """This node is alive; binds it held before a restart are gone."""
+        """This node is alive (waiting, if another node is adopting its messages, until that is done);
+        binds it held before a restart are gone."""
         conn = self._writer
         with conn.transaction():
             conn.execute(
@@ -605,11 +606,26 @@ class PostgresStore:
             row["name"]: int(row["value"]) for row in cur.execute("SELECT name, value FROM generations")
         }
         final = ",".join(str(int(s)) for s in FINAL_STATES)
-        adopted = cur.execute(
-            f"UPDATE messages SET node = %s WHERE final_at IS NULL AND state NOT IN ({final}) AND node <> %s "  # noqa: S608
-            f"AND node NOT IN ({self._live()}) AND message_id NOT IN (SELECT message_id FROM held) RETURNING *",
-            (self.node_id, self.node_id, node_timeout),
-        ).fetchall()
+        with conn.transaction():
+            # Dead nodes' rows locked first: a node restarting under its id registers (load) only once
+            # we are done, or we see its fresh heartbeat and leave its messages to it.
+            dead = [
+                row["node_id"]
+                for row in cur.execute(
+                    "SELECT node_id FROM nodes WHERE node_id <> %s AND heartbeat <= now() - make_interval(secs => %s) "
+                    "FOR UPDATE SKIP LOCKED",
+                    (self.node_id, node_timeout),
+                )
+            ]
+            adopted = (
+                cur.execute(
+                    f"UPDATE messages SET node = %s WHERE node = ANY(%s) AND final_at IS NULL "  # noqa: S608
+                    f"AND state NOT IN ({final}) AND message_id NOT IN (SELECT message_id FROM held) RETURNING *",
+                    (self.node_id, dead),
+                ).fetchall()
+                if dead
+                else []
+            )
         view.adopted = [message_from_row(row) for row in adopted]
         return view
 
@@ -733,6 +749,8 @@ class PostgresStore:
         return int(row["block"]) * ID_BLOCK
 
     def load(self) -> Recovered:
+        if self.node_id:
+            self.register_node()  # first: from now on no other node adopts this node's open messages
         with self._reader_lock, self._reader.transaction():
             # One snapshot: an account another node opens meanwhile is seen whole or not at all.
             self._reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

@@ -90,6 +90,8 @@ class GatewayCluster:
             text = text.replace(
                 'listen = "tcp:0:interface=127.0.0.1"', f'listen = "tcp:{admin_port}:interface=127.0.0.1"', 1
             )
+            # TLS off: its listener on port 0 could take a port picked above for another node.
+            text = text.replace('listen = "tcp:0:interface=127.0.0.1"', 'listen = ""', 1)
             if self.edit is not None:
                 text = self.edit(text)
             if not self.url:  # one node on its own SQLite file: the baseline of the benchmarks

@@ -79,6 +79,8 @@ class Cluster:
             if call.active():
                 call.cancel()
         await self.service.committer.run_on_store_thread(self.store.leave)
+        if self._listener is not None:
+            self._listener.join(timeout=2.0)  # it wakes every half second to see the stop
 
     def _log(self, failure: Failure, what: str) -> None:
         if not self._stopping.is_set():

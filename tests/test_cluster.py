@@ -216,6 +216,10 @@ def test_sigkill_of_a_node_mid_load_loses_no_acknowledged_message(make_cluster, 
         assert len(charges) == len(set(charges))
     finally:
         store.close()
+    status, body = a.api("GET", "/api/cluster")
+    assert status == 200, body
+    assert {n["node_id"]: n["alive"] for n in body["nodes"]} == {"a": True, "b": False, "c": True}
+    assert body["adopted"] + cluster.nodes["c"].api("GET", "/api/cluster")[1]["adopted"] > 0
 
 
 def test_a_bind_limit_of_two_holds_across_three_nodes(make_cluster):

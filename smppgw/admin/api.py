@@ -213,6 +213,10 @@ class AdminApi:
         from ..rig.admin import rig_routes  # noqa: PLC0415 (the rig's handlers use this module's types)
 
         self.routes += rig_routes(service)
+        if service.cluster is not None:
+            from .cluster import cluster_routes  # noqa: PLC0415 (a node of several: GET /api/cluster)
+
+            self.routes += cluster_routes(service.cluster)
 
     # ---- accounts -----------------------------------------------------------------------
 

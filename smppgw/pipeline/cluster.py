@@ -55,6 +55,8 @@ class Cluster:
         self._stopping = threading.Event()
         self.adopted = 0
         self._generations: dict[str, int] | None = None  # as last seen
+        # Lockouts started (until) and lifted (None) here lately: (when, account, address or None, until).
+        self._lock_changes: list[tuple[float, str, str | None, float | None]] = []
         service.committer.on_result = self._committed
         service.deliveries.on_receivers = self._receivers_changed
         service.accounts.bind_gate = self._bind_gate
@@ -100,12 +102,14 @@ class Cluster:
             return
         self._resync({account: stored.balance for account, stored in view.accounts.items()})
         accounts = self.service.accounts
+        # This node's own changes not committed when the view was read: the view is older than them.
+        changing = {op.args[1] for op in self.service.committer.uncommitted() if op.kind == "account_status"}
         for account, stored in view.accounts.items():
             state = accounts.get(account)
             if state is None:
                 self._open_shared(stored)
                 continue
-            if state.status != stored.status:
+            if state.status != stored.status and account not in changing:
                 accounts.set_status(account, stored.status)
                 self.log.info(
                     "cluster: account {account} is {status} (changed on another node)",
@@ -116,7 +120,7 @@ class Cluster:
                     self.service._unbind_account(account)
         self._follow(view.generations)
         self._share_throughput(view.binds)
-        self.service.factory.guard.adopt(view.lockouts)
+        self.service.factory.guard.adopt(self._lockouts(view.lockouts))
         if view.adopted:
             self._adopt(view.adopted)
 
@@ -130,8 +134,14 @@ class Cluster:
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         service = self.service
         if "optouts" in moved:
+            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
             service.compliance.optouts = {}
-            service.compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], [])
+            service.compliance.restore(stored, [])
+            for op in service.committer.uncommitted():  # this node's own, not stored yet
+                if op.kind == "optout":
+                    service.compliance.optouts.setdefault(str(op.args[0]), set()).add(str(op.args[1]))
+                elif op.kind == "optout_remove":
+                    service.compliance.optouts.get(str(op.args[0]), set()).discard(str(op.args[1]))
         if "pledges" in moved:
             for account in self.store.pledges():
                 state = service.accounts.get(account)
@@ -229,7 +239,22 @@ class Cluster:
         except psycopg.Error as err:  # the row expires with this node's heartbeat anyway
             self.log.warn("cluster: unbind of {account} not recorded: {err}", account=account, err=err)
 
+    def _lockouts(self, stored: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+        """The lockouts in force: the stored ones, with this node's changes of the last two heartbeats
+        (a heartbeat's read may have started before them)."""
+        now = self.service.reactor.seconds()
+        self._lock_changes = [c for c in self._lock_changes if c[0] > now - 2 * self.config.heartbeat_interval]
+        locked = dict(stored)
+        for _, account, address, until in self._lock_changes:
+            if until is not None and address is not None:
+                locked[(account, address)] = until
+            else:
+                for key in [k for k in locked if k[0] == account and (address is None or k[1] == address)]:
+                    del locked[key]
+        return locked
+
     def _locked_out(self, lockout: Lockout) -> None:
+        self._lock_changes.append((self.service.reactor.seconds(), lockout.account, lockout.address, lockout.until))
         try:
             self.store.lock_out(lockout.account, lockout.address, lockout.until)
         except psycopg.Error as err:
@@ -238,6 +263,7 @@ class Cluster:
             )
 
     def _lifted(self, account: str, address: str | None) -> None:
+        self._lock_changes.append((self.service.reactor.seconds(), account, address, None))
         try:
             self.store.lift_lockouts(account, address)
         except psycopg.Error as err:
@@ -332,8 +358,3 @@ class Cluster:
                 self.claim()
         elif self._loop is not None and self._loop.running:
             self._tick()  # a top-up or a status changed: read balances and statuses now
-
-    # ---- reporting ------------------------------------------------------------------------------
-
-    def binds(self) -> dict[str, int]:
-        return self.store.cluster_binds(self.config.node_timeout)

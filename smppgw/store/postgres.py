@@ -726,6 +726,15 @@ class PostgresStore:
         )
         return bool(rows)
 
+    def nodes(self, node_timeout: float) -> list[dict[str, object]]:
+        """Every node that ever registered: its heartbeat's age in seconds and whether it is alive."""
+        rows = self._rows(
+            "SELECT node_id, round(extract(epoch FROM now() - heartbeat)::numeric, 3)::float8 AS heartbeat_age_s, "
+            "heartbeat > now() - make_interval(secs => %s) AS alive FROM nodes ORDER BY node_id",
+            (node_timeout,),
+        )
+        return [dict(row) for row in rows]
+
     def cluster_binds(self, node_timeout: float) -> dict[str, int]:
         """Live binds per account, all nodes together."""
         rows = self._rows(

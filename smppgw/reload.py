@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from .billing.refunds import RefundPolicy
 from .carriers.link import CarrierLink
 from .config import ConfigError, GatewayConfig, load, parse
-from .store.ports import Op
+from .store.ports import CommitRefusedError, Op
 
 if TYPE_CHECKING:
     from .service import GatewayService
@@ -158,7 +159,16 @@ def reload(service: GatewayService, path: Path | None = None, *, shared: str | N
     if shared is None and service.cluster is not None:
         service.cluster.config_reloaded(text)
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)
-    return done.addCallback(lambda _: report)
+    return done.addCallbacks(lambda _: report, lambda failure: _opened_elsewhere(failure, report))
+
+
+def _opened_elsewhere(failure: Failure, report: ReloadReport) -> ReloadReport:
+    """A cluster store refuses a new account's opening balance another node credited first (both
+    loaded the same file): the account is there, credited once."""
+    if isinstance(failure.value, CommitRefusedError):
+        return report
+    failure.raiseException()
+    raise AssertionError("unreachable")
 
 
 def _keep_restart_only(new: GatewayConfig, old: GatewayConfig) -> GatewayConfig:

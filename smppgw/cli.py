@@ -65,11 +65,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     print(
         f"smppgw {__version__}: SMPP on {config.listen}{' (PROXY protocol)' if config.proxy_protocol else ''}, "
-        f"admin API on {config.admin.listen}, store {config.store.path}",
+        f"admin API on {config.admin.listen}, store {_store_name(config)}",
         flush=True,
     )
     reactor.run()
     return 0
+
+
+def _store_name(config: Any) -> str:
+    """The store as the start-up line names it: a PostgreSQL URL without its password."""
+    url: str = config.store.url
+    if not url:
+        return str(config.store.path)
+    from .service import node_id  # noqa: PLC0415
+
+    return _redact_url(url) + f" (node {node_id(config)})"
+
+
+def _redact_url(url: str) -> str:
+    """A PostgreSQL URL without its password (passwords are never printed or logged)."""
+    import re  # noqa: PLC0415
+
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
@@ -111,35 +128,59 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ledger_check(args: argparse.Namespace) -> int:
-    from .billing.ledger import check_ledger  # noqa: PLC0415
+def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | None:
+    """The stores ``ledger check`` reads, by name: --store (a SQLite file or a postgresql:// URL), else the
+    configuration's; with serve --workers every worker's SQLite file."""
     from .store.sqlite import SqliteStore  # noqa: PLC0415
     from .workers.placement import existing_stores  # noqa: PLC0415
 
-    if args.store:
-        store_path = Path(args.store)
-    else:
+    target = args.store
+    if not target:
         try:
-            store_path = Path(load(_config_path(args)).store.path)
+            store_config = load(_config_path(args)).store
         except ConfigError as err:
             print(f"smppgw: {err}", file=sys.stderr)
-            return 2
-    # With serve --workers each worker keeps its own file: every one of them is checked.
-    paths = existing_stores(store_path)
+            return None
+        target = store_config.url or store_config.path
+    if target.startswith(("postgresql://", "postgres://")):
+        store = _open_postgres(target)
+        return None if store is None else [(_redact_url(target), store)]
+    paths = existing_stores(Path(target))
     if not paths:
-        print(f"smppgw: no store at {store_path}", file=sys.stderr)
+        print(f"smppgw: no store at {target}", file=sys.stderr)
+        return None
+    return [(str(path), SqliteStore(path)) for path in paths]
+
+
+def _open_postgres(url: str) -> Any:
+    import psycopg  # noqa: PLC0415
+
+    from .store.postgres import PostgresStore  # noqa: PLC0415
+
+    try:
+        return PostgresStore(url)
+    except (psycopg.Error, RuntimeError) as err:
+        print(f"smppgw: cannot open the PostgreSQL store: {err}", file=sys.stderr)
+        return None
+
+
+def cmd_ledger_check(args: argparse.Namespace) -> int:
+    from .billing.ledger import check_ledger  # noqa: PLC0415
+
+    opened = _open_stores_for_check(args)
+    if opened is None:
         return 2
+    paths = [name for name, _ in opened]
     entries, balances, mismatches = [], {}, []
-    for path in paths:
-        store = SqliteStore(path)
+    for _, store in opened:
         try:
-            file_entries = store.ledger()
-            file_balances = store.balances()
+            store_entries = store.ledger()
+            store_balances = store.balances()
         finally:
             store.close()
-        mismatches += check_ledger(file_entries, file_balances)
-        entries += file_entries
-        balances.update(file_balances)
+        mismatches += check_ledger(store_entries, store_balances)
+        entries += store_entries
+        balances.update(store_balances)
     if args.json:
         print(
             json.dumps(
@@ -162,6 +203,33 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
         stores = f" in {len(paths)} stores" if len(paths) > 1 else ""
         print(f"ledger check {verdict}: {len(balances)} accounts, {len(entries)} entries{stores}")
     return 1 if mismatches else 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply the PostgreSQL store's missing migrations (a node also does it when it starts)."""
+    import psycopg  # noqa: PLC0415
+
+    from .store.postgres import SCHEMA_VERSION, connect, upgrade  # noqa: PLC0415
+
+    url = args.url
+    if not url:
+        try:
+            url = load(_config_path(args)).store.url
+        except ConfigError as err:
+            print(f"smppgw: {err}", file=sys.stderr)
+            return 2
+    if not url:
+        print("smppgw: no PostgreSQL store: give --url or a configuration with [store] url", file=sys.stderr)
+        return 2
+    try:
+        with connect(url) as conn:
+            applied = upgrade(conn)
+    except (psycopg.Error, RuntimeError) as err:
+        print(f"smppgw: {err}", file=sys.stderr)
+        return 1
+    done = ", ".join(str(v) for v in applied) if applied else "none needed"
+    print(f"schema at version {SCHEMA_VERSION}; migrations applied: {done}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,9 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     lcheck = ledger_sub.add_parser("check", help="prove balance == sum of entries for every account")
     lcheck.add_argument("--config", help="read the store path from this configuration")
-    lcheck.add_argument("--store", help="the SQLite store file (overrides --config)")
+    lcheck.add_argument("--store", help="the SQLite store file or a postgresql:// URL (overrides --config)")
     lcheck.add_argument("--json", action="store_true")
     lcheck.set_defaults(func=cmd_ledger_check)
+
+    db = sub.add_parser("db", help="the PostgreSQL store of several nodes")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    dbup = db_sub.add_parser("upgrade", help="apply the store's missing schema migrations")
+    dbup.add_argument("--config", help="read [store] url from this configuration")
+    dbup.add_argument("--url", help="the postgresql:// URL (overrides --config)")
+    dbup.set_defaults(func=cmd_db_upgrade)
 
     from .bench.command import add_bench_command  # noqa: PLC0415
 

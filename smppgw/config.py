@@ -58,8 +58,18 @@ class AccountConfig:
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     path: str = "state/smppgw.db"
+    url: str = ""  # "postgresql://...": the store several nodes share (path is then unused)
     commit_interval: float = 0.002  # seconds a batch may wait for company
     commit_max_batch: int = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """This node among several sharing one PostgreSQL store."""
+
+    node_id: str = ""  # unique per node and kept across its restarts; "" = the host name
+    heartbeat_interval: float = 1.0  # seconds between heartbeats: balances, statuses re-read, the outbox polled
+    node_timeout: float = 3.0  # a node silent this long is dead: its binds expire, others take its work
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,7 @@ class GatewayConfig:
     proxy_protocol: bool = False  # connections start with a PROXY header (behind HAProxy's send-proxy-v2)
     session: SessionConfig = field(default_factory=SessionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
@@ -418,12 +429,26 @@ def parse(text: str, path: Path) -> GatewayConfig:
     smpp.reject_unknown()
 
     st = root.sub("store")
+    url = st.text("url", "")
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise st.error("url", f'must be a PostgreSQL URL ("postgresql://user@host/db"), got {url!r}')
     store = StoreConfig(
         path=st.text("path", "state/smppgw.db"),
+        url=url,
         commit_interval=st.number("commit_interval_ms", 2.0) / 1000.0,
         commit_max_batch=st.whole("commit_max_batch", 2000, minimum=1),
     )
     st.reject_unknown()
+
+    cl = root.sub("cluster")
+    cluster = ClusterConfig(
+        node_id=cl.text("node_id", ""),
+        heartbeat_interval=cl.number("heartbeat_interval_s", 1.0, minimum=0.05),
+        node_timeout=cl.number("node_timeout_s", 3.0, minimum=0.2),
+    )
+    if cluster.node_timeout <= cluster.heartbeat_interval:
+        raise cl.error("node_timeout_s", "must be longer than heartbeat_interval_s")
+    cl.reject_unknown()
 
     ad = root.sub("admin")
     admin = AdminConfig(listen=ad.text("listen", "tcp:8775:interface=127.0.0.1"), token=ad.text("token", ""))
@@ -502,6 +527,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         proxy_protocol=proxy_protocol,
         session=session,
         store=store,
+        cluster=cluster,
         admin=admin,
         routing=routing,
         content=content,

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from .billing.refunds import RefundPolicy
 from .carriers.link import CarrierLink
-from .config import ConfigError, GatewayConfig, load
-from .store.ports import Op
+from .config import ConfigError, GatewayConfig, load, parse
+from .store.ports import CommitRefusedError, Op
 
 if TYPE_CHECKING:
     from .service import GatewayService
@@ -29,6 +30,7 @@ _RESTART_ONLY = (
     "proxy_protocol",
     "session",
     "store",
+    "cluster",
     "admin",
     "seed",
     "utc_offset_minutes",
@@ -65,17 +67,25 @@ class ReloadReport:
         }
 
 
-def reload(service: GatewayService, path: Path | None = None) -> Deferred[ReloadReport]:
+def reload(service: GatewayService, path: Path | None = None, *, shared: str | None = None) -> Deferred[ReloadReport]:
     """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
-    ConfigError before anything changes when the new configuration is invalid."""
+    ConfigError before anything changes when the new configuration is invalid.  On a cluster the
+    text goes to the other nodes, which apply it as ``shared`` (read as if it were their own file,
+    keeping their own listen addresses, store and node id)."""
     from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
-        new = service.shape_config(load(path or service.config.source))
+        source = Path(path or service.config.source)
+        if shared is None:
+            new = load(source)
+            text = source.read_text(encoding="utf-8")  # what the other nodes of a cluster apply
+        else:
+            new, text = parse(shared, service.config.source), shared
+        new = service.shape_config(new)  # a worker of serve --workers keeps only its own accounts
         router, prices, profiles = build_parts(new)
         rules = load_content_rules(new)
         refunds = RefundPolicy(new.refund_states)
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, OSError) as err:
         log.warn("reload refused, the running configuration stays: {error}", error=str(err))
         return fail(ConfigError(str(err)))
     old = service.config
@@ -121,7 +131,8 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
     service.compliance.configure(new.content, rules)
     service.rig.reconfigure(old, new)
 
-    restart = tuple(name for name in _RESTART_ONLY if getattr(old, name) != getattr(new, name))
+    # Another node's file names its own addresses and node id: this node keeps its own, silently.
+    restart = () if shared is not None else tuple(n for n in _RESTART_ONLY if getattr(old, n) != getattr(new, n))
     # Keep what only a restart changes, so the running service describes itself truthfully.
     service.config = _keep_restart_only(new, old)
     report = ReloadReport(
@@ -149,8 +160,19 @@ def reload(service: GatewayService, path: Path | None = None) -> Deferred[Reload
         keywords=report.keyword_rules,
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
+    if shared is None and service.cluster is not None:
+        service.cluster.config_reloaded(text)
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)
-    return done.addCallback(lambda _: report)
+    return done.addCallbacks(lambda _: report, lambda failure: _opened_elsewhere(failure, report))
+
+
+def _opened_elsewhere(failure: Failure, report: ReloadReport) -> ReloadReport:
+    """A cluster store refuses a new account's opening balance another node credited first (both
+    loaded the same file): the account is there, credited once."""
+    if isinstance(failure.value, CommitRefusedError):
+        return report
+    failure.raiseException()
+    raise AssertionError("unreachable")
 
 
 def _keep_restart_only(new: GatewayConfig, old: GatewayConfig) -> GatewayConfig:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import socket
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
@@ -36,6 +37,10 @@ from .server.factory import SMPPServerFactory
 from .server.proxy import server_endpoint
 from .store.ports import Op, StoredAccount
 from .store.sqlite import SqliteStore, ledger_row
+
+if TYPE_CHECKING:
+    from .pipeline.cluster import Cluster
+    from .store.postgres import PostgresStore
 
 log = Logger()
 
@@ -104,6 +109,25 @@ def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any
     return router, prices, profiles
 
 
+def node_id(config: GatewayConfig) -> str:
+    """This node's name among several: ``[cluster] node_id``, else the host name."""
+    return config.cluster.node_id or socket.gethostname()
+
+
+def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
+    """The SQLite file of ``[store] path``, or the PostgreSQL database of ``[store] url`` shared by several nodes."""
+    if not config.store.url:
+        return SqliteStore(config.store.path)
+    import psycopg  # noqa: PLC0415 (only a cluster needs it)
+
+    from .store.postgres import PostgresStore  # noqa: PLC0415
+
+    try:
+        return PostgresStore(config.store.url, node_id(config))
+    except (psycopg.Error, RuntimeError) as err:
+        raise ConfigError(f"{config.source.name}: store.url: cannot open the PostgreSQL store: {err}") from None
+
+
 def _close(proto: Any) -> None:
     if proto.transport is not None and proto.connected:
         proto.transport.loseConnection()
@@ -119,7 +143,7 @@ class GatewayService(MultiService):
         self.reactor = reactor
         router, prices, profiles = build_parts(config)
 
-        self.store = SqliteStore(config.store.path)
+        self.store = open_store(config)
         recovered = self.store.load()
         self.accounts = AccountBook()
         open_charges: dict[str, dict[str, int]] = {}
@@ -168,7 +192,7 @@ class GatewayService(MultiService):
             prices=prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
-            deliver=self.deliveries.add,
+            deliver=self._delivery_stored,
             next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
@@ -201,6 +225,12 @@ class GatewayService(MultiService):
         self.tls_service: StreamServerEndpointService | None = None
         if config.tls.listen:
             self._build_tls()
+        self.cluster: Cluster | None = None
+        if config.store.url:
+            from .pipeline.cluster import Cluster  # noqa: PLC0415 (only a cluster needs it)
+
+            assert not isinstance(self.store, SqliteStore)
+            self.cluster = Cluster(self, self.store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
         from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
@@ -300,6 +330,13 @@ class GatewayService(MultiService):
     def _on_accept(self, message_id: str, at: float) -> None:
         self.gateway.on_carrier_accept(message_id, at)
 
+    def _delivery_stored(self, delivery: Delivery) -> None:
+        """A receipt or MO is committed: deliver it here, or (several nodes) through the shared outbox."""
+        if self.cluster is not None:
+            self.cluster.delivery_stored(delivery)
+        else:
+            self.deliveries.add(delivery)
+
     def _delivered(self, delivery: Delivery) -> None:
         self.committer.write_later([Op("delivery_done", (delivery.delivery_id,))])
 
@@ -307,6 +344,8 @@ class GatewayService(MultiService):
 
     def startService(self) -> None:  # noqa: N802 (Twisted's name)
         self.committer.start()
+        if self.cluster is not None:
+            self.cluster.start()
         self.gateway.resume(self._recovered.open_messages)
         for delivery in self._recovered.deliveries:
             self.deliveries.add(delivery)
@@ -332,6 +371,8 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.committer.flush()
         self.committer.stop()
         self.store.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from pg_harness import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
@@ -21,9 +22,19 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_CONFIG = FIXTURES / "gateway.toml"
 
 
-def config_text(store: Path, *, overrides: Callable[[str], str] | None = None) -> str:
-    """The demo configuration on free ports (0) with its store at ``store``."""
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+def on_postgres(url: str, node_id: str = "a") -> Callable[[str], str]:
+    """An override: the store in the PostgreSQL database ``url``, as cluster node ``node_id``."""
+
+    def edit(text: str) -> str:
+        text = re.sub(r"(?m)^\[store\]$", f'[store]\nurl = "{url}"', text, count=1)
+        return text + f'\n[cluster]\nnode_id = "{node_id}"\n'
+
+    return edit
+
+
+def config_text(store: Path, *, overrides: Callable[[str], str] | None = None, base: Path = DEFAULT_CONFIG) -> str:
+    """The demo configuration (or ``base``) on free ports (0) with its store at ``store``."""
+    text = base.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
@@ -41,6 +52,11 @@ class RunningGateway:
     admin_port: int
     store_path: Path
     tls_port: int = 0
+
+    @property
+    def store_arg(self) -> str:
+        """What `smppgw ledger check --store` takes: the SQLite file, or the PostgreSQL URL."""
+        return self.service.config.store.url or str(self.store_path)
 
     @property
     def admin_url(self) -> str:
@@ -70,6 +86,35 @@ async def gateway_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     async def make(overrides: Callable[[str], str] | None = None, source: Path = DEFAULT_CONFIG) -> RunningGateway:
         running = await start_gateway(tmp_path, overrides, source)
+        started.append(running.service)
+        return running
+
+    yield make
+    for service in started:
+        if service.running:
+            await service.stopService()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Run a test against each store (PostgreSQL: a fresh database of the session's cluster)."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return "sqlite"
+
+
+@pytest_twisted.async_yield_fixture
+async def any_store_gateway_factory(tmp_path: Path, store_kind: str) -> AsyncIterator[Callable[..., Any]]:
+    """gateway_factory, once on SQLite and once on PostgreSQL."""
+    started: list[GatewayService] = []
+
+    async def make(overrides: Callable[[str], str] | None = None, source: Path = DEFAULT_CONFIG) -> RunningGateway:
+        edit = overrides
+        if store_kind != "sqlite":
+            on_pg = on_postgres(store_kind)
+            edit = on_pg if overrides is None else (lambda text: on_pg(overrides(text)))
+        running = await start_gateway(tmp_path, edit, source)
         started.append(running.service)
         return running
 

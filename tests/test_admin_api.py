@@ -199,7 +199,8 @@ async def test_bad_json_is_a_400(gateway: RunningGateway) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_api_account_survives_a_restart(gateway_factory: Any) -> None:
+async def test_api_account_survives_a_restart(any_store_gateway_factory: Any) -> None:
+    gateway_factory = any_store_gateway_factory
     first = await gateway_factory()
     new = {"system_id": "acme", "password": "s3cretpw", "balance": 7000, "max_binds": 2, "rate_plan": "wholesale"}
     assert (await call(first, "POST", "/api/accounts", new))[0] == 201
@@ -220,7 +221,8 @@ async def test_api_account_survives_a_restart(gateway_factory: Any) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_topup_credits_once_per_reference(gateway: RunningGateway) -> None:
+async def test_topup_credits_once_per_reference(any_store_gateway_factory: Any) -> None:
+    gateway = await any_store_gateway_factory()
     status, body = await call(
         gateway, "POST", "/api/accounts/demo/topups", {"amount": 25000, "reference": "BANK-0001", "operator": "li.na"}
     )
@@ -252,7 +254,8 @@ async def test_topup_validates_its_fields(gateway: RunningGateway) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_ledger_starts_with_the_opening_balance(gateway: RunningGateway) -> None:
+async def test_ledger_starts_with_the_opening_balance(any_store_gateway_factory: Any) -> None:
+    gateway = await any_store_gateway_factory()
     status, body = await call(gateway, "GET", "/api/accounts/demo/ledger")
     assert status == 200
     (entry,) = body["entries"]
@@ -266,7 +269,8 @@ async def test_ledger_starts_with_the_opening_balance(gateway: RunningGateway) -
 
 
 @pytest_twisted.ensureDeferred
-async def test_message_lookup(gateway: RunningGateway) -> None:
+async def test_message_lookup(any_store_gateway_factory: Any) -> None:
+    gateway = await any_store_gateway_factory()
     status, body = await call(gateway, "GET", "/api/messages/doesnotexist")
     assert status == 404 and body["error"]
 

@@ -30,6 +30,12 @@ TOKEN = "demo-admin-token"
 NUMBER = "13900008888"  # China Mobile; the fast scenario rule delivers it in 50 ms
 
 
+@pytest.fixture
+def gateway_factory(any_store_gateway_factory: Any) -> Any:
+    """Every test here on both stores: held messages, decisions, incidents, opt-outs and pledges."""
+    return any_store_gateway_factory
+
+
 async def http(gw: Any, method: str, path: str, body: Any = None) -> tuple[int, bytes, str]:
     headers = Headers({b"authorization": [f"Bearer {TOKEN}".encode()]})
     producer = None if body is None else FileBodyProducer(BytesIO(json.dumps(body).encode()))
@@ -188,7 +194,7 @@ async def test_review_queue_approve_delivers_reject_refunds_and_ledger_holds(gat
     assert (await api(gw, "GET", "/api/review"))[1]["held"] == []
     await deferToThread(c.disconnect)
     await gw.service.committer.flush()
-    assert await deferToThread(cli_main, ["ledger", "check", "--store", str(gw.store_path)]) == 0
+    assert await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg]) == 0
 
 
 @pytest_twisted.ensureDeferred

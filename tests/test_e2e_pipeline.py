@@ -79,7 +79,8 @@ async def test_each_carrier_gets_its_traffic_and_receipts_follow_the_scenario(ga
 
 
 @pytest_twisted.ensureDeferred
-async def test_balance_drops_by_price_times_segments(gateway):
+async def test_balance_drops_by_price_times_segments(any_store_gateway_factory):
+    gateway = await any_store_gateway_factory()
     wallets = gateway.service.wallets
     price = 45  # CMCC, standard plan
 
@@ -137,8 +138,8 @@ async def test_balance_drops_by_price_times_segments(gateway):
 
 
 @pytest_twisted.ensureDeferred
-async def test_no_funds_refuses_and_charges_nothing_topup_restores(gateway_factory):
-    gw = await gateway_factory(
+async def test_no_funds_refuses_and_charges_nothing_topup_restores(any_store_gateway_factory):
+    gw = await any_store_gateway_factory(
         lambda t: t.replace(
             "initial_balance = 1000000\n\n[accounts.demo2]", "initial_balance = 100\n\n[accounts.demo2]"
         )
@@ -171,7 +172,8 @@ async def test_no_funds_refuses_and_charges_nothing_topup_restores(gateway_facto
 
 
 @pytest_twisted.ensureDeferred
-async def test_undeliverable_is_refunded(gateway):
+async def test_undeliverable_is_refunded(any_store_gateway_factory):
+    gateway = await any_store_gateway_factory()
     wallets = gateway.service.wallets
 
     def run():
@@ -253,7 +255,8 @@ async def test_query_and_cancel(gateway):
 
 
 @pytest_twisted.ensureDeferred
-async def test_mobile_originated_reaches_the_owner_of_the_service_number(gateway):
+async def test_mobile_originated_reaches_the_owner_of_the_service_number(any_store_gateway_factory):
+    gateway = await any_store_gateway_factory()
     d = gateway.service.gateway.mobile_originated("13800138000", "106900001234", "TD", reactor.seconds())
     delivery = await d
 
@@ -272,8 +275,8 @@ async def test_mobile_originated_reaches_the_owner_of_the_service_number(gateway
 
 
 @pytest_twisted.ensureDeferred
-async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(gateway_factory):
-    gw = await gateway_factory(with_fast_rule)
+async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(any_store_gateway_factory):
+    gw = await any_store_gateway_factory(with_fast_rule)
 
     def load(n):
         c = client(gw.smpp_port, mode="tx")
@@ -296,5 +299,5 @@ async def test_ledger_check_passes_after_thousands_of_messages_on_several_binds(
     assert all(s == 0 for r in results for s in r)
     await until(lambda: not gw.service.gateway.active, timeout=20)
     await gw.service.committer.flush()
-    code = await deferToThread(cli_main, ["ledger", "check", "--store", str(gw.store_path)])
+    code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
     assert code == 0

@@ -214,6 +214,10 @@ class AdminApi:
         from ..rig.admin import rig_routes  # noqa: PLC0415 (the rig's handlers use this module's types)
 
         self.routes += rig_routes(service)
+        if service.cluster is not None:
+            from .cluster import cluster_routes  # noqa: PLC0415 (a node of several: GET /api/cluster)
+
+            self.routes += cluster_routes(service.cluster)
 
     # ---- accounts -----------------------------------------------------------------------
 
@@ -314,7 +318,9 @@ class AdminApi:
             raise ApiError(404 if result.reason == "unknown_account" else 400, result.detail or result.reason)
         who = _peer(request)
 
-        def credited(entry: LedgerEntry) -> Reply:
+        def credited(entry: LedgerEntry | Refused) -> Reply:
+            if isinstance(entry, Refused):  # another node credited this reference first
+                raise ApiError(409, f"reference {reference!r} was already credited", "reference")
             log.info(
                 "admin: top-up of {amount} {unit} to {system_id}, reference {reference}, by {operator} from {who}",
                 amount=amount,
@@ -341,6 +347,8 @@ class AdminApi:
         gateway, deliveries = self.service.gateway, self.service.deliveries
         if message.message_id in gateway._settling:  # final, its receipt is being stored right now
             return True
+        if self.service.cluster is not None:  # several nodes: the receipt waits in the shared outbox
+            return self.service.cluster.store.receipt_queued(message.message_id)
         # The queue holds what is stored and not yet acknowledged (reloaded from the store on restart).
         box = deliveries._boxes.get(message.account)
         return box is not None and any(

@@ -231,6 +231,20 @@ class Wallet:
             return Refused("insufficient_funds", f"would leave {self._balance + amount} {self.unit}")
         return self._post(EntryKind.ADJUSTMENT, amount, now, reference=reason, operator=operator)
 
+    def resync(self, balance: int) -> None:
+        """Take the balance an authoritative store reports (a cluster's database, which other
+        nodes debit and credit too); the ledger entries were written there."""
+        if not _is_int(balance) or balance < 0:
+            raise ValueError(f"wallet balance must be a non-negative integer, got {balance!r}")
+        self._balance = balance
+
+    def adopt_charge(self, message_id: str, remaining: int) -> None:
+        """Take over the open charge of a message another node charged (it stopped before the outcome)."""
+        _require_text(message_id, "message_id")
+        if not _is_int(remaining) or remaining < 0:
+            raise ValueError(f"bad open charge {message_id!r}: {remaining!r}")
+        self._open[message_id] = remaining
+
     def state(self) -> WalletState:
         return WalletState(self.account, self.unit, self._balance, MappingProxyType(dict(self._open)))
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..config import AccountConfig
@@ -53,6 +53,9 @@ class AccountBook:
         # After one slow hash check succeeds, later binds compare a salted fast digest in constant time.
         self._salt = os.urandom(16)
         self._verified: dict[str, bytes] = {}
+        # Several nodes: the bind limit is counted over all of them (account, bind command, limit -> allowed).
+        self.bind_gate: Callable[[str, int, int], bool] | None = None
+        self.on_release: Callable[[str], None] | None = None
 
     def add(self, config: AccountConfig, status: str | None = None) -> AccountState:
         state = AccountState(config, status or config.status)
@@ -121,6 +124,8 @@ class AccountBook:
             return S.ESME_RBINDFAIL
         if state.binds >= cfg.max_binds:
             return S.ESME_RBINDFAIL
+        if self.bind_gate is not None and not self.bind_gate(system_id, bind_command, cfg.max_binds):
+            return S.ESME_RBINDFAIL
         state.binds += 1
         return S.ESME_ROK
 
@@ -128,3 +133,5 @@ class AccountBook:
         state = self._accounts.get(system_id)
         if state is not None and state.binds > 0:
             state.binds -= 1
+            if self.on_release is not None:
+                self.on_release(system_id)

@@ -3,7 +3,8 @@ are committed together, on one dedicated database thread, so durability does not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorFromThreads, IReactorTime
@@ -12,7 +13,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from ..store.ports import Op, Store
+from ..store.ports import CommitRefusedError, GroupResult, GroupStore, Op, Store
+
+_T = TypeVar("_T")
 
 
 class GroupCommitter:
@@ -35,6 +38,11 @@ class GroupCommitter:
         self._threads = threads
         self._ops: list[Op] = []
         self._waiters: list[Deferred[None]] = []
+        self._sizes: list[int] = []  # ops of each waiter's write, for a store that refuses some
+        self._flying: list[Op] = []  # the batch being committed
+        # A cluster store commits the writes of a batch or refuses some; on_result sees each outcome.
+        self._grouped: GroupStore | None = store if hasattr(store, "apply_groups") else None  # type: ignore[assignment]
+        self.on_result: Callable[[GroupResult], None] | None = None
         self._timer: IDelayedCall | None = None
         self._in_flight: Deferred[None] | None = None
         self.commits = 0
@@ -48,6 +56,7 @@ class GroupCommitter:
         self._ops.extend(ops)
         d: Deferred[None] = Deferred()
         self._waiters.append(d)
+        self._sizes.append(len(ops))
         if self._in_flight is None:
             if len(self._ops) >= self._max_batch or self._interval <= 0:
                 self._cancel_timer()
@@ -72,18 +81,20 @@ class GroupCommitter:
         self._timer = None
         if self._in_flight is not None:
             return
-        ops, waiters = self._ops, self._waiters
+        ops, waiters, sizes = self._ops, self._waiters, self._sizes
         if not ops:  # only flush() waiters: everything before them is already committed
-            self._waiters = []
+            self._waiters, self._sizes = [], []
             for w in waiters:
                 w.callback(None)
             return
-        self._ops, self._waiters = [], []
-        d: Deferred[None] = deferToThreadPool(self._threads, self._pool, self.store.apply, ops)
-        self._in_flight = d
+        self._ops, self._waiters, self._sizes = [], [], []
+        d: Deferred[GroupResult | None] = deferToThreadPool(self._threads, self._pool, self._apply, ops, sizes)
+        self._in_flight = d  # type: ignore[assignment]
+        self._flying = ops
 
-        def done(result: Failure | None) -> None:
+        def done(result: Failure | GroupResult | None) -> None:
             self._in_flight = None
+            self._flying = []
             if isinstance(result, Failure):
                 self.log.failure("commit of {n} ops failed", result, n=len(ops))
                 for w in waiters:
@@ -91,12 +102,40 @@ class GroupCommitter:
             else:
                 self.commits += 1
                 self.ops_committed += len(ops)
-                for w in waiters:
-                    w.callback(None)
+                refused = result.refused if result is not None else {}
+                for i, w in enumerate(waiters):
+                    if i in refused:
+                        w.errback(CommitRefusedError(refused[i]))
+                    else:
+                        w.callback(None)
+                if result is not None and self.on_result is not None:
+                    self.on_result(result)
             if self._ops or self._waiters:
                 self._flush()
 
         d.addBoth(done)
+
+    def _apply(self, ops: list[Op], sizes: list[int]) -> GroupResult | None:
+        """On the database thread: the batch, as one list or (cluster store) as its writes."""
+        if self._grouped is None:
+            self.store.apply(ops)
+            return None
+        groups: list[Sequence[Op]] = []
+        start = 0
+        for size in sizes:
+            groups.append(ops[start : start + size])
+            start += size
+        return self._grouped.apply_groups(groups)
+
+    def uncommitted(self) -> Iterator[Op]:
+        """Ops written but not committed yet: the batch in flight, then those queued."""
+        yield from self._flying
+        yield from self._ops
+
+    def run_on_store_thread(self, fn: Callable[..., _T], *args: object) -> Deferred[_T]:
+        """Run ``fn(*args)`` on the database thread, between commits (cluster upkeep)."""
+        d: Deferred[_T] = deferToThreadPool(self._threads, self._pool, fn, *args)
+        return d
 
     def flush(self) -> Deferred[None]:
         """A Deferred that fires when everything queued so far is committed."""

@@ -38,6 +38,9 @@ class DeliveryQueue:
         self._retry_interval = retry_interval
         self._on_done = on_done
         self._boxes: dict[str, _Outbox] = {}
+        # Told how many receivers an account has here after each attach and detach (a cluster node
+        # claims only the receipts it can deliver).
+        self.on_receivers: Callable[[str, int], None] | None = None
 
     def _box(self, account: str) -> _Outbox:
         box = self._boxes.get(account)
@@ -63,12 +66,31 @@ class DeliveryQueue:
 
     def attach(self, account: str, receiver: Receiver) -> None:
         self._box(account).receivers.append(receiver)
+        if self.on_receivers is not None:
+            self.on_receivers(account, self.receivers(account))
         self.pump(account)
 
     def detach(self, account: str, receiver: Receiver) -> None:
         box = self._boxes.get(account)
         if box is not None and receiver in box.receivers:
             box.receivers.remove(receiver)
+            if self.on_receivers is not None:
+                self.on_receivers(account, len(box.receivers))
+
+    def has(self, delivery_id: int, account: str) -> bool:
+        box = self._boxes.get(account)
+        return box is not None and delivery_id in box.pending
+
+    def drop(self, account: str) -> list[Delivery]:
+        """Forget what is owed to ``account`` here (another node will deliver it); returns it."""
+        box = self._boxes.get(account)
+        if box is None:
+            return []
+        dropped = list(box.pending.values())
+        box.pending.clear()
+        box.ready.clear()
+        box.in_flight.clear()
+        return dropped
 
     def receivers(self, account: str) -> int:
         box = self._boxes.get(account)

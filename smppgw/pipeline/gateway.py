@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
@@ -35,7 +36,7 @@ from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
 from ..routing.numbers import mask_msisdn
 from ..routing.router import NoRoute, Router
-from ..store.ports import Op, Store
+from ..store.ports import CommitRefusedError, Op, Store
 from ..store.sqlite import delivery_row, ledger_row, message_row
 from .accounts import AccountBook
 from .committer import GroupCommitter
@@ -76,6 +77,13 @@ def _looks_national(digits: str) -> bool:
 
 def _reject(status: int, reason: str) -> Rejected:
     return Rejected(status, reason)
+
+
+def _refused_topup(failure: Failure) -> Refused:
+    """A cluster store refuses a top-up whose reference another node credited first."""
+    if not isinstance(failure.value, CommitRefusedError):
+        return failure  # type: ignore[return-value]  # passed on: the store failed
+    return Refused("duplicate_reference", str(failure.value))
 
 
 class Gateway:
@@ -277,6 +285,17 @@ class Gateway:
         if wallet is not None and message.charge:
             wallet.refund(message.message_id, message.charge, message.submitted_at)
             wallet.settle(message.message_id)
+
+    def abort_failed(self, failure: object, message: Message) -> None:
+        self.abort(message)
+
+    @staticmethod
+    def commit_failed_status(error: BaseException) -> int:
+        """The submit_sm_resp status for an accepted message whose commit failed: a cluster store
+        refuses a charge the account's money (on the database) no longer covers, as a node would."""
+        if isinstance(error, CommitRefusedError) and error.reason == "insufficient_funds":
+            return S.SMPPGW_RNOBALANCE
+        return S.ESME_RSYSERR
 
     def release(self, message: Message) -> None:
         """Hand an accepted message to its carrier, once its submit_sm_resp is on the wire."""
@@ -523,14 +542,14 @@ class Gateway:
 
     def topup(
         self, account: str, amount: int, reference: str, operator: str | None, now: float
-    ) -> Deferred[LedgerEntry] | Refused:
+    ) -> Deferred[LedgerEntry | Refused] | Refused:
         wallet = self.wallets.get(account)
         if wallet is None:
             return Refused("unknown_account", f"no account {account}")
         entry = wallet.topup(amount, reference, operator, now)
         if isinstance(entry, Refused):
             return entry
-        return self.committer.write(self._money_ops(entry)).addCallback(lambda _: entry)
+        return self.committer.write(self._money_ops(entry)).addCallbacks(lambda _: entry, _refused_topup)
 
     # ---- restart ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ attacker cannot lock a partner out of its own servers.  Times are passed in (the
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..protocol.constants import CommandStatus
@@ -34,6 +35,9 @@ class BindGuard:
         self.lockout = lockout
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._locked: dict[tuple[str, str], float] = {}
+        # Several nodes share lockouts through their store: told of each one started and lifted here.
+        self.on_lock: Callable[[Lockout], None] | None = None
+        self.on_lift: Callable[[str, str | None], None] | None = None
 
     def locked(self, account: str, address: str, now: float) -> bool:
         until = self._locked.get((account, address))
@@ -62,7 +66,10 @@ class BindGuard:
             return None
         del self._failures[key]
         self._locked[key] = now + self.lockout
-        return Lockout(account, address, now + self.lockout)
+        lockout = Lockout(account, address, now + self.lockout)
+        if self.on_lock is not None:
+            self.on_lock(lockout)
+        return lockout
 
     def lockouts(self, now: float) -> list[Lockout]:
         for key in [k for k, until in self._locked.items() if until <= now]:
@@ -75,7 +82,13 @@ class BindGuard:
         for key in keys:
             del self._locked[key]
             self._failures.pop(key, None)
+        if self.on_lift is not None:
+            self.on_lift(account, address)
         return len(keys)
+
+    def adopt(self, locked: Mapping[tuple[str, str], float]) -> None:
+        """The lockouts in force on every node (a cluster's store): they replace this node's."""
+        self._locked = dict(locked)
 
     def _sweep(self, now: float) -> None:
         for key in [k for k, times in self._failures.items() if not times or times[-1] <= now - self.window]:

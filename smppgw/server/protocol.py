@@ -299,7 +299,8 @@ class SMPPServerProtocol(Protocol):
 
         def failed(failure: Failure) -> None:
             gateway.abort(message)
-            self._respond(resp_cls(sequence_number=seq, command_status=S.ESME_RSYSERR))
+            status = gateway.commit_failed_status(failure.value)
+            self._respond(resp_cls(sequence_number=seq, command_status=status))
             traffic.observe_submit(self.clock.seconds() - received)
 
         accepted.committed.addCallbacks(committed, failed)
@@ -341,7 +342,10 @@ class SMPPServerProtocol(Protocol):
                 pending.append(result)
                 first_id = first_id or result.message.message_id
         for accepted in pending:
-            accepted.committed.addCallback(self._release, accepted.message)
+            # Already answered: a commit that fails (or a cluster store refuses) just forgets the message.
+            accepted.committed.addCallbacks(
+                self._release, gateway.abort_failed, callbackArgs=(accepted.message,), errbackArgs=(accepted.message,)
+            )
         status = S.ESME_ROK if pending else S.ESME_RSUBMITFAIL
         return p.SubmitMultiResp(
             sequence_number=pdu.sequence_number,

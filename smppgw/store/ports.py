@@ -45,6 +45,23 @@ class Recovered:
     next_delivery_id: int = 1
 
 
+@dataclass(slots=True)
+class GroupResult:
+    """What a cluster store's group commit did: the writes it refused (index -> reason, e.g.
+    "insufficient_funds"), and the stored balances of the accounts it touched."""
+
+    refused: dict[int, str] = field(default_factory=dict)
+    balances: dict[str, int] = field(default_factory=dict)
+
+
+class CommitRefusedError(Exception):
+    """One write of a group commit was refused by the store (the others committed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Store(Protocol):
     def load(self) -> Recovered: ...
 
@@ -56,3 +73,11 @@ class Store(Protocol):
     def ledger(self, account: str | None = None) -> list[LedgerEntry]: ...
 
     def close(self) -> None: ...
+
+
+class GroupStore(Store, Protocol):
+    """A store that commits several writes at once and may refuse some (PostgreSQL: the database
+    holds the balances several nodes debit)."""
+
+    def apply_groups(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
+        """Apply each group of ops, or refuse it whole; the rest commit in one transaction."""

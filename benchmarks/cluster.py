@@ -1,0 +1,123 @@
+"""Scaling over 1, 2 and 3 nodes on one PostgreSQL: `smppgw bench` against each node directly
+(one bench process per node, started together), with fixtures/bench.toml on every node (plus one account per node's bench).
+
+    python benchmarks/cluster.py [-n 9000] [--nodes 1,2,3]
+
+Starts a throwaway PostgreSQL (Debian's server binaries, as the tests do) and a fresh database per
+row, prints one line per row and a Markdown table: messages/s end to end (receipts received) over
+all nodes (and, first, one node on its SQLite file for comparison), the submit_sm_resp p99 of the slowest node, CPU µs per message of the nodes together and
+of PostgreSQL (all its processes), from /proc.  Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from cluster_harness import GatewayCluster  # noqa: E402
+from pg_harness import start_cluster  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# One account per node's bench: an account's receipts go to whichever of its receivers (on any
+# node) claims them first, and a bench process counts only the receipts it receives.
+BENCH_ACCOUNT = """
+[accounts.bench{i}]
+password = "bench123"
+source_addrs = ["1069009{i}"]
+max_binds = 100
+rate_plan = "standard"
+initial_balance = 1000000000000
+"""
+
+
+def with_bench_accounts(text: str) -> str:
+    return text + "".join(BENCH_ACCOUNT.format(i=i) for i in range(8))
+
+
+def bench_cmd(port: int, count: int, index: int) -> list[str]:
+    cmd = [sys.executable, "-m", "smppgw", "bench", "--port", str(port), "-n", str(count), "-c", "2", "-w", "100"]
+    return [*cmd, "--account", f"bench{index}:bench123:1069009{index}", "--json", "--progress", "0"]
+
+
+def row(nodes: int, count: int, pg: Any, sqlite: bool = False) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="smppgw-cluster-bench-") as tmp:
+        url = "" if sqlite else pg.create_database()
+        cluster = GatewayCluster(Path(tmp), url, with_bench_accounts, base=ROOT / "fixtures" / "bench.toml")
+        try:
+            started = cluster.start(nodes)
+            time.sleep(1.0)  # let start-up settle
+            node_pids = [n.proc.pid for n in started if n.proc is not None]
+            pg_before = {pid: cpu_seconds(pid) for pid in pg.postgres_pids()}
+            nodes_before = sum(cpu_seconds(pid) for pid in node_pids)
+            began = time.monotonic()
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            runs = [
+                subprocess.Popen(bench_cmd(n.smpp_port, count // nodes, i), stdout=subprocess.PIPE, env=env)
+                for i, n in enumerate(started)
+            ]
+            results = [json.loads(p.communicate()[0]) for p in runs]
+            wall = time.monotonic() - began
+            nodes_cpu = sum(cpu_seconds(pid) for pid in node_pids) - nodes_before
+            pg_cpu = sum(cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in pg.postgres_pids())
+        finally:
+            cluster.stop()
+    sent = sum(r["submitted"] for r in results)
+    receipts = sum(r.get("receipts", r["submitted"]) for r in results)
+    return {
+        "nodes": "1 (SQLite)" if sqlite else nodes,
+        "messages": sent,
+        "rate": receipts / wall,
+        "p99_ms": max(r["submit_latency_ms"]["p99"] for r in results),
+        "node_cpu_us": nodes_cpu / max(sent, 1) * 1e6,
+        "pg_cpu_us": pg_cpu / max(sent, 1) * 1e6,
+        "ok": all(r.get("ok") for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=9000, help="submit_sm per row, shared by the nodes")
+    parser.add_argument("--nodes", default="1,2,3")
+    args = parser.parse_args()
+    pg = start_cluster()
+    rows = []
+    try:
+        # The baseline: the same node and bench on its SQLite file (PostgreSQL idles meanwhile).
+        rows.append(row(1, args.n, pg, sqlite=True))
+        print(json.dumps(rows[-1]), flush=True)
+        for nodes in (int(n) for n in args.nodes.split(",")):
+            result = row(nodes, args.n, pg)
+            rows.append(result)
+            print(json.dumps(result), flush=True)
+    finally:
+        pg.stop()
+    print("\n| nodes | messages | messages/s | submit_sm_resp p99 ms | nodes CPU µs/msg | PostgreSQL CPU µs/msg | ok |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['nodes']} | {r['messages']} | {r['rate']:,.0f} | {r['p99_ms']:.1f} | {r['node_cpu_us']:.0f} "
+            f"| {r['pg_cpu_us']:.0f} | {'yes' if r['ok'] else 'no'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

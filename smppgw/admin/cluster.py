@@ -1,0 +1,28 @@
+"""GET /api/cluster on a node of several: the nodes with their heartbeats, and live binds per account."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.web.server import Request
+
+from .api import Handler, Reply, Result
+
+if TYPE_CHECKING:
+    from ..pipeline.cluster import Cluster
+
+
+def cluster_routes(cluster: Cluster) -> list[tuple[bytes, tuple[str, ...], Handler]]:
+    def show(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        timeout = cluster.config.node_timeout
+        return Reply(
+            200,
+            {
+                "node": cluster.node_id,
+                "nodes": cluster.store.nodes(timeout),
+                "binds": cluster.store.cluster_binds(timeout),
+                "adopted": cluster.adopted,
+            },
+        )
+
+    return [(b"GET", ("cluster",), show)]

@@ -1,0 +1,360 @@
+"""This node among several sharing one PostgreSQL store.
+
+- Money: after every group commit, and every heartbeat, each wallet takes the balance the database
+  holds (what all nodes debited and credited) plus what this node has written but not committed.
+- Receipts and MO: every delivery goes to the outbox table; a node claims rows (``FOR UPDATE SKIP
+  LOCKED``) only for accounts holding a receiver or transceiver bind on it, when woken by
+  ``NOTIFY smppgw_outbox`` (a listener thread) or, as a fallback, every heartbeat.  When an
+  account's last receiving bind leaves, what this node claimed for it goes back to the outbox.
+- Binds: counted in the ``binds`` table, so an account's ``max_binds`` holds over all nodes; the
+  binds of a node whose heartbeat is older than ``node_timeout`` no longer count.
+- A dead node's open messages are adopted by the first live node to notice (its carriers resume
+  them), so their receipts still come.
+- Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
+
+All callbacks run on the reactor thread; database work runs on the committer's database thread,
+except bind counting (the reader connection: a bind needs its answer now) and the listener.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ..config import ClusterConfig
+from ..model import Delivery, Message
+from ..server.guard import Lockout
+from ..store.ports import GroupResult, StoredAccount
+from ..store.postgres import ClusterView, PostgresStore, connect
+from .accounts import BIND_TYPE_OF
+
+if TYPE_CHECKING:
+    from ..service import GatewayService
+
+
+class Cluster:
+    log = Logger()
+
+    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
+        self.service = service
+        self.store = store
+        self.config = config
+        self.node_id = store.node_id
+        self._receiving: set[str] = set()  # accounts with a receiving bind here
+        self._claiming = False
+        self._claim_again = False
+        self._releases: dict[str, IDelayedCall] = {}
+        self._loop: LoopingCall | None = None
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.adopted = 0
+        self._generations: dict[str, int] | None = None  # as last seen
+        # Lockouts started (until) and lifted (None) here lately: (when, account, address or None, until).
+        self._lock_changes: list[tuple[float, str, str | None, float | None]] = []
+        service.committer.on_result = self._committed
+        service.deliveries.on_receivers = self._receivers_changed
+        service.accounts.bind_gate = self._bind_gate
+        service.accounts.on_release = self._bind_released
+        service.factory.guard.on_lock = self._locked_out
+        service.factory.guard.on_lift = self._lifted
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = LoopingCall(self._tick)
+        self._loop.clock = self.service.reactor
+        self._loop.start(self.config.heartbeat_interval, now=True).addErrback(self._log, "heartbeat loop")
+        self._listener = threading.Thread(target=self._listen, name="smppgw-listen", daemon=True)
+        self._listener.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        for call in self._releases.values():
+            if call.active():
+                call.cancel()
+        await self.service.committer.run_on_store_thread(self.store.leave)
+        if self._listener is not None:
+            self._listener.join(timeout=2.0)  # it wakes every half second to see the stop
+
+    def _log(self, failure: Failure, what: str) -> None:
+        if not self._stopping.is_set():
+            self.log.failure("cluster: {what} failed", failure, what=what)
+
+    # ---- heartbeat: liveness, balances and statuses, dead nodes' messages --------------------
+
+    def _tick(self) -> None:
+        now = self.service.reactor.seconds()
+        d = self.service.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout, now)
+        d.addCallback(self._beaten)
+        d.addErrback(self._log, "heartbeat")
+        self.claim()  # the fallback for a NOTIFY this node missed
+
+    def _beaten(self, view: ClusterView) -> None:
+        if self._stopping.is_set():
+            return
+        self._resync({account: stored.balance for account, stored in view.accounts.items()})
+        accounts = self.service.accounts
+        # This node's own changes not committed when the view was read: the view is older than them.
+        changing = {op.args[1] for op in self.service.committer.uncommitted() if op.kind == "account_status"}
+        for account, stored in view.accounts.items():
+            state = accounts.get(account)
+            if state is None:
+                self._open_shared(stored)
+                continue
+            if state.status != stored.status and account not in changing:
+                accounts.set_status(account, stored.status)
+                self.log.info(
+                    "cluster: account {account} is {status} (changed on another node)",
+                    account=account,
+                    status=stored.status,
+                )
+                if stored.status != "active":
+                    self.service._unbind_account(account)
+        self._follow(view.generations)
+        self._share_throughput(view.binds)
+        self.service.factory.guard.adopt(self._lockouts(view.lockouts))
+        if view.adopted:
+            self._adopt(view.adopted)
+
+    def _follow(self, generations: dict[str, int]) -> None:
+        """Reload what another node changed: opt-out lists, pledges, the configuration."""
+        seen, self._generations = self._generations, dict(generations)
+        if seen is None:  # the first heartbeat: this node loaded all of it at start...
+            if generations.get("config", 0) > 0:  # ...but a reload on another node replaced its file's
+                self._apply_shared_config()
+            return
+        moved = {name for name, value in generations.items() if seen.get(name) != value}
+        service = self.service
+        if "optouts" in moved:
+            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
+            service.compliance.optouts = {}
+            service.compliance.restore(stored, [])
+            for op in service.committer.uncommitted():  # this node's own, not stored yet
+                if op.kind == "optout":
+                    service.compliance.optouts.setdefault(str(op.args[0]), set()).add(str(op.args[1]))
+                elif op.kind == "optout_remove":
+                    service.compliance.optouts.get(str(op.args[0]), set()).discard(str(op.args[1]))
+        if "pledges" in moved:
+            for account in self.store.pledges():
+                state = service.accounts.get(account)
+                if state is not None:
+                    state.pledged = True
+        if "config" in moved:
+            self._apply_shared_config()
+
+    def _apply_shared_config(self) -> None:
+        from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
+
+        text = self.store.shared_config()
+        if text:
+            self.log.info("cluster: applying the configuration reloaded on another node")
+            reload(self.service, shared=text).addErrback(lambda failure: None)  # a refusal is logged by reload
+
+    def config_reloaded(self, text: str) -> None:
+        """This node reloaded its configuration: every other node applies the same text."""
+        try:
+            value = self.store.share_config(text)
+        except psycopg.Error as err:
+            self.log.warn("cluster: the other nodes were not told of the reload: {err}", err=err)
+            return
+        if self._generations is not None:
+            self._generations["config"] = value
+
+    def _open_shared(self, stored: StoredAccount) -> None:
+        """An account another node created through its admin API: this node serves it too."""
+        if not stored.settings:
+            return  # a configured account this node's file does not have
+        try:
+            config = self.service._stored_account(stored)
+        except ValueError as err:
+            self.log.warn("cluster: account {account} not loaded: {err}", account=stored.system_id, err=err)
+            return
+        self.service.accounts.add(config, stored.status)
+        if stored.system_id not in self.service.wallets:
+            self.service.wallets.open(stored.system_id, stored.unit, stored.balance)
+        self.log.info("cluster: account {account} created on another node", account=stored.system_id)
+
+    def _share_throughput(self, binds: dict[str, tuple[int, int]]) -> None:
+        """An account's messages/s are shared by the nodes in proportion to the binds each holds."""
+        for state in self.service.accounts:
+            limit = state.config.throughput
+            here, total = binds.get(state.config.system_id, (0, 0))
+            if limit > 0 and here > 0 and total > 0:
+                state.bucket.rate = limit * here / total
+            elif limit > 0:
+                state.bucket.rate = limit
+
+    def _adopt(self, messages: list[Message]) -> None:
+        wallets = self.service.wallets
+        for message in messages:
+            wallet = wallets.get(message.account)
+            if wallet is not None:
+                wallet.adopt_charge(message.message_id, message.charge - message.refunded)
+        self.service.gateway.resume(messages)
+        self.adopted += len(messages)
+        self.log.info("cluster: adopted {n} open messages of a node that stopped", n=len(messages))
+
+    # ---- money ----------------------------------------------------------------------------
+
+    def _committed(self, result: GroupResult) -> None:
+        self._resync(result.balances)
+
+    def _resync(self, balances: dict[str, int]) -> None:
+        """Stored balance plus what this node wrote and has not committed yet."""
+        pending: dict[str, int] = {}
+        for op in self.service.committer.uncommitted():
+            if op.kind == "ledger":
+                args: tuple[Any, ...] = op.args
+                pending[args[1]] = pending.get(args[1], 0) + args[3]
+        wallets = self.service.wallets
+        for account, balance in balances.items():
+            wallet = wallets.get(account)
+            if wallet is not None:
+                wallet.resync(max(0, balance + pending.get(account, 0)))
+
+    # ---- binds ----------------------------------------------------------------------------
+
+    def _bind_gate(self, account: str, bind_command: int, limit: int) -> bool:
+        try:
+            return self.store.reserve_bind(
+                account, BIND_TYPE_OF.get(bind_command, "?"), limit, self.config.node_timeout
+            )
+        except psycopg.Error as err:
+            self.log.warn(
+                "cluster: bind of {account} refused, the store cannot count it: {err}", account=account, err=err
+            )
+            return False
+
+    def _bind_released(self, account: str) -> None:
+        try:
+            self.store.release_bind(account)
+        except psycopg.Error as err:  # the row expires with this node's heartbeat anyway
+            self.log.warn("cluster: unbind of {account} not recorded: {err}", account=account, err=err)
+
+    def _lockouts(self, stored: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+        """The lockouts in force: the stored ones, with this node's changes of the last two heartbeats
+        (a heartbeat's read may have started before them)."""
+        now = self.service.reactor.seconds()
+        self._lock_changes = [c for c in self._lock_changes if c[0] > now - 2 * self.config.heartbeat_interval]
+        locked = dict(stored)
+        for _, account, address, until in self._lock_changes:
+            if until is not None and address is not None:
+                locked[(account, address)] = until
+            else:
+                for key in [k for k in locked if k[0] == account and (address is None or k[1] == address)]:
+                    del locked[key]
+        return locked
+
+    def _locked_out(self, lockout: Lockout) -> None:
+        self._lock_changes.append((self.service.reactor.seconds(), lockout.account, lockout.address, lockout.until))
+        try:
+            self.store.lock_out(lockout.account, lockout.address, lockout.until)
+        except psycopg.Error as err:
+            self.log.warn(
+                "cluster: lockout of {account} kept on this node only: {err}", account=lockout.account, err=err
+            )
+
+    def _lifted(self, account: str, address: str | None) -> None:
+        self._lock_changes.append((self.service.reactor.seconds(), account, address, None))
+        try:
+            self.store.lift_lockouts(account, address)
+        except psycopg.Error as err:
+            self.log.warn("cluster: lockout of {account} not lifted in the store: {err}", account=account, err=err)
+
+    # ---- receipts and MO -----------------------------------------------------------------------
+
+    def delivery_stored(self, delivery: Delivery) -> None:
+        """A receipt or MO this node committed to the outbox: queued here when it was stored claimed
+        (a receiving bind was here then), else claimed by whoever holds one (this node included)."""
+        account = delivery.account
+        if delivery.delivery_id in self.store.claimed:
+            self.store.claimed.discard(delivery.delivery_id)
+            self.service.deliveries.add(delivery)
+            if account not in self._receiving and account not in self._releases:
+                # The receiver left while it was being stored: hand it back like the rest.
+                self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+        elif account in self._receiving:
+            self.claim()
+
+    def _receivers_changed(self, account: str, count: int) -> None:
+        if count > 0:
+            self._receiving.add(account)
+            self.store.receiving = frozenset(self._receiving)
+            pending = self._releases.pop(account, None)
+            if pending is not None and pending.active():
+                pending.cancel()
+            self.claim()
+        elif account in self._receiving:
+            self._receiving.discard(account)
+            self.store.receiving = frozenset(self._receiving)
+            # A client that rebinds at once keeps its receipts here; one that went elsewhere gets them there.
+            self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+
+    def _release(self, account: str) -> None:
+        self._releases.pop(account, None)
+        if account in self._receiving:
+            return
+        dropped = self.service.deliveries.drop(account)
+        if dropped:
+            d = self.service.committer.run_on_store_thread(self.store.unclaim, account)
+            d.addErrback(self._log, "handing receipts back")
+
+    def claim(self) -> None:
+        """Claim outbox rows for the accounts bound here; one claim at a time, another if woken meanwhile."""
+        if not self._receiving:
+            return
+        if self._claiming:
+            self._claim_again = True
+            return
+        self._claiming = True
+        self._claim_again = False
+        accounts = sorted(self._receiving)
+        d = self.service.committer.run_on_store_thread(self.store.claim, accounts, self.config.node_timeout)
+        d.addCallback(self._claimed)
+        d.addErrback(self._log, "claiming receipts")
+        d.addBoth(self._claim_done)
+
+    def _claimed(self, deliveries: list[Delivery]) -> None:
+        queue = self.service.deliveries
+        for delivery in deliveries:
+            if not queue.has(delivery.delivery_id, delivery.account):
+                queue.add(delivery)
+        if len(deliveries) >= 1000:
+            self._claim_again = True
+
+    def _claim_done(self, _: object) -> None:
+        self._claiming = False
+        if self._claim_again and not self._stopping.is_set():
+            self.claim()
+
+    def _listen(self) -> None:
+        """The listener thread: LISTEN on its own connection, hand each wake-up to the reactor."""
+        reactor: Any = self.service.reactor
+        while not self._stopping.is_set():
+            try:
+                with connect(self.store.url) as conn:
+                    conn.execute("LISTEN smppgw_outbox")
+                    conn.execute("LISTEN smppgw_accounts")
+                    while not self._stopping.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            reactor.callFromThread(self._notified, note.channel, note.payload)
+            except psycopg.Error:
+                if self._stopping.wait(1.0):  # reconnect; polling covers the gap
+                    return
+
+    def _notified(self, channel: str, payload: str) -> None:
+        if self._stopping.is_set():
+            return
+        if channel == "smppgw_outbox":
+            if payload in self._receiving:
+                self.claim()
+        elif self._loop is not None and self._loop.running:
+            self._tick()  # a top-up or a status changed: read balances and statuses now

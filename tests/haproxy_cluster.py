@@ -128,6 +128,7 @@ class HAProxyCluster:
     workdir: Path
     nodes_wanted: int = 2
     edit: Callable[[str], str] | None = None  # changes every node's configuration text
+    node_edit: Callable[[str, str], str] | None = None  # (node name, text) -> text: one node's own changes
     port: int = 0  # HAProxy's SMPP frontend; 0: a free one
     check_ms: int | None = 200  # health check interval; None: the fixture's
     base: Path = FIXTURES / "gateway.toml"  # the nodes' configuration, before ports and edit
@@ -182,6 +183,8 @@ class HAProxyCluster:
         """Start (or restart) a node's process on its ports and store."""
         config = node.workdir / "gateway.toml"
         text = node_config(node.smpp_port, node.admin_port, node.workdir / "smppgw.db", self.edit, self.base)
+        if self.node_edit is not None:
+            text = self.node_edit(node.name, text)
         config.write_text(text, encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         log = node.log_path.open("ab")

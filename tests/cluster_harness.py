@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import FIXTURES, config_text, on_postgres
+from conftest import FIXTURES, config_text
+from haproxy_cluster import on_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "demo-admin-token"

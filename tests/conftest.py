@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from haproxy_cluster import on_postgres
 from pg_harness import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
@@ -20,16 +21,6 @@ from smppgw.service import GatewayService
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_CONFIG = FIXTURES / "gateway.toml"
-
-
-def on_postgres(url: str, node_id: str = "a") -> Callable[[str], str]:
-    """An override: the store in the PostgreSQL database ``url``, as cluster node ``node_id``."""
-
-    def edit(text: str) -> str:
-        text = re.sub(r"(?m)^\[store\]$", f'[store]\nurl = "{url}"', text, count=1)
-        return text + f'\n[cluster]\nnode_id = "{node_id}"\n'
-
-    return edit
 
 
 def config_text(store: Path, *, overrides: Callable[[str], str] | None = None, base: Path = DEFAULT_CONFIG) -> str:

@@ -71,6 +71,16 @@ def node_config(
     return edit(text) if edit is not None else text
 
 
+def on_postgres(url: str, node_id: str = "a") -> Callable[[str], str]:
+    """An edit of a node's configuration: the store in the PostgreSQL database ``url``, as cluster node ``node_id``."""
+
+    def edit(text: str) -> str:
+        text = re.sub(r"(?m)^\[store\]$", f"[store]\nurl = {json.dumps(url)}", text, count=1)
+        return text + f'\n[cluster]\nnode_id = "{node_id}"\n'
+
+    return edit
+
+
 def haproxy_config(port: int, stats_port: int, socket_path: Path, nodes: list[Node], check_ms: int | None) -> str:
     """fixtures/haproxy.cfg with these ports and nodes (and quicker checks when ``check_ms`` is given)."""
     text = (FIXTURES / "haproxy.cfg").read_text(encoding="utf-8")
@@ -268,9 +278,13 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--port", type=int, default=2775, help="HAProxy's SMPP port (default 2775)")
     parser.add_argument("--dir", default="state/cluster", help="work folder: configurations, stores, logs")
+    parser.add_argument(
+        "--store", default="", help="postgresql://... shared by the nodes (default: each node its own SQLite file)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the nodes and HAProxy too, as Ctrl-C does
-    cluster = HAProxyCluster(Path(args.dir).resolve(), args.nodes, port=args.port, check_ms=None)
+    shared = (lambda name, text: on_postgres(args.store, name)(text)) if args.store else None
+    cluster = HAProxyCluster(Path(args.dir).resolve(), args.nodes, port=args.port, check_ms=None, node_edit=shared)
     with cluster:
         print(f"SMPP through HAProxy: {HOST}:{cluster.port}   HAProxy stats: http://{HOST}:{cluster.stats_port}/")
         for node in cluster.nodes:

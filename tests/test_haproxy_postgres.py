@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import on_postgres
-from haproxy_cluster import HAProxyCluster, haproxy_binary
+from haproxy_cluster import HAProxyCluster, haproxy_binary, on_postgres
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 from test_cluster import fast
 

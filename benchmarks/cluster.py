@@ -1,12 +1,17 @@
 """Scaling over 1, 2 and 3 nodes on one PostgreSQL: `smppgw bench` against each node directly
-(one bench process per node, started together), with fixtures/bench.toml on every node (plus one account per node's bench).
+(one bench process per node, started together), with fixtures/bench.toml on every node (plus one
+account per node's bench).
 
-    python benchmarks/cluster.py [-n 9000] [--nodes 1,2,3]
+    python benchmarks/cluster.py [-n 9000] [--nodes 1,2,3] [--haproxy]
+
+With --haproxy every bench connects to one address, a real HAProxy (fixtures/haproxy.cfg, PROXY
+protocol v2, leastconn) in front of the nodes, as clients of a cluster do; HAProxy's CPU is reported.
 
 Starts a throwaway PostgreSQL (Debian's server binaries, as the tests do) and a fresh database per
 row, prints one line per row and a Markdown table: messages/s end to end (receipts received) over
-all nodes (and, first, one node on its SQLite file for comparison), the submit_sm_resp p99 of the slowest node, CPU µs per message of the nodes together and
-of PostgreSQL (all its processes), from /proc.  Linux only.
+all nodes (and, first, one node on its SQLite file for comparison), the submit_sm_resp p99 of the
+slowest node, CPU µs per message of the nodes together and of PostgreSQL (all its processes), from
+/proc.  Linux only.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cluster_harness import GatewayCluster  # noqa: E402
+from haproxy_cluster import HAProxyCluster, on_postgres  # noqa: E402
 from pg_harness import start_cluster  # noqa: E402
 
 
@@ -93,10 +99,58 @@ def row(nodes: int, count: int, pg: Any, sqlite: bool = False) -> dict[str, Any]
     }
 
 
+def row_haproxy(nodes: int, count: int, pg: Any) -> dict[str, Any]:
+    """The same load, every bench through one HAProxy in front of the nodes."""
+    with tempfile.TemporaryDirectory(prefix="smppgw-cluster-bench-") as tmp:
+        url = pg.create_database()
+        cluster = HAProxyCluster(
+            Path(tmp),
+            nodes,
+            edit=with_bench_accounts,
+            node_edit=lambda name, text: on_postgres(url, name)(text),
+            base=ROOT / "fixtures" / "bench.toml",
+        )
+        try:
+            cluster.start()
+            time.sleep(1.0)
+            node_pids = [n.process.pid for n in cluster.nodes if n.process is not None]
+            assert cluster.haproxy is not None
+            haproxy_pid = cluster.haproxy.pid
+            pg_before = {pid: cpu_seconds(pid) for pid in pg.postgres_pids()}
+            nodes_before = sum(cpu_seconds(pid) for pid in node_pids)
+            haproxy_before = cpu_seconds(haproxy_pid)
+            began = time.monotonic()
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            runs = [
+                subprocess.Popen(bench_cmd(cluster.port, count // nodes, i), stdout=subprocess.PIPE, env=env)
+                for i in range(nodes)
+            ]
+            results = [json.loads(p.communicate()[0]) for p in runs]
+            wall = time.monotonic() - began
+            nodes_cpu = sum(cpu_seconds(pid) for pid in node_pids) - nodes_before
+            pg_cpu = sum(cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in pg.postgres_pids())
+            haproxy_cpu = cpu_seconds(haproxy_pid) - haproxy_before
+        finally:
+            cluster.stop()
+    sent = sum(r["submitted"] for r in results)
+    receipts = sum(r.get("receipts", r["submitted"]) for r in results)
+    return {
+        "nodes": f"{nodes} via HAProxy",
+        "messages": sent,
+        "rate": receipts / wall,
+        "p99_ms": max(r["submit_latency_ms"]["p99"] for r in results),
+        "node_cpu_us": nodes_cpu / max(sent, 1) * 1e6,
+        "pg_cpu_us": pg_cpu / max(sent, 1) * 1e6,
+        "haproxy_cpu_us": haproxy_cpu / max(sent, 1) * 1e6,
+        "ok": all(r.get("ok") for r in results),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=9000, help="submit_sm per row, shared by the nodes")
     parser.add_argument("--nodes", default="1,2,3")
+    parser.add_argument("--haproxy", action="store_true", help="every bench through one HAProxy in front")
     args = parser.parse_args()
     pg = start_cluster()
     rows = []
@@ -105,17 +159,21 @@ def main() -> None:
         rows.append(row(1, args.n, pg, sqlite=True))
         print(json.dumps(rows[-1]), flush=True)
         for nodes in (int(n) for n in args.nodes.split(",")):
-            result = row(nodes, args.n, pg)
+            result = row_haproxy(nodes, args.n, pg) if args.haproxy else row(nodes, args.n, pg)
             rows.append(result)
             print(json.dumps(result), flush=True)
     finally:
         pg.stop()
-    print("\n| nodes | messages | messages/s | submit_sm_resp p99 ms | nodes CPU µs/msg | PostgreSQL CPU µs/msg | ok |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| nodes | messages | messages/s | submit_sm_resp p99 ms | nodes CPU µs/msg | PostgreSQL CPU µs/msg "
+        "| HAProxy CPU µs/msg | ok |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
+        haproxy = f"{r['haproxy_cpu_us']:.1f}" if "haproxy_cpu_us" in r else "-"
         print(
             f"| {r['nodes']} | {r['messages']} | {r['rate']:,.0f} | {r['p99_ms']:.1f} | {r['node_cpu_us']:.0f} "
-            f"| {r['pg_cpu_us']:.0f} | {'yes' if r['ok'] else 'no'} |"
+            f"| {r['pg_cpu_us']:.0f} | {haproxy} | {'yes' if r['ok'] else 'no'} |"
         )
 
 

@@ -102,6 +102,29 @@ async def test_well_behaved_smpplib_session_scores_clean(gateway, capsys: pytest
     assert missing[0] == 404
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_message_sent_again_after_a_reconnect_is_named_as_a_resubmit(gateway):
+    def session(account: str, password: str, source: str, numbers: list[str]) -> dict:
+        before = session_ids(gateway)
+        c = client(gateway.smpp_port, system_id=account, password=password)
+        (session_id,) = session_ids(gateway) - before
+        for number in numbers:
+            assert submit_and_wait(c, number, source_addr=source).status == 0
+        c.unbind()
+        c.disconnect()
+        return ended_scorecard(gateway, session_id)
+
+    def run() -> tuple[dict, dict]:
+        first = session("demo", "demo1234", "10690000", ["13800138001", "13800138002"])
+        again = session("demo", "demo1234", "10690000", ["13800138002", "13800138003"])  # one sent before
+        return first, again
+
+    first, again = await deferToThread(run)
+    assert first["counts"]["resubmits"] == 0 and first["clean"]
+    assert again["counts"]["resubmits"] == 1
+    assert "resubmitted after reconnecting: 1 messages sent on an earlier session" in again["faults"]
+
+
 def test_ended_scorecards_do_not_keep_their_sessions_alive():
     """The last 1,000 ended cards stay readable, but not the connections they graded (memory stays
     bounded on a gateway whose clients reconnect all day)."""

@@ -40,7 +40,9 @@ _SUBMITS = frozenset({C.SUBMIT_SM, C.DATA_SM, C.SUBMIT_MULTI})
 _THROTTLES = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
 _OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
 _BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
-_FINGERPRINTS = 10_000  # recent submits remembered per account
+# Recent submits remembered, over all accounts (~240 bytes each): one bound for the gateway, not one
+# per account, so a thousand busy accounts cost no more than one.
+_FINGERPRINTS = 20_000
 _MAX_RECORDED = 100_000  # PDUs kept of one recorded session
 
 
@@ -49,11 +51,14 @@ def _no_account() -> str | None:
 
 
 class _Account:
-    """What outlives one session: recent submit fingerprints, when each address last closed."""
+    """What outlives one session: when each address last closed."""
 
     def __init__(self) -> None:
-        self.submits: OrderedDict[bytes, tuple[int, float]] = OrderedDict()  # fingerprint -> (session, at)
         self.closed_at: dict[str, float] = {}
+
+
+# (account, fingerprint of a submit_sm body) -> (session id, when): the last _FINGERPRINTS submits
+Fingerprints = OrderedDict[tuple[str, bytes], tuple[int, float]]
 
 
 class Scorecard:
@@ -66,6 +71,7 @@ class Scorecard:
         *,
         rules: ScorecardRules,
         accounts: dict[str, _Account],
+        fingerprints: Fingerprints,
         account_of: Callable[[], str | None],
         recorded: frozenset[str] = frozenset(),
     ) -> None:
@@ -79,6 +85,7 @@ class Scorecard:
         self._account_of = account_of
         self._history: _Account | None = None
         self._accounts = accounts
+        self._fingerprints = fingerprints
         self._buf = b""
         self._broken = False
         self._recorded = recorded
@@ -230,17 +237,17 @@ class Scorecard:
             self.quick_reconnect = True
 
     def _fingerprint(self, body: bytes, now: float) -> None:
-        history = self._history
-        if history is None:
+        if self.account is None:
             return
-        key = hashlib.blake2b(body, digest_size=16).digest()
-        seen = history.submits.get(key)
+        submits = self._fingerprints
+        key = (self.account, hashlib.blake2b(body, digest_size=16).digest())
+        seen = submits.get(key)
         if seen is not None and seen[0] != self.session_id and now - seen[1] <= self._rules.resubmit_window_s:
             self.resubmits += 1
-        history.submits[key] = (self.session_id, now)
-        history.submits.move_to_end(key)
-        if len(history.submits) > _FINGERPRINTS:
-            history.submits.popitem(last=False)
+        submits[key] = (self.session_id, now)
+        submits.move_to_end(key)
+        if len(submits) > _FINGERPRINTS:
+            submits.popitem(last=False)
 
     def close(self, now: float) -> None:
         self.closed_at = now
@@ -352,6 +359,7 @@ class Scorecards:
         self._ended: deque[int] = deque()
         self._keep = keep
         self._accounts: dict[str, _Account] = {}
+        self._fingerprints: Fingerprints = OrderedDict()
         self.recorded: frozenset[str] = frozenset()  # accounts whose new sessions are recorded
 
     def number_from(self, first: int) -> None:
@@ -366,6 +374,7 @@ class Scorecards:
             now,
             rules=self.rules,
             accounts=self._accounts,
+            fingerprints=self._fingerprints,
             account_of=account_of,
             recorded=self.recorded,
         )

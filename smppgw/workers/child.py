@@ -61,15 +61,20 @@ class WorkerSlot:
         family = listen.family
         listen.detach()
         senders = [socket.socket(fileno=FIRST_SENDER_FD + j) for j in range(self.workers)]
-        handoff = HandoffFactory(
-            service.factory,
-            index=self.index,
-            workers=self.workers,
-            senders=senders,
-            clock=reactor,
-            init_timeout=service.config.session.session_init_timeout,
-            max_sorting=service.config.security.max_connections,
-        )
+
+        def sorting(**relaying: Any) -> HandoffFactory:
+            return HandoffFactory(
+                service.factory,
+                index=self.index,
+                workers=self.workers,
+                senders=senders,
+                clock=reactor,
+                init_timeout=service.config.session.session_init_timeout,
+                max_sorting=service.config.security.max_connections,
+                **relaying,
+            )
+
+        handoff = sorting()
         service.handoff = handoff  # type: ignore[attr-defined]
         if service.factory.scorecards is not None:
             # Session ids name one session across the workers (the front asks them all for one).
@@ -82,17 +87,7 @@ class WorkerSlot:
             tls_listen.detach()
             service.tls_service.endpoint = AdoptedStreamServerEndpoint(reactor, TLS_LISTEN_FD, tls_family)
             # Inside TLS: the same sorting, but another worker's account is relayed, not handed over.
-            service.tls_service.factory.wrappedFactory = HandoffFactory(
-                service.factory,
-                index=self.index,
-                workers=self.workers,
-                senders=senders,
-                clock=reactor,
-                init_timeout=service.config.session.session_init_timeout,
-                max_sorting=service.config.security.max_connections,
-                reactor=reactor,
-                relay=True,
-            )
+            service.tls_service.factory.wrappedFactory = sorting(reactor=reactor, relay=True)
         receiver = HandoffReceiver(reactor, socket.socket(fileno=RECEIVE_FD), handoff)
         reactor.callWhenRunning(receiver.start)
         reactor.addSystemEventTrigger("before", "shutdown", receiver.stop)

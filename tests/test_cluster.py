@@ -342,41 +342,39 @@ NEW_TERM = '\n[categories.test_new_term]\nlabel = "新词"\naction = "reject"\nt
 
 def test_the_route_and_keyword_files_of_a_reload_travel_with_it(make_cluster, tmp_path):
     cluster = make_cluster()
-    a, b = cluster.start(2)
-    # Node A gets route and keyword files of its own; B's (the originals) stay as they are.
-    shutil.copytree(tmp_path / "routes", tmp_path / "routes-a")
-    shutil.copytree(tmp_path / "content", tmp_path / "content-a")
-    text = a.config.read_text(encoding="utf-8")
-    assert '"routes/china-number-plan.csv"' in text and '"content/keywords.toml"' in text
-    a.config.write_text(text.replace('"routes/', '"routes-a/').replace('"content/', '"content-a/'), encoding="utf-8")
-    with (tmp_path / "routes-a" / "china-number-plan.csv").open("a", encoding="utf-8") as plan:
+    a, b = cluster.add("a"), cluster.add("b")
+    # B's configuration lives in a folder of its own, beside its own copies of the route and keyword files.
+    for folder in ("routes", "content"):
+        shutil.copytree(tmp_path / folder, tmp_path / "b" / folder)
+    b.config = b.config.rename(tmp_path / "b" / b.config.name)
+    for node in (a, b):
+        cluster.restart(node)
+    # Node A's number plan gets a new block and its keyword list a new prohibited term.
+    with (tmp_path / "routes" / "china-number-plan.csv").open("a", encoding="utf-8") as plan:
         plan.write("194,CTCC,mobile,a block opened on node A\n")
-    with (tmp_path / "content-a" / "keywords.toml").open("a", encoding="utf-8") as keywords:
+    with (tmp_path / "content" / "keywords.toml").open("a", encoding="utf-8") as keywords:
         keywords.write(NEW_TERM)
-    b_files = {
-        p: p.read_bytes()
-        for p in (tmp_path / "routes" / "china-number-plan.csv", tmp_path / "content" / "keywords.toml")
-    }
+    b_files = {p: p.read_bytes() for p in (tmp_path / "b").glob("*/*.*")}
+    term = "新违禁词".encode("utf-16-be")
 
     tx = client(b.smpp_port, mode="tx")
     try:
         assert submit_and_wait(tx, "19400008888").status == S.ESME_RINVDSTADR
-        assert submit_and_wait(tx, "13900138888", "新违禁词".encode("utf-16-be"), data_coding=8).status == 0
+        assert submit_and_wait(tx, "13900138888", term, data_coding=8).status == 0
         status, body = a.api("POST", "/api/reload", {})
         assert status == 200, body
         # B, its own files unchanged, now routes the new block and refuses the new term.
         within(3.0, lambda: submit_and_wait(tx, "19400008888").status == 0, "the new prefix routed on B")
-        refused = submit_and_wait(tx, "13900138888", "新违禁词".encode("utf-16-be"), data_coding=8)
-        assert refused.status == S.SMPPGW_RCONTENT
+        assert submit_and_wait(tx, "13900138888", term, data_coding=8).status == S.SMPPGW_RCONTENT
     finally:
         tx.unbind()
     assert {p: p.read_bytes() for p in b_files} == b_files
-    copies = sorted(p.relative_to(tmp_path / "b" / "state") for p in (tmp_path / "b" / "state").rglob("*.*"))
-    assert [str(p) for p in copies if p.parts[0] == "shared-config"] == [
-        "shared-config/1/content-a/keywords.toml",
-        "shared-config/1/routes-a/china-number-plan.csv",
-        "shared-config/1/routes-a/international.csv",
-        "shared-config/1/routes-a/ported.csv",
+    shared = tmp_path / "b" / "state" / "shared-config"
+    assert sorted(str(p.relative_to(shared)) for p in shared.rglob("*.*")) == [
+        "1/content/keywords.toml",
+        "1/routes/china-number-plan.csv",
+        "1/routes/international.csv",
+        "1/routes/ported.csv",
     ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path, PurePath, PurePosixPath
 
 # A configuration whose files weigh more than this in all is not shared: each node reads them
 # from the database at once, and a reload should not stall the nodes on megabytes of copying.
-SHARE_LIMIT = 50 * 1024 * 1024
+SHARE_LIMIT = 50_000_000
 
 _ELSEWHERE = "_elsewhere"  # copies of files named absolutely, or outside the configuration's folder
 
@@ -23,16 +23,17 @@ class ShareRefusedError(ValueError):
     pass
 
 
-def read(files: Mapping[str, Path], limit: int = SHARE_LIMIT) -> dict[str, bytes]:
+def read(files: Mapping[str, Path], limit: int | None = None) -> dict[str, bytes]:
     """The contents of the files a configuration names (path as written -> bytes); refused with a
-    ShareRefusedError naming the sizes when they exceed ``limit`` bytes in all."""
+    ShareRefusedError naming the sizes when they exceed ``limit`` bytes (SHARE_LIMIT) in all."""
+    limit = SHARE_LIMIT if limit is None else limit
     sizes = {written: path.stat().st_size for written, path in files.items()}
     total = sum(sizes.values())
     if total > limit:
         largest = max(sizes, key=sizes.__getitem__)
         raise ShareRefusedError(
             f"its files weigh {total / 1e6:.1f} MB in all (largest {largest}, {sizes[largest] / 1e6:.1f} MB), "
-            f"over the {limit / 1e6:.0f} MB a cluster shares"
+            f"over the {limit / 1e6:g} MB a cluster shares"
         )
     return {written: path.read_bytes() for written, path in files.items()}
 

@@ -47,6 +47,7 @@ def write(target: Path, contents: Mapping[str, bytes]) -> dict[str, Path]:
     """Write ``contents`` (path as written -> bytes) under ``target``, a name relative to the
     configuration's folder keeping its layout; return path as written -> the copy.  Other
     generations' folders beside ``target`` are removed."""
+    target.mkdir(parents=True, exist_ok=True)  # even for a configuration that names no files
     copies: dict[str, Path] = {}
     taken: set[PurePosixPath] = set()
     for index, written in enumerate(sorted(contents)):

@@ -46,6 +46,8 @@ def test_another_nodes_files_are_read_from_its_copies_wherever_they_were_named(t
     assert applied.routing.number_plan.read_text(encoding="utf-8").endswith("194,CTCC\n")
     assert applied.content.keywords == copies["../fixtures/content/keywords.toml"]
     assert applied.routing.international == generation / "routes" / "international.csv"
+    assert shared_files.write(shared_files.folder(node / "state", 3), {}) == {}  # a configuration naming none
+    assert not generation.exists()
 
 
 def test_files_over_the_limit_are_refused_naming_their_sizes(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@
 - A dead node's open messages are adopted by the first live node to notice (its carriers resume
   them), so their receipts still come.
 - Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
+- A reload here stores the configuration's text and the data files it names (smppgw.shared_files);
+  the other nodes apply it at their next heartbeat, reading copies of those files.
 
 All callbacks run on the reactor thread; database work runs on the committer's database thread,
 except bind counting (the reader connection: a bind needs its answer now) and the listener.

@@ -156,6 +156,8 @@ class GatewayConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     scorecard: ScorecardRules = field(default_factory=ScorecardRules)
+    # The data files the configuration names (route tables, keyword list): the path as written -> the file read.
+    files: Mapping[str, Path] = field(default_factory=dict)
 
     def resolve(self, relative: str) -> Path:
         return (self.source.parent / relative).resolve()
@@ -204,18 +206,27 @@ class _Where:
 
 
 class _Reader:
-    def __init__(self, where: Locator, table: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        where: Locator,
+        table: Mapping[str, Any],
+        keys: tuple[str, ...],
+        files: dict[str, Path] | None = None,
+        copies: Mapping[str, Path] | None = None,
+    ) -> None:
         self.where = where
         self.table = table
         self.keys = keys
         self.used: set[str] = set()
+        self.files = {} if files is None else files  # the data files named so far (see GatewayConfig.files)
+        self.copies = copies or {}  # files to read instead of those named (see parse)
 
     def sub(self, key: str) -> _Reader:
         value = self.table.get(key, {})
         if not isinstance(value, Mapping):
             raise self.where.error((*self.keys, key), "must be a table")
         self.used.add(key)
-        return _Reader(self.where, value, (*self.keys, key))
+        return _Reader(self.where, value, (*self.keys, key), self.files, self.copies)
 
     def error(self, key: str, problem: str) -> ValueError:
         return self.where.error((*self.keys, key), problem)
@@ -284,9 +295,10 @@ class _Reader:
             return None
         if not isinstance(value, str):
             raise self.error(key, f"must be a file name, got {value!r}")
-        resolved = (base / value).resolve()
+        resolved = self.copies.get(value) or (base / value).resolve()
         if not resolved.is_file():
             raise self.error(key, f"file not found: {value}")
+        self.files[value] = resolved
         return resolved
 
     def reject_unknown(self, allowed: frozenset[str] | None = None) -> None:
@@ -403,13 +415,15 @@ def _window(r: _Reader, key: str) -> tuple[int, int] | None:
     return start, end
 
 
-def parse(text: str, path: Path) -> GatewayConfig:
+def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> GatewayConfig:
+    """``copies``: files to read instead of those the text names, by the path as written (a
+    cluster node's copies of the files another node shared with its configuration)."""
     where = _Where(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path.name}: not valid TOML: {err}") from None
-    root = _Reader(where, data, ())
+    root = _Reader(where, data, (), copies=copies)
     base = path.parent
 
     smpp = root.sub("smpp")
@@ -545,6 +559,7 @@ def parse(text: str, path: Path) -> GatewayConfig:
         security=security,
         tls=tls,
         scorecard=scorecard,
+        files=root.files,
     )
 
 

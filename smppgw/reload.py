@@ -6,6 +6,7 @@ that does not load is refused and the old one stays."""
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,11 +68,18 @@ class ReloadReport:
         }
 
 
-def reload(service: GatewayService, path: Path | None = None, *, shared: str | None = None) -> Deferred[ReloadReport]:
+def reload(
+    service: GatewayService,
+    path: Path | None = None,
+    *,
+    shared: str | None = None,
+    copies: Mapping[str, Path] | None = None,
+) -> Deferred[ReloadReport]:
     """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
     ConfigError before anything changes when the new configuration is invalid.  On a cluster the
-    text goes to the other nodes, which apply it as ``shared`` (read as if it were their own file,
-    keeping their own listen addresses, store and node id)."""
+    text and the data files it names go to the other nodes, which apply it as ``shared`` (read as
+    if it were their own file, keeping their own listen addresses, store and node id), reading the
+    ``copies`` of those files (path as written -> this node's copy) instead of their own."""
     from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
 
     try:
@@ -80,7 +88,7 @@ def reload(service: GatewayService, path: Path | None = None, *, shared: str | N
             new = load(source)
             text = source.read_text(encoding="utf-8")  # what the other nodes of a cluster apply
         else:
-            new, text = parse(shared, service.config.source), shared
+            new, text = parse(shared, service.config.source, copies), shared
         new = service.shape_config(new)  # a worker of serve --workers keeps only its own accounts
         router, prices, profiles = build_parts(new)
         rules = load_content_rules(new)
@@ -161,7 +169,7 @@ def reload(service: GatewayService, path: Path | None = None, *, shared: str | N
         restart=f"; restart needed for {', '.join(restart)}" if restart else "",
     )
     if shared is None and service.cluster is not None:
-        service.cluster.config_reloaded(text)
+        service.cluster.config_reloaded(text, new.files)
     done: Deferred[None] = service.committer.write(ops) if ops else succeed(None)
     return done.addCallbacks(lambda _: report, lambda failure: _opened_elsewhere(failure, report))
 

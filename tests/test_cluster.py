@@ -5,6 +5,7 @@ a SIGKILLed node loses nothing acknowledged, bind limits and top-ups hold across
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -334,6 +335,47 @@ def test_opt_outs_and_a_reload_on_one_node_reach_the_others(make_cluster):
     c = cluster.add("c")
     cluster.restart(c)
     within(1.5, lambda: bind_status(c.smpp_port, "late", "late1234") == 0, "late binds on a new node C")
+
+
+NEW_TERM = '\n[categories.test_new_term]\nlabel = "新词"\naction = "reject"\nterms = ["新违禁词"]\n'
+
+
+def test_the_route_and_keyword_files_of_a_reload_travel_with_it(make_cluster, tmp_path):
+    cluster = make_cluster()
+    a, b = cluster.add("a"), cluster.add("b")
+    # B's configuration lives in a folder of its own, beside its own copies of the route and keyword files.
+    for folder in ("routes", "content"):
+        shutil.copytree(tmp_path / folder, tmp_path / "b" / folder)
+    b.config = b.config.rename(tmp_path / "b" / b.config.name)
+    for node in (a, b):
+        cluster.restart(node)
+    # Node A's number plan gets a new block and its keyword list a new prohibited term.
+    with (tmp_path / "routes" / "china-number-plan.csv").open("a", encoding="utf-8") as plan:
+        plan.write("194,CTCC,mobile,a block opened on node A\n")
+    with (tmp_path / "content" / "keywords.toml").open("a", encoding="utf-8") as keywords:
+        keywords.write(NEW_TERM)
+    b_files = {p: p.read_bytes() for p in (tmp_path / "b").glob("*/*.*")}
+    term = "新违禁词".encode("utf-16-be")
+
+    tx = client(b.smpp_port, mode="tx")
+    try:
+        assert submit_and_wait(tx, "19400008888").status == S.ESME_RINVDSTADR
+        assert submit_and_wait(tx, "13900138888", term, data_coding=8).status == 0
+        status, body = a.api("POST", "/api/reload", {})
+        assert status == 200, body
+        # B, its own files unchanged, now routes the new block and refuses the new term.
+        within(3.0, lambda: submit_and_wait(tx, "19400008888").status == 0, "the new prefix routed on B")
+        assert submit_and_wait(tx, "13900138888", term, data_coding=8).status == S.SMPPGW_RCONTENT
+    finally:
+        tx.unbind()
+    assert {p: p.read_bytes() for p in b_files} == b_files
+    shared = tmp_path / "b" / "state" / "shared-config"
+    assert sorted(str(p.relative_to(shared)) for p in shared.rglob("*.*")) == [
+        "1/content/keywords.toml",
+        "1/routes/china-number-plan.csv",
+        "1/routes/international.csv",
+        "1/routes/ported.csv",
+    ]
 
 
 def burst(c, count: int) -> list[int]:  # type: ignore[no-untyped-def]

@@ -11,6 +11,8 @@
 - A dead node's open messages are adopted by the first live node to notice (its carriers resume
   them), so their receipts still come.
 - Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
+- A reload here stores the configuration's text and the data files it names (smppgw.shared_files);
+  the other nodes apply it at their next heartbeat, reading copies of those files.
 
 All callbacks run on the reactor thread; database work runs on the committer's database thread,
 except bind counting (the reader connection: a bind needs its answer now) and the listener.
@@ -19,6 +21,8 @@ except bind counting (the reader connection: a bind needs its answer now) and th
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -27,6 +31,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from .. import shared_files
 from ..config import ClusterConfig
 from ..model import Delivery, Message
 from ..server.guard import Lockout
@@ -153,15 +158,37 @@ class Cluster:
     def _apply_shared_config(self) -> None:
         from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
 
-        text = self.store.shared_config()
-        if text:
-            self.log.info("cluster: applying the configuration reloaded on another node")
-            reload(self.service, shared=text).addErrback(lambda failure: None)  # a refusal is logged by reload
-
-    def config_reloaded(self, text: str) -> None:
-        """This node reloaded its configuration: every other node applies the same text."""
+        shared = self.store.shared_config()
+        if shared is None:
+            return
+        # The files it names are read from this node's copies of the shared ones (a file the
+        # sharing node did not send, from before files were shared, from this node's own folder).
+        state = Path(self.service.config.store.path).parent
         try:
-            value = self.store.share_config(text)
+            copies = shared_files.write(shared_files.folder(state, shared.generation), shared.files)
+        except OSError as err:
+            self.log.warn("cluster: the configuration reloaded on another node not applied: {err}", err=err)
+            return
+        self.log.info(
+            "cluster: applying the configuration reloaded on another node (generation {generation}, {n} files)",
+            generation=shared.generation,
+            n=len(copies),
+        )
+        d = reload(self.service, shared=shared.text, copies=copies)
+        d.addErrback(lambda failure: None)  # a refusal is logged by reload
+
+    def config_reloaded(self, text: str, files: Mapping[str, Path]) -> None:
+        """This node reloaded its configuration: every other node applies the same text, with the
+        same data files."""
+        try:
+            contents = shared_files.read(files)
+        except (OSError, shared_files.ShareRefusedError) as err:
+            self.log.warn(
+                "cluster: the reload applies on this node only, the other nodes keep theirs: {err}", err=str(err)
+            )
+            return
+        try:
+            value = self.store.share_config(text, contents)
         except psycopg.Error as err:
             self.log.warn("cluster: the other nodes were not told of the reload: {err}", err=err)
             return

@@ -20,7 +20,7 @@ lookups made on the reactor thread (admin API, binds).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
@@ -164,6 +164,20 @@ MIGRATIONS += (
 -- The 'config' row carries the configuration text the last reload applied (shared by every node).
 CREATE TABLE generations (name TEXT PRIMARY KEY, value BIGINT NOT NULL DEFAULT 0, text TEXT NOT NULL DEFAULT '');
 INSERT INTO generations (name) VALUES ('optouts'), ('pledges'), ('config');
+""",
+    ),
+)
+
+MIGRATIONS += (
+    (
+        4,
+        """
+-- The data files (route tables, keyword list) the shared configuration text names, by the path as
+-- written in it; only the rows of the current 'config' generation are kept.
+CREATE TABLE config_files (
+    generation BIGINT NOT NULL, name TEXT NOT NULL, content BYTEA NOT NULL,
+    PRIMARY KEY (generation, name)
+);
 """,
     ),
 )
@@ -319,6 +333,16 @@ class ClusterView:
     lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
     adopted: list[Message] = field(default_factory=list)
     generations: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedConfig:
+    """The configuration the last reload on any node applied: its generation, its text and the
+    files it names (path as written -> contents)."""
+
+    generation: int
+    text: str
+    files: dict[str, bytes]
 
 
 class _OverdrawnError(Exception):
@@ -679,19 +703,33 @@ class PostgresStore:
             )
             return True
 
-    def share_config(self, text: str) -> int:
-        """This node reloaded its configuration: store the text and move its generation; the others follow."""
-        with self._reader_lock:
+    def share_config(self, text: str, files: Mapping[str, bytes]) -> int:
+        """This node reloaded its configuration: store the text and its files and move the
+        generation, in one transaction; the others follow."""
+        with self._reader_lock, self._reader.transaction():
             row = self._reader.execute(
                 "UPDATE generations SET value = value + 1, text = %s WHERE name = 'config' RETURNING value", (text,)
             ).fetchone()
+            value = int(row["value"]) if row is not None else 0
+            self._reader.execute("DELETE FROM config_files WHERE generation <> %s", (value,))
+            with self._reader.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO config_files (generation, name, content) VALUES (%s, %s, %s)",
+                    [(value, name, content) for name, content in files.items()],
+                )
             self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
-        return int(row["value"]) if row is not None else 0
+        return value
 
-    def shared_config(self) -> str:
-        """The configuration text of the last reload on any node ("" before the first)."""
-        rows = self._rows("SELECT text FROM generations WHERE name = 'config'")
-        return str(rows[0]["text"]) if rows else ""
+    def shared_config(self) -> SharedConfig | None:
+        """The configuration of the last reload on any node (None before the first), read in one statement."""
+        rows = self._rows(
+            "SELECT g.value, g.text, f.name, f.content FROM generations g "
+            "LEFT JOIN config_files f ON f.generation = g.value WHERE g.name = 'config'"
+        )
+        if not rows or not rows[0]["text"]:
+            return None
+        files = {str(r["name"]): bytes(r["content"]) for r in rows if r["name"] is not None}
+        return SharedConfig(int(rows[0]["value"]), str(rows[0]["text"]), files)
 
     def lock_out(self, account: str, address: str, until: float) -> None:
         with self._reader_lock:

@@ -376,11 +376,22 @@ def test_an_unknown_account_is_refused_by_its_owner_and_enquire_links_before_the
         conn.close()
 
 
-def test_workers_refuse_a_proxy_protocol_listener_naming_the_key(tmp_path: Path) -> None:
-    # A connection handed to another worker would lose the PROXY header's client address.
-    def edit(text: str) -> str:
-        return re.sub(r"(?m)^proxy_protocol = false", "proxy_protocol = true", text, count=1)
-
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # A connection handed to another worker would lose the PROXY header's client address.
+        (
+            lambda text: re.sub(r"(?m)^proxy_protocol = false", "proxy_protocol = true", text, count=1),
+            "smpp.proxy_protocol: --workers does not read PROXY headers",
+        ),
+        # Workers of one node would share its node id on the cluster's database.
+        (
+            lambda text: re.sub(r"(?m)^\[store\]$", '[store]\nurl = "postgresql://localhost/smppgw"', text, count=1),
+            "store.url: --workers keeps each worker's accounts in its own SQLite file",
+        ),
+    ],
+)
+def test_workers_refuse_what_they_cannot_serve_naming_the_key(tmp_path: Path, edit: Any, message: str) -> None:
     shutil.copytree(FIXTURES / "routes", tmp_path / "routes")
     shutil.copytree(FIXTURES / "content", tmp_path / "content")
     (tmp_path / "gateway.toml").write_text(config_text(tmp_path / "state" / "smppgw.db", overrides=edit), "utf-8")
@@ -388,4 +399,4 @@ def test_workers_refuse_a_proxy_protocol_listener_naming_the_key(tmp_path: Path)
     argv = [sys.executable, "-m", "smppgw", "serve", "--workers", "2", "--config", str(tmp_path / "gateway.toml")]
     refused = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert refused.returncode == 2
-    assert "smpp.proxy_protocol: --workers does not read PROXY headers" in refused.stderr
+    assert message in refused.stderr

@@ -201,6 +201,11 @@ def supervise(config_path: Path, args: argparse.Namespace) -> int:
         config = load(config_path)
         build_parts(config)  # refuse a broken file here, not in a loop of failing workers
         check_store_layout(config.store.path, args.workers)
+        if config.store.url:  # workers would share one node id: its binds, heartbeats and adoptions
+            raise ConfigError(
+                f"{config.source.name}: store.url: --workers keeps each worker's accounts in its own SQLite file; "
+                "on PostgreSQL, run several nodes (each its own [cluster] node_id) instead"
+            )
         for key, on in (
             ("smpp.proxy_protocol", config.proxy_protocol),
             ("tls.proxy_protocol", config.tls.proxy_protocol),

@@ -49,14 +49,16 @@ async def test_scenario_switches_a_fault_on_and_off(gateway):
         time.sleep(max(0.0, 0.8 - (time.monotonic() - started)))
         during = [submit_and_wait(c, "13800005555").status for _ in range(3)]
         shown = api(gateway, "GET", "/api/accounts/demo/faults")[1]
+        running = api(gateway, "GET", "/api/scenario")[1]["scenario"]
         time.sleep(max(0.0, 2.2 - (time.monotonic() - started)))
         after = submit_and_wait(c, "13800005555").status
         cleared = api(gateway, "GET", "/api/accounts/demo/faults")[1]
         c.unbind()
         c.disconnect()
-        return before, during, shown, after, cleared
+        return before, during, shown, running, after, cleared
 
-    before, during, shown, after, cleared = await deferToThread(run)
+    before, during, shown, running, after, cleared = await deferToThread(run)
+    assert running["name"] == "demo-throttled-for-a-while" and running["fault_events"] == 2, running
     assert before == 0
     assert during == [0x58] * 3
     assert shown["faults"]["throttled_percent"] == 100

@@ -181,6 +181,7 @@ class ScenarioRun:
             "seed": self._seed,
             "elapsed_s": None if self.started_at is None else round(now - self.started_at, 3),
             "events": len(self._plan),
+            "fault_events": len(self._faults),
             "applied": self.applied,
             "throttled_carriers": sorted(self._throttles),
         }

@@ -182,6 +182,21 @@ CREATE TABLE config_files (
     ),
 )
 
+MIGRATIONS += (
+    (
+        5,
+        """
+-- Carrier outages switched on or off through any node's admin API: every node applies the last
+-- word on each carrier (the 'carriers' generation moves with each change).
+CREATE TABLE carrier_outages (
+    carrier TEXT PRIMARY KEY, down BOOLEAN NOT NULL, changed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    node TEXT NOT NULL
+);
+INSERT INTO generations (name) VALUES ('carriers');
+""",
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 7_266_915_001  # pg_advisory_xact_lock key: one node migrates at a time
 
@@ -333,6 +348,7 @@ class ClusterView:
     lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
     adopted: list[Message] = field(default_factory=list)
     generations: dict[str, int] = field(default_factory=dict)
+    outages: dict[str, bool] = field(default_factory=dict)  # carrier -> down, as set through an admin API
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,6 +645,10 @@ class PostgresStore:
         view.generations = {
             row["name"]: int(row["value"]) for row in cur.execute("SELECT name, value FROM generations")
         }
+        # Read after the generations: at least as new as the 'carriers' generation read.
+        view.outages = {
+            row["carrier"]: bool(row["down"]) for row in cur.execute("SELECT carrier, down FROM carrier_outages")
+        }
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         with conn.transaction():
             # Dead nodes' rows locked first: a node restarting under its id registers (load) only once
@@ -730,6 +750,30 @@ class PostgresStore:
             return None
         files = {str(r["name"]): bytes(r["content"]) for r in rows if r["name"] is not None}
         return SharedConfig(int(rows[0]["value"]), str(rows[0]["text"]), files)
+
+    def set_outage(self, carrier: str, down: bool) -> int:
+        """An outage switched on or off through this node's API: store it for every node and move the
+        'carriers' generation; returns the generation."""
+        with self._reader_lock, self._reader.transaction():
+            self._reader.execute(
+                "INSERT INTO carrier_outages (carrier, down, node) VALUES (%s, %s, %s) "
+                "ON CONFLICT (carrier) DO UPDATE SET down = EXCLUDED.down, changed_at = now(), node = EXCLUDED.node",
+                (carrier, down, self.node_id),
+            )
+            row = self._reader.execute(
+                "UPDATE generations SET value = value + 1 WHERE name = 'carriers' RETURNING value"
+            ).fetchone()
+            self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
+        return int(row["value"]) if row is not None else 0
+
+    def outages(self) -> tuple[int, dict[str, bool]]:
+        """The 'carriers' generation and the outages stored with it (carrier -> down), in one statement."""
+        rows = self._rows(
+            "SELECT g.value, o.carrier, o.down FROM generations g LEFT JOIN carrier_outages o ON true "
+            "WHERE g.name = 'carriers'"
+        )
+        generation = int(rows[0]["value"]) if rows else 0
+        return generation, {str(r["carrier"]): bool(r["down"]) for r in rows if r["carrier"] is not None}
 
     def lock_out(self, account: str, address: str, until: float) -> None:
         with self._reader_lock:

@@ -12,8 +12,8 @@
   them), so their receipts still come.
 - Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
 - Carrier outages switched through any node's API are stored (``carrier_outages``, the 'carriers'
-  generation): every node applies them at the NOTIFY or its next heartbeat, and at start.  Outages
-  of a scheduled ``[[outage]]`` or a scenario timeline stay this node's own.
+  generation): every node applies them at the NOTIFY or its next heartbeat, and at start.  The
+  outages of a scheduled ``[[outage]]`` or a scenario timeline follow each node's own clock and stay its own.
 - A reload here stores the configuration's text and the data files it names (smppgw.shared_files);
   the other nodes apply it at their next heartbeat, reading copies of those files.
 
@@ -208,8 +208,8 @@ class Cluster:
 
     def _follow_outages(self, generation: int, stored: dict[str, bool]) -> None:
         """Apply the outages switched through any node's API: at first those stored down, later each
-        carrier whose stored state changed since last applied, so that this node's scheduled outages and
-        timelines hold until someone switches that carrier through an API."""
+        carrier whose stored state changed since last applied, so that this node's scheduled and timeline
+        outages hold until someone switches that carrier through an API."""
         if generation <= self._outage_generation:
             return  # nothing new, or a view read before one already applied
         first = self._outage_generation < 0

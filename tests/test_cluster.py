@@ -459,3 +459,14 @@ def test_an_outage_switched_through_any_nodes_api_holds_on_every_node(make_clust
     up = submit_and_wait(tx, "13900018888").message_id.decode()
     assert b.api("GET", f"/api/messages/{up}")[1]["carrier"] == "CMCC"
     tx.unbind()
+    # A node's own scheduled outage is its own: CMCC stored up does not end it...
+    cluster.edit = lambda text: fast(text) + '\n[[outage]]\ncarrier = "CMCC"\nstart_after_s = 0\nduration_s = 600\n'
+    e = cluster.add("e")
+    cluster.restart(e)
+    time.sleep(0.6)  # two heartbeats
+    assert not carrier_up(e, "CMCC")
+    assert carrier_up(b, "CMCC")
+    # ...until someone switches CMCC through an API.
+    assert a.api("POST", "/api/carriers/CMCC/outage", {"down": True})[0] == 200
+    assert a.api("POST", "/api/carriers/CMCC/outage", {"down": False})[0] == 200
+    within(1.0, lambda: carrier_up(e, "CMCC"), "CMCC up on E")

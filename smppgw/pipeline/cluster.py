@@ -64,7 +64,6 @@ class Cluster:
         self.adopted = 0
         self._generations: dict[str, int] | None = None  # as last seen
         self._outage_generation = -1  # the 'carriers' generation last applied (-1: none yet)
-        self._outages: dict[str, bool] = {}  # carrier -> down, as stored when last applied
         self._outage_writes: dict[str, int] = {}  # carrier -> generation of this node's last switch of it
         # Lockouts started (until) and lifted (None) here lately: (when, account, address or None, until).
         self._lock_changes: list[tuple[float, str, str | None, float | None]] = []
@@ -206,22 +205,21 @@ class Cluster:
         if self._generations is not None:
             self._generations["config"] = value
 
-    def _follow_outages(self, generation: int, stored: dict[str, bool]) -> None:
-        """Apply the outages switched through any node's API: at first those stored down, later each
-        carrier whose stored state changed since last applied, so that this node's scheduled and timeline
-        outages hold until someone switches that carrier through an API."""
+    def _follow_outages(self, generation: int, stored: dict[str, tuple[bool, int]]) -> None:
+        """Apply the outages switched through any node's API since last applied (at first, those stored
+        down), so that this node's scheduled and timeline outages hold until someone switches that
+        carrier through an API."""
         if generation <= self._outage_generation:
             return  # nothing new, or a view read before one already applied
-        first = self._outage_generation < 0
-        seen, self._outage_generation = self._outages, generation
-        self._outages = dict(stored)
-        for code, down in sorted(stored.items()):
-            if self._outage_writes.get(code, 0) > generation:
-                self._outages[code] = seen.get(code, down)  # read before this node's own switch: that one stands
+        seen, self._outage_generation = self._outage_generation, generation
+        for code, (down, switched) in sorted(stored.items()):
+            if switched <= seen or (seen < 0 and not down):
                 continue
+            if switched < self._outage_writes.get(code, 0):
+                continue  # read before this node's own later switch of it, which stands
             link = self.service.carriers.get(code)
-            if link is None or (not down if first else seen.get(code) == down) or link.is_up != down:
-                continue
+            if link is None or link.is_up != down:
+                continue  # not a carrier of this node, or already so
             link.set_down(down)
             self.log.info(
                 "cluster: carrier {code} set {state} (through another node's API)",
@@ -235,8 +233,6 @@ class Cluster:
             self._outage_writes[code] = self.store.set_outage(code, down)
         except psycopg.Error as err:
             self.log.warn("cluster: outage of {code} applies on this node only: {err}", code=code, err=err)
-            return
-        self._outages[code] = down
 
     def _open_shared(self, stored: StoredAccount) -> None:
         """An account another node created through its admin API: this node serves it too."""

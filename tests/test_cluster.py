@@ -429,3 +429,44 @@ def test_a_node_killed_and_restarted_under_its_id_finishes_each_open_message_onc
         assert all(store.get_message(i).is_final for i in ids)  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def carrier_up(node: Node, code: str) -> bool:
+    status, body = node.api("GET", "/api/carriers")
+    assert status == 200, body
+    return bool(next(c for c in body["carriers"] if c["code"] == code)["up"])
+
+
+def test_an_outage_switched_through_any_nodes_api_holds_on_every_node(make_cluster):
+    cluster = make_cluster()
+    a, b, c = cluster.start(3)
+    tx = client(b.smpp_port, mode="tx")
+    status, body = a.api("POST", "/api/carriers/CMCC/outage", {"down": True})
+    assert status == 200 and body["up"] is False, body
+    within(1.0, lambda: not carrier_up(b, "CMCC") and not carrier_up(c, "CMCC"), "CMCC down on B and C")
+    # A China Mobile number submitted through node B fails over to China Unicom ([routing.failover]).
+    down = submit_and_wait(tx, "13900008888").message_id.decode()
+    assert b.api("GET", f"/api/messages/{down}")[1]["carrier"] == "CUCC"
+    # A node starting later applies the stored outage before it serves anyone.
+    d = cluster.add("d")
+    cluster.restart(d)
+    assert not carrier_up(d, "CMCC")
+    assert carrier_up(d, "CUCC")
+    # Back up through node C: node B routes to China Mobile again.
+    status, body = c.api("POST", "/api/carriers/CMCC/outage", {"down": False})
+    assert status == 200 and body["up"] is True, body
+    within(1.0, lambda: carrier_up(b, "CMCC") and carrier_up(a, "CMCC") and carrier_up(d, "CMCC"), "CMCC up")
+    up = submit_and_wait(tx, "13900018888").message_id.decode()
+    assert b.api("GET", f"/api/messages/{up}")[1]["carrier"] == "CMCC"
+    tx.unbind()
+    # A node's own scheduled outage is its own: CMCC stored up does not end it...
+    cluster.edit = lambda text: fast(text) + '\n[[outage]]\ncarrier = "CMCC"\nstart_after_s = 0\nduration_s = 600\n'
+    e = cluster.add("e")
+    cluster.restart(e)
+    time.sleep(0.6)  # two heartbeats
+    assert not carrier_up(e, "CMCC")
+    assert carrier_up(b, "CMCC")
+    # ...until someone switches CMCC through an API.
+    assert a.api("POST", "/api/carriers/CMCC/outage", {"down": True})[0] == 200
+    assert a.api("POST", "/api/carriers/CMCC/outage", {"down": False})[0] == 200
+    within(1.0, lambda: carrier_up(e, "CMCC"), "CMCC up on E")

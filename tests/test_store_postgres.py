@@ -20,7 +20,7 @@ from smppgw.store.sqlite import ledger_row
 
 def test_db_upgrade_applies_the_migrations_once(pg_url: str, capsys: Any) -> None:
     assert cli_main(["db", "upgrade", "--url", pg_url]) == 0
-    assert f"schema at version {SCHEMA_VERSION}; migrations applied: 1, 2, 3, 4" in capsys.readouterr().out
+    assert f"schema at version {SCHEMA_VERSION}; migrations applied: 1, 2, 3, 4, 5" in capsys.readouterr().out
     assert cli_main(["db", "upgrade", "--url", pg_url]) == 0
     assert "migrations applied: none needed" in capsys.readouterr().out
     assert cli_main(["db", "upgrade", "--url", "postgresql://nobody@127.0.0.1:1/none"]) == 1

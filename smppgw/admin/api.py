@@ -410,6 +410,8 @@ class AdminApi:
         if not isinstance(down, bool):
             raise ApiError(400, "down must be true or false", "down")
         link.set_down(down)
+        if self.service.cluster is not None:  # several nodes: every node's link goes down or up
+            self.service.cluster.outage_switched(code, down)
         log.info(
             "admin: carrier {code} set {state} by {who}", code=code, state="down" if down else "up", who=_peer(request)
         )

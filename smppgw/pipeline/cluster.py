@@ -11,6 +11,9 @@
 - A dead node's open messages are adopted by the first live node to notice (its carriers resume
   them), so their receipts still come.
 - Suspensions and statuses changed on another node apply here at the next heartbeat (a second).
+- Carrier outages switched through any node's API are stored (``carrier_outages``, the 'carriers'
+  generation): every node applies them at the NOTIFY or its next heartbeat, and at start.  The
+  outages of a scheduled ``[[outage]]`` or a scenario timeline follow each node's own clock and stay its own.
 - A reload here stores the configuration's text and the data files it names (smppgw.shared_files);
   the other nodes apply it at their next heartbeat, reading copies of those files.
 
@@ -60,6 +63,8 @@ class Cluster:
         self._stopping = threading.Event()
         self.adopted = 0
         self._generations: dict[str, int] | None = None  # as last seen
+        self._outage_generation = -1  # the 'carriers' generation last applied (-1: none yet)
+        self._outage_writes: dict[str, int] = {}  # carrier -> generation of this node's last switch of it
         # Lockouts started (until) and lifted (None) here lately: (when, account, address or None, until).
         self._lock_changes: list[tuple[float, str, str | None, float | None]] = []
         service.committer.on_result = self._committed
@@ -72,6 +77,10 @@ class Cluster:
     # ---- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        try:  # before any message is resumed or bind served: outages another node's API switched on
+            self._follow_outages(*self.store.outages())
+        except psycopg.Error as err:
+            self.log.warn("cluster: stored carrier outages not read at start (next heartbeat): {err}", err=err)
         self._loop = LoopingCall(self._tick)
         self._loop.clock = self.service.reactor
         self._loop.start(self.config.heartbeat_interval, now=True).addErrback(self._log, "heartbeat loop")
@@ -124,6 +133,7 @@ class Cluster:
                 if stored.status != "active":
                     self.service._unbind_account(account)
         self._follow(view.generations)
+        self._follow_outages(view.generations.get("carriers", 0), view.outages)
         self._share_throughput(view.binds)
         self.service.factory.guard.adopt(self._lockouts(view.lockouts))
         if view.adopted:
@@ -194,6 +204,35 @@ class Cluster:
             return
         if self._generations is not None:
             self._generations["config"] = value
+
+    def _follow_outages(self, generation: int, stored: dict[str, tuple[bool, int]]) -> None:
+        """Apply the outages switched through any node's API since last applied (at first, those stored
+        down), so that this node's scheduled and timeline outages hold until someone switches that
+        carrier through an API."""
+        if generation <= self._outage_generation:
+            return  # nothing new, or a view read before one already applied
+        seen, self._outage_generation = self._outage_generation, generation
+        for code, (down, switched) in sorted(stored.items()):
+            if switched <= seen or (seen < 0 and not down):
+                continue
+            if switched < self._outage_writes.get(code, 0):
+                continue  # read before this node's own later switch of it, which stands
+            link = self.service.carriers.get(code)
+            if link is None or link.is_up != down:
+                continue  # not a carrier of this node, or already so
+            link.set_down(down)
+            self.log.info(
+                "cluster: carrier {code} set {state} (through another node's API)",
+                code=code,
+                state="down" if down else "up",
+            )
+
+    def outage_switched(self, code: str, down: bool) -> None:
+        """This node's API switched a carrier's outage: every other node applies it."""
+        try:
+            self._outage_writes[code] = self.store.set_outage(code, down)
+        except psycopg.Error as err:
+            self.log.warn("cluster: outage of {code} applies on this node only: {err}", code=code, err=err)
 
     def _open_shared(self, stored: StoredAccount) -> None:
         """An account another node created through its admin API: this node serves it too."""

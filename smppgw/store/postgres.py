@@ -182,6 +182,21 @@ CREATE TABLE config_files (
     ),
 )
 
+MIGRATIONS += (
+    (
+        5,
+        """
+-- Carrier outages switched on or off through any node's admin API: every node applies the last
+-- switch of each carrier (generation: the 'carriers' generation that switch moved it to).
+CREATE TABLE carrier_outages (
+    carrier TEXT PRIMARY KEY, down BOOLEAN NOT NULL, generation BIGINT NOT NULL,
+    changed_at TIMESTAMPTZ NOT NULL DEFAULT now(), node TEXT NOT NULL
+);
+INSERT INTO generations (name) VALUES ('carriers');
+""",
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 7_266_915_001  # pg_advisory_xact_lock key: one node migrates at a time
 
@@ -333,6 +348,7 @@ class ClusterView:
     lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
     adopted: list[Message] = field(default_factory=list)
     generations: dict[str, int] = field(default_factory=dict)
+    outages: dict[str, tuple[bool, int]] = field(default_factory=dict)  # carrier -> (down, generation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,6 +645,11 @@ class PostgresStore:
         view.generations = {
             row["name"]: int(row["value"]) for row in cur.execute("SELECT name, value FROM generations")
         }
+        # Read after the generations: at least as new as the 'carriers' generation read.
+        view.outages = {
+            row["carrier"]: (bool(row["down"]), int(row["generation"]))
+            for row in cur.execute("SELECT carrier, down, generation FROM carrier_outages")
+        }
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         with conn.transaction():
             # Dead nodes' rows locked first: a node restarting under its id registers (load) only once
@@ -730,6 +751,35 @@ class PostgresStore:
             return None
         files = {str(r["name"]): bytes(r["content"]) for r in rows if r["name"] is not None}
         return SharedConfig(int(rows[0]["value"]), str(rows[0]["text"]), files)
+
+    def set_outage(self, carrier: str, down: bool) -> int:
+        """An outage switched on or off through this node's API: store it for every node and move the
+        'carriers' generation; returns the generation."""
+        with self._reader_lock, self._reader.transaction():
+            row = self._reader.execute(
+                "UPDATE generations SET value = value + 1 WHERE name = 'carriers' RETURNING value"
+            ).fetchone()
+            generation = int(row["value"]) if row is not None else 0
+            self._reader.execute(
+                "INSERT INTO carrier_outages (carrier, down, generation, node) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (carrier) DO UPDATE SET down = EXCLUDED.down, generation = EXCLUDED.generation, "
+                "changed_at = now(), node = EXCLUDED.node",
+                (carrier, down, generation, self.node_id),
+            )
+            self._reader.execute("SELECT pg_notify('smppgw_accounts', '')")
+        return generation
+
+    def outages(self) -> tuple[int, dict[str, tuple[bool, int]]]:
+        """The 'carriers' generation and the outages stored with it (carrier -> (down, generation of
+        its last switch)), in one statement."""
+        rows = self._rows(
+            "SELECT g.value, o.carrier, o.down, o.generation FROM generations g LEFT JOIN carrier_outages o "
+            "ON true WHERE g.name = 'carriers'"
+        )
+        generation = int(rows[0]["value"]) if rows else 0
+        return generation, {
+            str(r["carrier"]): (bool(r["down"]), int(r["generation"])) for r in rows if r["carrier"] is not None
+        }
 
     def lock_out(self, account: str, address: str, until: float) -> None:
         with self._reader_lock:

@@ -273,16 +273,23 @@ def _show_account(a: Mapping[str, Any]) -> None:
 Command = Callable[[AdminClient, argparse.Namespace], Any]
 
 
+def _call(command: Command, args: argparse.Namespace) -> tuple[int, Any]:
+    """(EXIT_OK, the answer), or the exit code of an unreachable or refusing admin API (said on stderr)."""
+    try:
+        return EXIT_OK, command(client_from_args(args), args)
+    except AdminUnreachable as err:
+        print(f"smppgw: {err}", file=sys.stderr)
+        return EXIT_UNREACHABLE, None
+    except AdminError as err:
+        print(f"smppgw: refused ({err.status}): {err}", file=sys.stderr)
+        return EXIT_REFUSED, None
+
+
 def _run(command: Command, show: Callable[[Any, argparse.Namespace], None]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        try:
-            result = command(client_from_args(args), args)
-        except AdminUnreachable as err:
-            print(f"smppgw: {err}", file=sys.stderr)
-            return EXIT_UNREACHABLE
-        except AdminError as err:
-            print(f"smppgw: refused ({err.status}): {err}", file=sys.stderr)
-            return EXIT_REFUSED
+        code, result = _call(command, args)
+        if code != EXIT_OK:
+            return code
         if args.json:
             print(json.dumps(result, indent=2, ensure_ascii=False))
         else:
@@ -458,16 +465,10 @@ def _import_optouts(client: AdminClient, args: argparse.Namespace) -> Any:
 
 def _export(what: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        try:
-            data = client_from_args(args).export(what, args.format, args.account)
-        except AdminUnreachable as err:
-            print(f"smppgw: {err}", file=sys.stderr)
-            return EXIT_UNREACHABLE
-        except AdminError as err:
-            print(f"smppgw: refused ({err.status}): {err}", file=sys.stderr)
-            return EXIT_REFUSED
-        sys.stdout.write(data.decode("utf-8-sig"))
-        return EXIT_OK
+        code, data = _call(lambda client, a: client.export(what, a.format, a.account), args)
+        if code == EXIT_OK:
+            sys.stdout.write(data.decode("utf-8-sig"))
+        return code
 
     return run
 

@@ -3,8 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
-from .protocol.constants import FINAL_STATES, MessageState
+
+class MessageState(IntEnum):
+    SCHEDULED = 0
+    ENROUTE = 1
+    DELIVERED = 2
+    EXPIRED = 3
+    DELETED = 4
+    UNDELIVERABLE = 5
+    ACCEPTED = 6
+    UNKNOWN = 7
+    REJECTED = 8
+    SKIPPED = 9
+
+
+# The 7-letter receipt `stat:` word of each state.
+STAT_WORDS: dict[MessageState, str] = {
+    MessageState.ENROUTE: "ENROUTE",
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.DELETED: "DELETED",
+    MessageState.UNDELIVERABLE: "UNDELIV",
+    MessageState.ACCEPTED: "ACCEPTD",
+    MessageState.UNKNOWN: "UNKNOWN",
+    MessageState.REJECTED: "REJECTD",
+}
+
+FINAL_STATES = frozenset(
+    {
+        MessageState.DELIVERED,
+        MessageState.EXPIRED,
+        MessageState.DELETED,
+        MessageState.UNDELIVERABLE,
+        MessageState.UNKNOWN,
+        MessageState.REJECTED,
+    }
+)
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class DeliveryKind(StrEnum):
+    RECEIPT = "receipt"
+    MO = "mo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +128,65 @@ class Delivery:
     state: int  # message_state TLV for receipts
     err: int
     created_at: float
+
+
+class Decision(StrEnum):
+    """What compliance decided about a message (a row of the ``decisions`` table)."""
+
+    ALLOWED = "allowed"
+    FLAGGED = "flagged"
+    HELD = "held"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    DEFERRED = "deferred"
+    APPROVED = "approved"
+    REFUSED = "refused"  # refused in its submit_sm_resp
+    OPTED_OUT = "opted_out"
+
+
+class GroupKey(NamedTuple):
+    """One long message: its parts share account, addresses, the UDH/SAR reference and the part count."""
+
+    account: str
+    source_addr: str
+    destination_addr: str
+    reference: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldForReview:
+    """A message whose content waits for an operator's decision (or its review deadline)."""
+
+    message_id: str
+    account: str
+    category: str
+    term: str
+    held_at: float
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPart:
+    """One part of a long message, held until all its parts are in (or the deadline passes)."""
+
+    message_id: str
+    account: str
+    group: GroupKey
+    part: int
+    held_at: float
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReject:
+    """A message accepted only to be refused by a REJECTD receipt (content rules in receipt mode)."""
+
+    message_id: str
+    account: str
+    code: str  # the receipt's gateway code
+    err: int  # the receipt's err: value
+    held_at: float
+
+
+Held = HeldForReview | HeldPart | HeldReject

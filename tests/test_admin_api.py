@@ -26,7 +26,7 @@ from smppgw.admin.accounts import FieldError, account_from_json, account_to_json
 from smppgw.admin.api import receipt_status
 from smppgw.config import ConfigError, parse
 from smppgw.model import Message
-from smppgw.protocol.constants import MessageState
+from smppgw.model import MessageState
 
 TOKEN = "demo-admin-token"  # the demo fixture's
 

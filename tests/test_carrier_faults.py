@@ -15,7 +15,7 @@ from test_e2e_pipeline import until, with_fast_rule
 from test_security import edits, setting
 from twisted.internet.threads import deferToThread
 
-from smppgw.protocol.constants import STAT_WORDS
+from smppgw.model import STAT_WORDS
 from smppgw.protocol.constants import CommandStatus as S
 
 CMCC_FAST = "1380000{:04d}"  # China Mobile numbers; ...8888 gets the fast DELIVRD rule

@@ -8,7 +8,7 @@ from twisted.internet.task import Clock
 
 from smppgw.carriers.link import CarrierJob, CarrierLink
 from smppgw.carriers.model import CarrierProfile, Outcome, profile_from_dict
-from smppgw.protocol.constants import MessageState
+from smppgw.model import MessageState
 
 HOUR = 3600.0
 

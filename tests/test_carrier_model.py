@@ -19,7 +19,7 @@ from smppgw.carriers.model import (
     scenario_rules_from_list,
     validity_end,
 )
-from smppgw.protocol.constants import MessageState
+from smppgw.model import MessageState
 
 HOUR = 3600.0
 TEST_RULES: list[object] = [

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smppgw.protocol.constants import STAT_WORDS
+from smppgw.model import STAT_WORDS
 from smppgw.protocol.receipt import ReceiptText, format_receipt, parse_receipt
 
 # 2025-01-01 12:30 and 12:34 Beijing time (UTC+8).

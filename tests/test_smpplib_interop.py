@@ -16,7 +16,8 @@ import smpplib.smpp
 
 from smppgw.protocol import pdu as p
 from smppgw.protocol.codec import decode, encode
-from smppgw.protocol.constants import CommandStatus, MessageState, Tag
+from smppgw.protocol.constants import CommandStatus, Tag
+from smppgw.model import MessageState
 from smppgw.protocol.errors import PduDecodeError
 
 

@@ -35,10 +35,10 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from ..billing.ledger import LedgerEntry, Refused
 from ..carriers.link import CarrierLink
 from ..config import AccountConfig
-from ..model import Delivery, Message
+from ..model import STAT_WORDS, Delivery, Message, MessageState
 from ..passwords import hash_password, is_password_hash
 from ..pipeline.accounts import AccountState
-from ..protocol.constants import ESM_CLASS_RECEIPT, STAT_WORDS, MessageState
+from ..protocol.constants import ESM_CLASS_RECEIPT
 from ..routing.numbers import mask_msisdn
 from ..store.ports import Op
 from .accounts import FieldError, account_from_json, account_settings, account_to_json

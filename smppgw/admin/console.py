@@ -15,8 +15,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from ..config import ConfigError
-from ..model import Message
-from ..protocol.constants import STAT_WORDS
+from ..model import STAT_WORDS, Message
 from ..reload import ReloadReport, reload
 from .api import AdminApi, ApiError, Handler, Reply, Result, entry_json, iso_time, message_json, receipt_status
 from .metrics import bind_type

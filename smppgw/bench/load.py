@@ -19,15 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ..model import STAT_WORDS, MessageState
 from ..protocol import codec
 from ..protocol import pdu as p
 from ..protocol.concat import concat_info
 from ..protocol.constants import (
     ESM_CLASS_RECEIPT,
     ESM_CLASS_UDHI,
-    STAT_WORDS,
     CommandId,
-    MessageState,
     Tag,
     status_name,
 )

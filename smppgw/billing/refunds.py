@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smppgw.protocol.constants import FINAL_STATES, STAT_WORDS, MessageState
+from smppgw.model import FINAL_STATES, STAT_WORDS, MessageState
 
 __all__ = ["DEFAULT_REFUND_STATES", "REFUNDABLE_STAT_WORDS", "RefundPolicy"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from smppgw.protocol.constants import STAT_WORDS
+from smppgw.model import STAT_WORDS
 
 from .model import CarrierPlan, CarrierProfile, Outcome, plan, validity_end
 

@@ -21,7 +21,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from smppgw.protocol.constants import STAT_WORDS, MessageState
+from smppgw.model import STAT_WORDS, MessageState
 
 __all__ = [
     "LOST_OUTCOME",

@@ -19,7 +19,7 @@ from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
 from ..carriers.link import CarrierJob, CarrierLink
 from ..carriers.model import Outcome
-from ..model import Delivery, Message
+from ..model import STAT_WORDS, Delivery, Message, MessageState
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
 from ..protocol.concat import concat_info
@@ -27,9 +27,7 @@ from ..protocol.constants import (
     ESM_CLASS_INTERMEDIATE,
     ESM_CLASS_RECEIPT,
     ESM_CLASS_UDHI,
-    STAT_WORDS,
     CommandStatus,
-    MessageState,
     Tag,
 )
 from ..protocol.receipt import format_receipt

@@ -201,42 +201,6 @@ TLV_LENGTHS: dict[int, tuple[int, int]] = {
 }
 
 
-class MessageState(IntEnum):
-    SCHEDULED = 0
-    ENROUTE = 1
-    DELIVERED = 2
-    EXPIRED = 3
-    DELETED = 4
-    UNDELIVERABLE = 5
-    ACCEPTED = 6
-    UNKNOWN = 7
-    REJECTED = 8
-    SKIPPED = 9
-
-
-# The 7-letter receipt `stat:` word of each state.
-STAT_WORDS: dict[MessageState, str] = {
-    MessageState.ENROUTE: "ENROUTE",
-    MessageState.DELIVERED: "DELIVRD",
-    MessageState.EXPIRED: "EXPIRED",
-    MessageState.DELETED: "DELETED",
-    MessageState.UNDELIVERABLE: "UNDELIV",
-    MessageState.ACCEPTED: "ACCEPTD",
-    MessageState.UNKNOWN: "UNKNOWN",
-    MessageState.REJECTED: "REJECTD",
-}
-
-FINAL_STATES = frozenset(
-    {
-        MessageState.DELIVERED,
-        MessageState.EXPIRED,
-        MessageState.DELETED,
-        MessageState.UNDELIVERABLE,
-        MessageState.UNKNOWN,
-        MessageState.REJECTED,
-    }
-)
-
 ESM_CLASS_UDHI = 0x40
 ESM_CLASS_RECEIPT = 0x04
 ESM_CLASS_INTERMEDIATE = 0x20

@@ -28,8 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
-from ..model import Delivery, Message
-from ..protocol.constants import FINAL_STATES, MessageState
+from ..model import FINAL_STATES, Delivery, Message, MessageState
 from .ports import GroupResult, Op, Recovered, StoredAccount
 
 _R = TypeVar("_R", Message, Delivery, LedgerEntry)

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..billing.ledger import EntryKind, LedgerEntry
-from ..model import Delivery, Message
-from ..protocol.constants import FINAL_STATES, MessageState
+from ..model import FINAL_STATES, Delivery, Message, MessageState
 from .ports import Op, Recovered, StoredAccount
 
 SCHEMA_VERSION = 1

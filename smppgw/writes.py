@@ -1,0 +1,167 @@
+"""Typed writes: one frozen value per kind of change the core asks the store to make.
+
+The core returns these; the committer hands them to the store in order, in one transaction; each
+store maps every kind to its SQL.  Nothing here knows a table or a column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .billing.ledger import LedgerEntry
+from .model import AccountStatus, Decision, Delivery, Held, Message, MessageState
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAccepted:
+    """A message accepted for delivery, with what it was charged."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSettled:
+    """A message reached its final state."""
+
+    message_id: str
+    state: MessageState
+    at: float
+    err: int
+    code: str
+    refunded: int
+    carrier: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReplaced:
+    """replace_sm changed a waiting message."""
+
+    message_id: str
+    body: bytes
+    data_coding: int
+    registered_delivery: int
+    validity_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAppended:
+    """A ledger entry; the account's stored balance becomes ``entry.balance_after``."""
+
+    entry: LedgerEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreated:
+    system_id: str
+    balance: int
+    unit: str
+    status: AccountStatus
+    settings: str  # JSON of an account created through the admin API; "" for configured accounts
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatusSet:
+    system_id: str
+    status: AccountStatus
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettingsSet:
+    system_id: str
+    settings: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStored:
+    """A receipt or MO owed to an account, kept until its deliver_sm_resp."""
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDone:
+    delivery_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAdded:
+    held: Held
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDone:
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecorded:
+    message_id: str  # or a refusal's own id ("r<n>") for a submit refused in its response
+    account: str
+    at: float
+    decision: Decision
+    category: str
+    term: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecorded:
+    """A case of prohibited content, kept for reporting to the authorities."""
+
+    incident_id: int
+    account: str
+    at: float
+    message_id: str
+    category: str
+    legal_category: int | None
+    term: str
+    action: Decision
+    source_ip: str
+    destination: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptoutAdded:
+    account: str  # "*" for the global list
+    msisdn: str
+    source: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OptoutRemoved:
+    account: str
+    msisdn: str
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeRecorded:
+    """A customer's signed security pledge (信息安全承诺书)."""
+
+    account: str
+    signed_on: str
+    reference: str
+    operator: str
+    recorded_at: float
+
+
+Write = (
+    MessageAccepted
+    | MessageSettled
+    | MessageReplaced
+    | LedgerAppended
+    | AccountCreated
+    | AccountStatusSet
+    | AccountSettingsSet
+    | DeliveryStored
+    | DeliveryDone
+    | HeldAdded
+    | HeldDone
+    | DecisionRecorded
+    | IncidentRecorded
+    | OptoutAdded
+    | OptoutRemoved
+    | PledgeRecorded
+)

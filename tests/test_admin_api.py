@@ -25,8 +25,7 @@ from twisted.web.http_headers import Headers
 from smppgw.admin.accounts import FieldError, account_from_json, account_to_json
 from smppgw.admin.api import receipt_status
 from smppgw.config import ConfigError, parse
-from smppgw.model import Message
-from smppgw.model import MessageState
+from smppgw.model import Message, MessageState
 
 TOKEN = "demo-admin-token"  # the demo fixture's
 

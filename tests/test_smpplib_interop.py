@@ -14,10 +14,10 @@ import pytest
 import smpplib.exceptions
 import smpplib.smpp
 
+from smppgw.model import MessageState
 from smppgw.protocol import pdu as p
 from smppgw.protocol.codec import decode, encode
 from smppgw.protocol.constants import CommandStatus, Tag
-from smppgw.model import MessageState
 from smppgw.protocol.errors import PduDecodeError
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import pytest_twisted
 from conftest import DEFAULT_CONFIG
+from polling import until
 from smpp_helpers import Raw
 from test_admin_api import call
 from test_cli_admin import conn, run_cli
-from test_security import edits, setting, until
+from test_security import edits, setting
 from twisted.internet.threads import deferToThread
 from twisted.logger import formatEvent, globalLogPublisher
 

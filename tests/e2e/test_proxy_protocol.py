@@ -1,7 +1,7 @@
 """The PROXY protocol on the SMPP listeners, and the health check and drain mode, in process:
 raw sockets send the header HAProxy's ``send-proxy-v2`` sends, naming addresses the loopback
 client does not have, so the tests see which address the gateway uses.  With a real HAProxy:
-tests/test_haproxy.py."""
+tests/system/test_haproxy.py."""
 
 from __future__ import annotations
 

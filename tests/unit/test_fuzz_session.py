@@ -7,7 +7,7 @@ well-formed PDUs, must keep its bounds, and must go silent once closed.
 
 The suite runs a bounded number of examples; a longer run (figures in docs/reliability.md):
 
-    SMPPGW_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_session.py -p no:cacheprovider -s
+    SMPPGW_FUZZ_EXAMPLES=20000 python -m pytest tests/unit/test_fuzz_session.py -p no:cacheprovider -s
 """
 
 from __future__ import annotations

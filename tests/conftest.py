@@ -17,7 +17,7 @@ from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
 from smppgw import config as cfg
-from smppgw.service import GatewayService
+from smppgw.app.service import GatewayService
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_CONFIG = FIXTURES / "gateway.toml"

@@ -18,7 +18,7 @@ from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
 from smppgw import config as cfg
-from smppgw.service import GatewayService
+from smppgw.app.service import GatewayService
 
 # The tests live in layers (unit, adapter, store, e2e, system); the helper modules stay here.  Every
 # layer's folder is importable, so a test may reuse another's helpers (``from test_admin_api import

@@ -24,10 +24,10 @@ from ..carriers.link import CarrierLink
 from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
 from ..config import AccountConfig, ConfigError, GatewayConfig
 from ..content import ContentRules, ContentRulesError
-from ..model import Delivery
+from ..model import AccountStatus, Delivery
 from ..pipeline.accounts import AccountBook
 from ..pipeline.committer import GroupCommitter
-from ..pipeline.compliance import Compliance, Held
+from ..pipeline.compliance import Compliance
 from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
 from ..routing.loader import load_ported_csv
@@ -35,8 +35,10 @@ from ..routing.router import Router
 from ..routing.table import RouteTable
 from ..server.factory import SMPPServerFactory
 from ..server.proxy import server_endpoint
-from ..store.ports import Op, StoredAccount
-from ..store.sqlite import SqliteStore, ledger_row
+from ..store.ports import StoredAccount
+from ..store.rows import held_from_row
+from ..store.sqlite import SqliteStore
+from ..writes import AccountCreated, DeliveryDone, LedgerAppended, Write
 
 if TYPE_CHECKING:
     from ..cluster.node import Cluster
@@ -159,7 +161,7 @@ class GatewayService(MultiService):
         )
         self.wallets = wallets
         now = reactor.seconds()
-        startup_ops: list[Op] = []
+        startup_ops: list[Write] = []
         for account in config.accounts.values():
             stored = recovered.accounts.get(account.system_id)
             self.accounts.add(account, stored.status if stored else None)
@@ -250,11 +252,7 @@ class GatewayService(MultiService):
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
         )
-        held = [
-            Held(str(r["message_id"]), str(r["account"]), str(r["kind"]), str(r["grp"]), str(r["category"]),
-                 str(r["term"]), float(r["held_at"]), float(r["deadline"]))  # type: ignore[arg-type]
-            for r in self.store.held()
-        ]  # fmt: skip
+        held = [held_from_row(r) for r in self.store.held()]
         compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
         for account in self.store.pledges():
             state = self.accounts.get(account)
@@ -313,15 +311,15 @@ class GatewayService(MultiService):
             self._timers.append(self.reactor.callLater(max(begin, 0.0), link.set_down, True))
             self._timers.append(self.reactor.callLater(end, link.set_down, False))
 
-    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
+    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
         """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
         entry, so that balance == sum of ledger entries from the start."""
         self.wallets.open(system_id, unit or MONEY, 0)
-        ops = [Op("account", (system_id, 0, unit, "active", "", now))]
+        ops: list[Write] = [AccountCreated(system_id, 0, unit, AccountStatus.ACTIVE, "", now)]
         if initial > 0:
             entry = self.wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
             assert isinstance(entry, LedgerEntry)
-            ops += [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, system_id))]
+            ops.append(LedgerAppended(entry))
         return ops
 
     def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
@@ -338,7 +336,7 @@ class GatewayService(MultiService):
             self.deliveries.add(delivery)
 
     def _delivered(self, delivery: Delivery) -> None:
-        self.committer.write_later([Op("delivery_done", (delivery.delivery_id,))])
+        self.committer.write_later([DeliveryDone(delivery.delivery_id)])
 
     # ---- lifecycle ----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The narrow interface every store implements (SQLite now, PostgreSQL later).
 
-Writes are a list of ``Op`` values applied in order in one transaction; reads are few and off the
-hot path.  All money is integers.
+Writes are a list of typed writes (``smppgw.writes``) applied in order in one transaction; reads
+are few and off the hot path.  All money is integers.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ..billing.ledger import LedgerEntry
 from ..model import Delivery, Message
+from ..writes import Write
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +23,6 @@ class StoredAccount:
     status: str
     settings: str  # JSON of an account created through the admin API; "" for configured accounts
     created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One write.  kind names the statement; args are its parameters."""
-
-    kind: str
-    args: tuple[object, ...]
 
 
 @dataclass(slots=True)
@@ -65,8 +58,8 @@ class CommitRefusedError(Exception):
 class Store(Protocol):
     def load(self) -> Recovered: ...
 
-    def apply(self, ops: Sequence[Op]) -> None:
-        """Apply ops in order, atomically (one transaction).  Runs on the writer thread."""
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Apply the writes in order, atomically (one transaction).  Runs on the writer thread."""
 
     def get_message(self, message_id: str) -> Message | None: ...
 
@@ -79,5 +72,5 @@ class GroupStore(Store, Protocol):
     """A store that commits several writes at once and may refuse some (PostgreSQL: the database
     holds the balances several nodes debit)."""
 
-    def apply_groups(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
-        """Apply each group of ops, or refuse it whole; the rest commit in one transaction."""
+    def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
+        """Apply each group of writes, or refuse it whole; the rest commit in one transaction."""

@@ -11,7 +11,9 @@ from typing import TypeVar
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import FINAL_STATES, Delivery, Message, MessageState
-from .ports import Op, Recovered, StoredAccount
+from ..writes import LedgerAppended, Write
+from .ports import Recovered, StoredAccount
+from .rows import WRITE_ROWS
 
 SCHEMA_VERSION = 1
 
@@ -92,12 +94,6 @@ CREATE TABLE IF NOT EXISTS pledges (
 );
 """
 
-HELD_COLUMNS = ("message_id", "account", "kind", "grp", "category", "term", "held_at", "deadline")
-INCIDENT_COLUMNS = (
-    "incident_id", "account", "at", "message_id", "category", "legal_category", "term", "action", "source_ip",
-    "destination", "text",
-)  # fmt: skip
-
 _MESSAGE_COLUMNS = (
     "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
     "msisdn, carrier, home_carrier, segments, price, charge, data_coding, esm_class, body, registered_delivery, "
@@ -138,15 +134,6 @@ _SQL: dict[str, str] = {
 }
 
 
-def message_row(m: Message) -> tuple[object, ...]:
-    return (
-        m.seq, m.message_id, m.account, m.source_addr, m.source_ton, m.source_npi, m.destination_addr,
-        m.dest_ton, m.dest_npi, m.msisdn, m.carrier, m.home_carrier, m.segments, m.price, m.charge,
-        m.data_coding, m.esm_class, m.body, m.registered_delivery, m.submitted_at, m.validity_until,
-        int(m.state), m.final_at, m.err, m.code, m.refunded,
-    )  # fmt: skip
-
-
 def _from_row(cls: type[_R], row: sqlite3.Row, **converted: object) -> _R:
     """A record from a row whose columns carry the record's field names; ``converted`` overrides."""
     values = {f.name: row[f.name] for f in fields(cls)}
@@ -157,19 +144,6 @@ def _from_row(cls: type[_R], row: sqlite3.Row, **converted: object) -> _R:
 
 def _message_from_row(r: sqlite3.Row) -> Message:
     return _from_row(Message, r, body=bytes(r["body"]), state=MessageState(r["state"]))
-
-
-def delivery_row(d: Delivery) -> tuple[object, ...]:
-    return (
-        d.delivery_id, d.account, d.kind, d.message_id, d.source_addr, d.source_ton, d.source_npi,
-        d.destination_addr, d.dest_ton, d.dest_npi, d.esm_class, d.data_coding, d.body, d.state, d.err,
-        d.created_at,
-    )  # fmt: skip
-
-
-def ledger_row(e: LedgerEntry) -> tuple[object, ...]:
-    return (e.entry_id, e.account, str(e.kind), e.amount, e.unit, e.balance_after, e.at, e.message_id,
-            e.reference, e.operator)  # fmt: skip
 
 
 def _entry_from_row(r: sqlite3.Row) -> LedgerEntry:
@@ -194,23 +168,23 @@ class SqliteStore:
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
-    def apply(self, ops: Sequence[Op]) -> None:
+    def apply(self, writes: Sequence[Write]) -> None:
         cur = self._writer.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             run_kind: str | None = None
             run: list[tuple[object, ...]] = []
-            balances: dict[object, object] = {}
-            for op in ops:
-                if op.kind == "balance":  # only the last balance of each account in a batch matters
-                    balances[op.args[1]] = op.args[0]
-                    continue
-                if op.kind != run_kind and run:
+            balances: dict[str, int] = {}
+            for w in writes:
+                kind, row = WRITE_ROWS[type(w)]
+                if kind != run_kind and run:
                     assert run_kind is not None
                     cur.executemany(_SQL[run_kind], run)
                     run = []
-                run_kind = op.kind
-                run.append(op.args)
+                run_kind = kind
+                run.append(row(w))
+                if isinstance(w, LedgerAppended):  # only the last balance of each account in a batch matters
+                    balances[w.entry.account] = w.entry.balance_after
             if run and run_kind is not None:
                 cur.executemany(_SQL[run_kind], run)
             if balances:

@@ -160,6 +160,7 @@ class HeldForReview:
 
     message_id: str
     account: str
+    group: str  # decided together: the first part's message id of a long message, else its own
     category: str
     term: str
     held_at: float

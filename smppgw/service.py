@@ -24,7 +24,7 @@ from .carriers.link import CarrierLink
 from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
 from .config import AccountConfig, ConfigError, GatewayConfig
 from .content import ContentRules, ContentRulesError
-from .model import Delivery
+from .model import Delivery, HeldForReview, HeldPart, HeldReject
 from .pipeline.accounts import AccountBook
 from .pipeline.committer import GroupCommitter
 from .pipeline.compliance import Compliance, Held
@@ -35,7 +35,8 @@ from .routing.router import Router
 from .routing.table import RouteTable
 from .server.factory import SMPPServerFactory
 from .server.proxy import server_endpoint
-from .store.ports import Op, StoredAccount
+from .store.ports import Op, Store, StoredAccount
+from .store.rows import group_key_text
 from .store.sqlite import SqliteStore, ledger_row
 
 if TYPE_CHECKING:
@@ -128,6 +129,15 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         raise ConfigError(f"{config.source.name}: store.url: cannot open the PostgreSQL store: {err}") from None
 
 
+def _compliance_held(h: HeldForReview | HeldPart | HeldReject) -> Held:
+    """A stored held message as compliance keeps it in memory."""
+    if isinstance(h, HeldForReview):
+        return Held(h.message_id, h.account, "review", h.group, h.category, h.term, h.held_at, h.deadline)
+    if isinstance(h, HeldPart):
+        return Held(h.message_id, h.account, "parts", group_key_text(h.group), "", str(h.part), h.held_at, h.deadline)
+    return Held(h.message_id, h.account, "reject", h.message_id, h.code, str(h.err), h.held_at, h.held_at)
+
+
 def _close(proto: Any) -> None:
     if proto.transport is not None and proto.connected:
         proto.transport.loseConnection()
@@ -143,7 +153,8 @@ class GatewayService(MultiService):
         self.reactor = reactor
         router, prices, profiles = build_parts(config)
 
-        self.store = open_store(config)
+        store = open_store(config)
+        self.store: Store = store
         recovered = self.store.load()
         self.accounts = AccountBook()
         open_charges: dict[str, dict[str, int]] = {}
@@ -229,8 +240,8 @@ class GatewayService(MultiService):
         if config.store.url:
             from .pipeline.cluster import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
-            assert not isinstance(self.store, SqliteStore)
-            self.cluster = Cluster(self, self.store, config.cluster)
+            assert not isinstance(store, SqliteStore)
+            self.cluster = Cluster(self, store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
         from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
@@ -250,12 +261,8 @@ class GatewayService(MultiService):
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
         )
-        held = [
-            Held(str(r["message_id"]), str(r["account"]), str(r["kind"]), str(r["grp"]), str(r["category"]),
-                 str(r["term"]), float(r["held_at"]), float(r["deadline"]))  # type: ignore[arg-type]
-            for r in self.store.held()
-        ]  # fmt: skip
-        compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
+        held = [_compliance_held(h) for h in self.store.held()]
+        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], held)
         for account in self.store.pledges():
             state = self.accounts.get(account)
             if state is not None:

@@ -38,8 +38,8 @@ from .. import shared_files
 from ..config import ClusterConfig
 from ..model import Delivery, Message
 from ..server.guard import Lockout
-from ..store.ports import GroupResult, StoredAccount
-from ..store.postgres import ClusterView, PostgresStore, connect
+from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
+from ..store.postgres import connect
 from .accounts import BIND_TYPE_OF
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 class Cluster:
     log = Logger()
 
-    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
+    def __init__(self, service: GatewayService, store: ClusterStore, config: ClusterConfig) -> None:
         self.service = service
         self.store = store
         self.config = config
@@ -149,7 +149,7 @@ class Cluster:
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         service = self.service
         if "optouts" in moved:
-            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
+            stored = [(r.account, r.msisdn) for r in self.store.optouts()]
             service.compliance.optouts = {}
             service.compliance.restore(stored, [])
             for op in service.committer.uncommitted():  # this node's own, not stored yet

@@ -18,7 +18,8 @@ from twisted.python.failure import Failure
 from .billing.refunds import RefundPolicy
 from .carriers.link import CarrierLink
 from .config import ConfigError, GatewayConfig, load, parse
-from .store.ports import CommitRefusedError, Op
+from .store.ports import CommitRefusedError
+from .writes import Write
 
 if TYPE_CHECKING:
     from .service import GatewayService
@@ -102,7 +103,7 @@ def reload(
 
     # Money first: new accounts get their wallet and opening balance through the store.
     added = tuple(sorted(a for a in new.accounts if a not in service.accounts))
-    ops: list[Op] = []
+    ops: list[Write] = []
     for system_id in added:
         account = new.accounts[system_id]
         if system_id not in service.wallets:

@@ -24,10 +24,10 @@ from .carriers.link import CarrierLink
 from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
 from .config import AccountConfig, ConfigError, GatewayConfig
 from .content import ContentRules, ContentRulesError
-from .model import Delivery, HeldForReview, HeldPart, HeldReject
+from .model import AccountStatus, Delivery
 from .pipeline.accounts import AccountBook
 from .pipeline.committer import GroupCommitter
-from .pipeline.compliance import Compliance, Held
+from .pipeline.compliance import Compliance
 from .pipeline.deliveries import DeliveryQueue
 from .pipeline.gateway import Gateway
 from .routing.loader import load_ported_csv
@@ -35,9 +35,9 @@ from .routing.router import Router
 from .routing.table import RouteTable
 from .server.factory import SMPPServerFactory
 from .server.proxy import server_endpoint
-from .store.ports import Op, Store, StoredAccount
-from .store.rows import group_key_text
-from .store.sqlite import SqliteStore, ledger_row
+from .store.ports import Store, StoredAccount
+from .store.sqlite import SqliteStore
+from .writes import AccountCreated, DeliveryDone, LedgerAppended, Write
 
 if TYPE_CHECKING:
     from .pipeline.cluster import Cluster
@@ -129,15 +129,6 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         raise ConfigError(f"{config.source.name}: store.url: cannot open the PostgreSQL store: {err}") from None
 
 
-def _compliance_held(h: HeldForReview | HeldPart | HeldReject) -> Held:
-    """A stored held message as compliance keeps it in memory."""
-    if isinstance(h, HeldForReview):
-        return Held(h.message_id, h.account, "review", h.group, h.category, h.term, h.held_at, h.deadline)
-    if isinstance(h, HeldPart):
-        return Held(h.message_id, h.account, "parts", group_key_text(h.group), "", str(h.part), h.held_at, h.deadline)
-    return Held(h.message_id, h.account, "reject", h.message_id, h.code, str(h.err), h.held_at, h.held_at)
-
-
 def _close(proto: Any) -> None:
     if proto.transport is not None and proto.connected:
         proto.transport.loseConnection()
@@ -170,7 +161,7 @@ class GatewayService(MultiService):
         )
         self.wallets = wallets
         now = reactor.seconds()
-        startup_ops: list[Op] = []
+        startup_ops: list[Write] = []
         for account in config.accounts.values():
             stored = recovered.accounts.get(account.system_id)
             self.accounts.add(account, stored.status if stored else None)
@@ -261,8 +252,7 @@ class GatewayService(MultiService):
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
         )
-        held = [_compliance_held(h) for h in self.store.held()]
-        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], held)
+        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
             state = self.accounts.get(account)
             if state is not None:
@@ -320,15 +310,15 @@ class GatewayService(MultiService):
             self._timers.append(self.reactor.callLater(max(begin, 0.0), link.set_down, True))
             self._timers.append(self.reactor.callLater(end, link.set_down, False))
 
-    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
+    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
         """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
         entry, so that balance == sum of ledger entries from the start."""
         self.wallets.open(system_id, unit or MONEY, 0)
-        ops = [Op("account", (system_id, 0, unit, "active", "", now))]
+        ops: list[Write] = [AccountCreated(system_id, 0, unit, AccountStatus.ACTIVE, "", now)]
         if initial > 0:
             entry = self.wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
             assert isinstance(entry, LedgerEntry)
-            ops += [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, system_id))]
+            ops.append(LedgerAppended(entry))
         return ops
 
     def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
@@ -345,7 +335,7 @@ class GatewayService(MultiService):
             self.deliveries.add(delivery)
 
     def _delivered(self, delivery: Delivery) -> None:
-        self.committer.write_later([Op("delivery_done", (delivery.delivery_id,))])
+        self.committer.write_later([DeliveryDone(delivery.delivery_id)])
 
     # ---- lifecycle ----------------------------------------------------------------------
 

@@ -35,12 +35,12 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from ..billing.ledger import LedgerEntry, Refused
 from ..carriers.link import CarrierLink
 from ..config import AccountConfig
-from ..model import STAT_WORDS, Delivery, Message, MessageState
+from ..model import STAT_WORDS, AccountStatus, Delivery, Message, MessageState
 from ..passwords import hash_password, is_password_hash
 from ..pipeline.accounts import AccountState
 from ..protocol.constants import ESM_CLASS_RECEIPT
 from ..routing.numbers import mask_msisdn
-from ..store.ports import Op
+from ..writes import AccountCreated
 from .accounts import FieldError, account_from_json, account_settings, account_to_json
 
 if TYPE_CHECKING:
@@ -287,9 +287,9 @@ class AdminApi:
         ops = service._open_account(system_id, account.billing_unit, account.initial_balance, now)
         # Same opening as a configured account, but the row also keeps the settings, so a restart
         # can rebuild the account without the configuration file knowing it.
-        assert ops[0].kind == "account"
+        assert isinstance(ops[0], AccountCreated)
         settings = json.dumps(account_to_json(account), ensure_ascii=False, sort_keys=True)
-        ops[0] = Op("account", (system_id, 0, account.billing_unit, account.status, settings, now))
+        ops[0] = AccountCreated(system_id, 0, account.billing_unit, AccountStatus(account.status), settings, now)
 
         def stored(_: None) -> Reply:
             state = service.accounts.add(account)

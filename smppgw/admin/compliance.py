@@ -23,7 +23,8 @@ from ..model import Message
 from ..pipeline.accounts import AccountState
 from ..pipeline.compliance import GLOBAL, REFUSAL_PREFIX, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
-from ..store.ports import Op, StoredDecision
+from ..store.ports import StoredDecision
+from ..writes import PledgeRecorded
 from .api import ApiError, Reply, Result, _peer, _text, iso_time
 from .console import _time
 from .site import operator_of
@@ -224,7 +225,7 @@ class _Endpoints:
             )
             return Reply(201, self.api.account_detail(state))
 
-        d = self.service.committer.write([Op("pledge", (system_id, signed_on, reference, operator, now))])
+        d = self.service.committer.write([PledgeRecorded(system_id, signed_on, reference, operator, now)])
         return d.addCallback(stored)
 
     def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..config import AccountConfig
+from ..model import AccountStatus
 from ..passwords import verify_password
 from ..protocol.constants import CommandStatus
 
@@ -41,7 +42,7 @@ class TokenBucket:
 @dataclass(slots=True)
 class AccountState:
     config: AccountConfig
-    status: str
+    status: AccountStatus
     binds: int = 0
     pledged: bool = False  # an information-security pledge is on record
     bucket: TokenBucket = field(default_factory=lambda: TokenBucket(0.0, 0.0, 0.0))
@@ -58,7 +59,7 @@ class AccountBook:
         self.on_release: Callable[[str], None] | None = None
 
     def add(self, config: AccountConfig, status: str | None = None) -> AccountState:
-        state = AccountState(config, status or config.status)
+        state = AccountState(config, AccountStatus(status or config.status))
         state.bucket = TokenBucket(config.throughput, config.throughput, 0.0)
         self._accounts[config.system_id] = state
         return state
@@ -83,7 +84,7 @@ class AccountBook:
     def __contains__(self, system_id: object) -> bool:
         return system_id in self._accounts
 
-    def set_status(self, system_id: str, status: str) -> None:
+    def set_status(self, system_id: str, status: AccountStatus) -> None:
         self._accounts[system_id].status = status
 
     def set_password(self, system_id: str, password_hash: str) -> None:
@@ -116,7 +117,7 @@ class AccountBook:
                 return S.ESME_RBINDFAIL
         if not self._password_ok(state, password):
             return S.ESME_RINVPASWD
-        if state.status != "active" or (cfg.pledge_required and not state.pledged):
+        if state.status is not AccountStatus.ACTIVE or (cfg.pledge_required and not state.pledged):
             return S.ESME_RBINDFAIL
         if (cfg.not_before is not None and now < cfg.not_before) or (cfg.not_after is not None and now > cfg.not_after):
             return S.ESME_RBINDFAIL

@@ -36,10 +36,11 @@ from twisted.python.failure import Failure
 
 from .. import shared_files
 from ..config import ClusterConfig
-from ..model import Delivery, Message
+from ..model import AccountStatus, Delivery, Message
 from ..server.guard import Lockout
 from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
 from ..store.postgres import connect
+from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
 from .accounts import BIND_TYPE_OF
 
 if TYPE_CHECKING:
@@ -117,20 +118,20 @@ class Cluster:
         self._resync({account: stored.balance for account, stored in view.accounts.items()})
         accounts = self.service.accounts
         # This node's own changes not committed when the view was read: the view is older than them.
-        changing = {op.args[1] for op in self.service.committer.uncommitted() if op.kind == "account_status"}
+        changing = {w.system_id for w in self.service.committer.uncommitted() if isinstance(w, AccountStatusSet)}
         for account, stored in view.accounts.items():
             state = accounts.get(account)
             if state is None:
                 self._open_shared(stored)
                 continue
             if state.status != stored.status and account not in changing:
-                accounts.set_status(account, stored.status)
+                accounts.set_status(account, AccountStatus(stored.status))
                 self.log.info(
                     "cluster: account {account} is {status} (changed on another node)",
                     account=account,
                     status=stored.status,
                 )
-                if stored.status != "active":
+                if stored.status != AccountStatus.ACTIVE:
                     self.service._unbind_account(account)
         self._follow(view.generations)
         self._follow_outages(view.generations.get("carriers", 0), view.outages)
@@ -152,11 +153,11 @@ class Cluster:
             stored = [(r.account, r.msisdn) for r in self.store.optouts()]
             service.compliance.optouts = {}
             service.compliance.restore(stored, [])
-            for op in service.committer.uncommitted():  # this node's own, not stored yet
-                if op.kind == "optout":
-                    service.compliance.optouts.setdefault(str(op.args[0]), set()).add(str(op.args[1]))
-                elif op.kind == "optout_remove":
-                    service.compliance.optouts.get(str(op.args[0]), set()).discard(str(op.args[1]))
+            for w in service.committer.uncommitted():  # this node's own, not stored yet
+                if isinstance(w, OptoutAdded):
+                    service.compliance.optouts.setdefault(w.account, set()).add(w.msisdn)
+                elif isinstance(w, OptoutRemoved):
+                    service.compliance.optouts.get(w.account, set()).discard(w.msisdn)
         if "pledges" in moved:
             for account in self.store.pledges():
                 state = service.accounts.get(account)
@@ -276,10 +277,9 @@ class Cluster:
     def _resync(self, balances: dict[str, int]) -> None:
         """Stored balance plus what this node wrote and has not committed yet."""
         pending: dict[str, int] = {}
-        for op in self.service.committer.uncommitted():
-            if op.kind == "ledger":
-                args: tuple[Any, ...] = op.args
-                pending[args[1]] = pending.get(args[1], 0) + args[3]
+        for w in self.service.committer.uncommitted():
+            if isinstance(w, LedgerAppended):
+                pending[w.entry.account] = pending.get(w.entry.account, 0) + w.entry.amount
         wallets = self.service.wallets
         for account, balance in balances.items():
             wallet = wallets.get(account)

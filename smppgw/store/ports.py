@@ -1,9 +1,9 @@
 """The narrow interface every store implements (SQLite, PostgreSQL), and the records it reads back.
 
-Writes are a list of ``Op`` values applied in order in one transaction; reads are few and off the
-hot path, and return the frozen records below (each built from its row in ``store.rows``).  All
-money is integers.  ``Store`` is what a single node needs; ``ClusterStore`` adds what several nodes
-sharing one PostgreSQL database coordinate through.
+Writes are a list of typed writes (``smppgw.writes``) applied in order in one transaction; reads
+are few and off the hot path, and return the frozen records below (each built from its row in
+``store.rows``).  All money is integers.  ``Store`` is what a single node needs; ``ClusterStore``
+adds what several nodes sharing one PostgreSQL database coordinate through.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ..billing.ledger import LedgerEntry
 from ..model import AccountStatus, Decision, Delivery, Held, Message
+from ..writes import Write
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +87,6 @@ class NodeStatus:
     alive: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One write.  kind names the statement; args are its parameters."""
-
-    kind: str
-    args: tuple[object, ...]
-
-
 @dataclass(slots=True)
 class Recovered:
     """What a restart needs: balances, open messages, undelivered deliveries, counters."""
@@ -154,8 +147,8 @@ class Store(Protocol):
     def load(self) -> Recovered:
         """What a restart needs; also where a cluster store registers the node and draws its id blocks."""
 
-    def apply(self, ops: Sequence[Op]) -> None:
-        """Apply ops in order, atomically (one transaction).  Runs on the writer thread."""
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Apply the writes in order, atomically (one transaction).  Runs on the writer thread."""
 
     def get_message(self, message_id: str) -> Message | None: ...
 
@@ -207,8 +200,8 @@ class GroupStore(Store, Protocol):
     """A store that commits several writes at once and may refuse some (PostgreSQL: the database
     holds the balances several nodes debit)."""
 
-    def apply_groups(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
-        """Apply each group of ops, or refuse it whole; the rest commit in one transaction."""
+    def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
+        """Apply each group of writes, or refuse it whole; the rest commit in one transaction."""
 
 
 class ClusterStore(GroupStore, Protocol):

@@ -28,12 +28,12 @@ from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import FINAL_STATES, Delivery, Held, Message
+from ..writes import AccountCreated, DeliveryStored, LedgerAppended, MessageAccepted, Write
 from .ports import (
     ClusterView,
     GroupResult,
     Incident,
     NodeStatus,
-    Op,
     Optout,
     Pledge,
     Recovered,
@@ -41,13 +41,16 @@ from .ports import (
     StoredDecision,
 )
 from .rows import (
+    WRITE_ROWS,
     account_from_row,
     decision_from_row,
     delivery_from_row,
+    delivery_row,
     entry_from_row,
     held_from_row,
     incident_from_row,
     message_from_row,
+    message_row,
     node_from_row,
     optout_from_row,
     pledge_from_row,
@@ -236,7 +239,8 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-# Statements by Op kind; "ledger" and "balance" are handled apart (the balance lives here).
+# Statements by kind of write (rows.WRITE_ROWS names them); ledger entries and accounts are handled
+# apart (the balance lives here).
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
     "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}, node) VALUES ({_placeholders(27)})",  # noqa: S608
@@ -363,25 +367,28 @@ class _OverdrawnError(Exception):
     """The one-round-trip commit would overdraw an account (or credit a reference twice): redo it."""
 
 
-def _ledger_args(op: Op) -> tuple[Any, ...]:
-    """(account, kind, amount, unit, at, message_id, reference, operator) of a "ledger" op (its
+def _ledger_args(entry: LedgerEntry) -> tuple[Any, ...]:
+    """(account, kind, amount, unit, at, message_id, reference, operator) of a ledger entry (its
     entry id and balance_after are the database's to give)."""
-    args: tuple[Any, ...] = op.args
-    return args[1], args[2], args[3], args[4], args[6], args[7], args[8], args[9]
+    return (entry.account, str(entry.kind), entry.amount, entry.unit, entry.at, entry.message_id, entry.reference,
+            entry.operator)  # fmt: skip
 
 
-def _deltas(groups: Iterable[Sequence[Op]]) -> dict[str, int]:
+def _deltas(groups: Iterable[Sequence[Write]]) -> dict[str, int]:
     deltas: dict[str, int] = {}
-    for ops in groups:
-        for op in ops:
-            if op.kind == "ledger":
-                args: tuple[Any, ...] = op.args
-                deltas[args[1]] = deltas.get(args[1], 0) + args[3]
+    for writes in groups:
+        for w in writes:
+            if isinstance(w, LedgerAppended):
+                deltas[w.entry.account] = deltas.get(w.entry.account, 0) + w.entry.amount
     return deltas
 
 
-def _references(ops: Sequence[Op]) -> list[str]:
-    return [str(op.args[8]) for op in ops if op.kind == "ledger" and op.args[2] in _CREDIT_KINDS and op.args[8]]
+def _references(writes: Sequence[Write]) -> list[str]:
+    return [
+        w.entry.reference
+        for w in writes
+        if isinstance(w, LedgerAppended) and w.entry.kind in _CREDIT_KINDS and w.entry.reference
+    ]
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
@@ -424,12 +431,12 @@ class PostgresStore:
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
-    def apply(self, ops: Sequence[Op]) -> None:
+    def apply(self, writes: Sequence[Write]) -> None:
         """One group (start-up and reload writes); a refused credit (reference already credited
         by another node starting at the same time) is simply not written again."""
-        self.apply_groups([ops])
+        self.apply_groups([writes])
 
-    def apply_groups(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
+    def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
         deltas = _deltas(groups)
         references = [ref for ops in groups for ref in _references(ops)]
         if not references:
@@ -439,7 +446,7 @@ class PostgresStore:
                 pass
         return self._commit_checked(groups)
 
-    def _commit(self, groups: Sequence[Sequence[Op]], deltas: dict[str, int]) -> GroupResult:
+    def _commit(self, groups: Sequence[Sequence[Write]], deltas: dict[str, int]) -> GroupResult:
         """One round trip: BEGIN, lock, debit, insert, COMMIT sent together with a single Sync (psycopg's
         transaction() would sync at BEGIN and COMMIT too); a CHECK violation means a retry."""
         conn = self._writer
@@ -470,7 +477,7 @@ class PostgresStore:
         if self._writer.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self._writer.execute("ROLLBACK")
 
-    def _commit_checked(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
+    def _commit_checked(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
         """Lock the accounts, take each write in order while its account's money lasts (and its
         top-up reference is new), then commit those.  Two round trips."""
         conn = self._writer
@@ -485,7 +492,7 @@ class PostgresStore:
                 locked = conn.execute(_LOCK_ACCOUNTS, (accounts,)) if accounts else None
                 fresh = {row[0] for row in credited} if credited is not None else set()
                 balances = {str(a): int(b) for a, b in locked} if locked is not None else {}
-                kept: list[Sequence[Op]] = []
+                kept: list[Sequence[Write]] = []
                 for index, ops in enumerate(groups):
                     refs = _references(ops)
                     if any(ref not in fresh for ref in refs):
@@ -512,32 +519,33 @@ class PostgresStore:
         result.balances = balances
         return result
 
-    def _insert_accounts(self, groups: Sequence[Sequence[Op]]) -> None:
+    def _insert_accounts(self, groups: Sequence[Sequence[Write]]) -> None:
         """New accounts, before their balances are locked (another node may open them too)."""
-        rows = [op.args for ops in groups for op in ops if op.kind == "account"]
+        rows = [WRITE_ROWS[AccountCreated][1](w) for ws in groups for w in ws if isinstance(w, AccountCreated)]
         if rows:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
-    def _insert(self, groups: Sequence[Sequence[Op]]) -> None:
+    def _insert(self, groups: Sequence[Sequence[Write]]) -> None:
         """Every write of the groups but accounts and balances (done first), in order of kind."""
         runs: dict[str, list[tuple[object, ...]]] = {}
-        ledger: list[Op] = []
-        for ops in groups:
-            for op in ops:
-                if op.kind == "ledger":
-                    ledger.append(op)
-                elif op.kind == "message":
-                    runs.setdefault("message", []).append((*op.args, self.node_id))
-                elif op.kind == "delivery":
+        ledger: list[tuple[Any, ...]] = []
+        for writes in groups:
+            for w in writes:
+                if isinstance(w, LedgerAppended):
+                    ledger.append(_ledger_args(w.entry))
+                elif isinstance(w, MessageAccepted):
+                    runs.setdefault("message", []).append((*message_row(w.message), self.node_id))
+                elif isinstance(w, DeliveryStored):
                     # Claimed at once when this node holds a receiving bind of the account: no wake-up,
                     # no claim query; the reactor finds its id in `claimed` and queues it here.
-                    args: tuple[Any, ...] = op.args
-                    here = args[1] in self.receiving
+                    delivery = w.delivery
+                    here = delivery.account in self.receiving
                     if here:
-                        self.claimed.add(args[0])
-                    runs.setdefault("delivery", []).append((*args, self.node_id if here else ""))
-                elif op.kind not in ("balance", "account"):
-                    runs.setdefault(op.kind, []).append(op.args)
+                        self.claimed.add(delivery.delivery_id)
+                    runs.setdefault("delivery", []).append((*delivery_row(delivery), self.node_id if here else ""))
+                elif not isinstance(w, AccountCreated):
+                    kind, row = WRITE_ROWS[type(w)]
+                    runs.setdefault(kind, []).append(row(w))
         cur = self._writer.cursor()
         # Removals of deliveries last: a receipt may be stored and acknowledged in one batch.
         for kind, rows in runs.items():
@@ -555,7 +563,7 @@ class PostgresStore:
         accounts = sorted({str(args[1]) for args in runs.get("delivery", ()) if not args[-1]})
         if accounts:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
-        if "account_status" in runs or any(int(_ledger_args(op)[2]) > 0 for op in ledger):
+        if "account_status" in runs or any(int(row[2]) > 0 for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
         moved = [name for name, kinds in _GENERATIONS.items() if any(kind in runs for kind in kinds)]
         if moved:
@@ -565,8 +573,7 @@ class PostgresStore:
             ids = [args[0] for args in runs["delivery_done"]]
             cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
 
-    def _insert_ledger(self, cur: psycopg.Cursor[Any], ledger: list[Op]) -> None:
-        rows = [_ledger_args(op) for op in ledger]
+    def _insert_ledger(self, cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         tails: list[int] = []
         later: dict[str, int] = {}
         for account, _, amount, *_rest in reversed(rows):

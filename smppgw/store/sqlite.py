@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..billing.ledger import LedgerEntry
-from ..model import FINAL_STATES, Delivery, Held, Message
-from .ports import Incident, Op, Optout, Pledge, Recovered, StoredDecision
+from ..model import FINAL_STATES, Held, Message
+from ..writes import LedgerAppended, Write
+from .ports import Incident, Optout, Pledge, Recovered, StoredDecision
 from .rows import (
+    WRITE_ROWS,
     account_from_row,
     decision_from_row,
     delivery_from_row,
@@ -147,28 +149,6 @@ _SQL: dict[str, str] = {
 }
 
 
-def message_row(m: Message) -> tuple[object, ...]:
-    return (
-        m.seq, m.message_id, m.account, m.source_addr, m.source_ton, m.source_npi, m.destination_addr,
-        m.dest_ton, m.dest_npi, m.msisdn, m.carrier, m.home_carrier, m.segments, m.price, m.charge,
-        m.data_coding, m.esm_class, m.body, m.registered_delivery, m.submitted_at, m.validity_until,
-        int(m.state), m.final_at, m.err, m.code, m.refunded,
-    )  # fmt: skip
-
-
-def delivery_row(d: Delivery) -> tuple[object, ...]:
-    return (
-        d.delivery_id, d.account, d.kind, d.message_id, d.source_addr, d.source_ton, d.source_npi,
-        d.destination_addr, d.dest_ton, d.dest_npi, d.esm_class, d.data_coding, d.body, d.state, d.err,
-        d.created_at,
-    )  # fmt: skip
-
-
-def ledger_row(e: LedgerEntry) -> tuple[object, ...]:
-    return (e.entry_id, e.account, str(e.kind), e.amount, e.unit, e.balance_after, e.at, e.message_id,
-            e.reference, e.operator)  # fmt: skip
-
-
 def _database(path: str | Path) -> tuple[str, bool]:
     """What both connections open, and whether it is a URI: ``:memory:`` alone would give each
     connection a database of its own, so it becomes one named in-memory database they share."""
@@ -196,23 +176,23 @@ class SqliteStore:
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
-    def apply(self, ops: Sequence[Op]) -> None:
+    def apply(self, writes: Sequence[Write]) -> None:
         cur = self._writer.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             run_kind: str | None = None
             run: list[tuple[object, ...]] = []
-            balances: dict[object, object] = {}
-            for op in ops:
-                if op.kind == "balance":  # only the last balance of each account in a batch matters
-                    balances[op.args[1]] = op.args[0]
-                    continue
-                if op.kind != run_kind and run:
+            balances: dict[str, int] = {}
+            for w in writes:
+                kind, row = WRITE_ROWS[type(w)]
+                if kind != run_kind and run:
                     assert run_kind is not None
                     cur.executemany(_SQL[run_kind], run)
                     run = []
-                run_kind = op.kind
-                run.append(op.args)
+                run_kind = kind
+                run.append(row(w))
+                if isinstance(w, LedgerAppended):  # only the last balance of each account in a batch matters
+                    balances[w.entry.account] = w.entry.balance_after
             if run and run_kind is not None:
                 cur.executemany(_SQL[run_kind], run)
             if balances:

@@ -69,6 +69,16 @@ class Subject:
     draws_entry_ids: bool  # the store numbers ledger entries itself
     integrity_error: type[Exception]  # what a write that breaks a unique key raises
     refuses_credited_reference: bool  # a reference credited before: refused quietly (else it raises)
+    # Known gap: PostgreSQL's group commit runs all writes of one kind together, in the order each
+    # kind first appears in the batch, so a later write of an earlier kind can overtake its row's
+    # insert (a settlement before the message it settles, a release before its hold).
+    keeps_batch_order: bool = True
+
+
+def needs_batch_order(subject: Subject, request: pytest.FixtureRequest) -> None:
+    if not subject.keeps_batch_order:
+        gap = "the PostgreSQL group commit reorders a batch by kind"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=gap))
 
 
 def _postgres_integrity_error() -> type[Exception]:
@@ -79,14 +89,29 @@ def _postgres_integrity_error() -> type[Exception]:
 
 @pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgresql"])
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
+    sqlite = {
+        "outbox": False,
+        "draws_entry_ids": False,
+        "integrity_error": sqlite3.IntegrityError,
+        "refuses_credited_reference": False,
+    }
     if request.param == "sqlite-file":
         path = tmp_path / "state" / "smppgw.db"
-        return Subject("sqlite-file", lambda: SqliteStore(path), True, False, False, sqlite3.IntegrityError, False)
+        return Subject("sqlite-file", lambda: SqliteStore(path), durable=True, **sqlite)
     if request.param == "sqlite-memory":
         memory = SqliteStore(":memory:")
-        return Subject("sqlite-memory", lambda: memory, False, False, False, sqlite3.IntegrityError, False)
+        return Subject("sqlite-memory", lambda: memory, durable=False, **sqlite)
     url: str = request.getfixturevalue("pg_url")
-    return Subject("postgresql", lambda: PostgresStore(url, NODE), True, True, True, _postgres_integrity_error(), True)
+    return Subject(
+        "postgresql",
+        lambda: PostgresStore(url, NODE),
+        durable=True,
+        outbox=True,
+        draws_entry_ids=True,
+        integrity_error=_postgres_integrity_error(),
+        refuses_credited_reference=True,
+        keeps_batch_order=False,
+    )
 
 
 @pytest.fixture
@@ -545,3 +570,44 @@ def test_an_sqlite_store_in_memory_is_one_database_of_its_own() -> None:
         assert again.load().accounts == {}
     finally:
         again.close()
+
+
+# ---- one batch, in order --------------------------------------------------------------------------
+
+
+def test_a_batch_applies_its_writes_in_the_order_given(
+    subject: Subject, store: Store, request: pytest.FixtureRequest
+) -> None:
+    """A group commit joins what many callers wrote: a message accepted and settled in one batch,
+    after another message's settlement, ends settled."""
+    needs_batch_order(subject, request)
+    first, second = message(1), message(2)
+    funded(store)
+    store.apply([MessageAccepted(first)])
+    store.apply(
+        [
+            MessageSettled(first.message_id, MessageState.DELIVERED, T0 + 1, 0, "DELIVRD", 0, "cmcc"),
+            MessageAccepted(second),
+            MessageSettled(second.message_id, MessageState.REJECTED, T0 + 1, 0x45, "CONTENT", 90, "cmcc"),
+        ]
+    )
+    assert store.load().open_messages == []
+    found = store.get_message(second.message_id)
+    assert found is not None and found.state is MessageState.REJECTED and found.refunded == 90
+
+
+def test_a_message_held_and_released_in_one_batch_is_not_held(
+    subject: Subject, store: Store, request: pytest.FixtureRequest
+) -> None:
+    needs_batch_order(subject, request)
+    part = HeldPart("000000000000002", "acme", GroupKey("acme", "10690001", "13900008888", 7, 2), 2, T0, T0 + 60)
+    store.apply([HeldAdded(HeldReject("000000000000001", "acme", "CONTENT", 0x45, T0))])
+    store.apply([HeldDone("000000000000001"), HeldAdded(part), HeldDone(part.message_id)])
+    assert store.held() == []
+
+
+def test_an_empty_batch_changes_nothing(store: Store) -> None:
+    funded(store)
+    store.apply([])
+    assert store.balances() == {"acme": 10_000}
+    assert len(store.ledger()) == 1

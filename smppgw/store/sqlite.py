@@ -216,9 +216,9 @@ class SqliteStore:
             for row in r.execute(f"SELECT * FROM messages WHERE state NOT IN ({final}) ORDER BY seq")  # noqa: S608
         ]
         out.deliveries = [delivery_from_row(row) for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")]
-        out.topup_references = {
-            row[0] for row in r.execute("SELECT reference FROM ledger WHERE kind = 'topup' AND reference IS NOT NULL")
-        }
+        # Payments and message packages alike: a reference is credited once, whatever the wallet.
+        credits = "SELECT reference FROM ledger WHERE kind IN ('topup', 'package') AND reference IS NOT NULL"
+        out.topup_references = {row[0] for row in r.execute(credits)}
         out.next_entry_id = (r.execute("SELECT MAX(entry_id) FROM ledger").fetchone()[0] or 0) + 1
         out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
         out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1

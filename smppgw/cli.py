@@ -9,10 +9,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ConfigError, default_config_path, load
+
+if TYPE_CHECKING:
+    from .store.ports import Store
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -128,7 +131,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | None:
+def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Store]] | None:
     """The stores ``ledger check`` reads, by name: --store (a SQLite file or a postgresql:// URL), else the
     configuration's; with serve --workers every worker's SQLite file."""
     from .store.sqlite import SqliteStore  # noqa: PLC0415
@@ -152,7 +155,7 @@ def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | 
     return [(str(path), SqliteStore(path)) for path in paths]
 
 
-def _open_postgres(url: str) -> Any:
+def _open_postgres(url: str) -> Store | None:
     import psycopg  # noqa: PLC0415
 
     from .store.postgres import PostgresStore  # noqa: PLC0415

@@ -35,8 +35,7 @@ from ..routing.router import Router
 from ..routing.table import RouteTable
 from ..server.factory import SMPPServerFactory
 from ..server.proxy import server_endpoint
-from ..store.ports import StoredAccount
-from ..store.rows import held_from_row
+from ..store.ports import Store, StoredAccount
 from ..store.sqlite import SqliteStore
 from ..writes import AccountCreated, DeliveryDone, LedgerAppended, Write
 
@@ -145,7 +144,8 @@ class GatewayService(MultiService):
         self.reactor = reactor
         router, prices, profiles = build_parts(config)
 
-        self.store = open_store(config)
+        store = open_store(config)
+        self.store: Store = store
         recovered = self.store.load()
         self.accounts = AccountBook()
         open_charges: dict[str, dict[str, int]] = {}
@@ -231,8 +231,8 @@ class GatewayService(MultiService):
         if config.store.url:
             from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
-            assert not isinstance(self.store, SqliteStore)
-            self.cluster = Cluster(self, self.store, config.cluster)
+            assert not isinstance(store, SqliteStore)
+            self.cluster = Cluster(self, store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
         from ..rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
@@ -252,8 +252,7 @@ class GatewayService(MultiService):
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
         )
-        held = [held_from_row(r) for r in self.store.held()]
-        compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
+        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
             state = self.accounts.get(account)
             if state is not None:

@@ -39,8 +39,8 @@ from ..config import ClusterConfig
 from ..model import AccountStatus, Delivery, Message
 from ..pipeline.accounts import BIND_TYPE_OF
 from ..server.guard import Lockout
-from ..store.ports import GroupResult, StoredAccount
-from ..store.postgres import ClusterView, PostgresStore, connect
+from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
+from ..store.postgres import connect
 from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 class Cluster:
     log = Logger()
 
-    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
+    def __init__(self, service: GatewayService, store: ClusterStore, config: ClusterConfig) -> None:
         self.service = service
         self.store = store
         self.config = config
@@ -150,7 +150,7 @@ class Cluster:
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         service = self.service
         if "optouts" in moved:
-            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
+            stored = [(r.account, r.msisdn) for r in self.store.optouts()]
             service.compliance.optouts = {}
             service.compliance.restore(stored, [])
             for w in service.committer.uncommitted():  # this node's own, not stored yet

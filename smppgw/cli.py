@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ConfigError, default_config_path, load
+from .config import ConfigError, default_config_path, load, node_id
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -77,8 +77,6 @@ def _store_name(config: Any) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from .app.service import node_id  # noqa: PLC0415
-
     return _redact_url(url) + f" (node {node_id(config)})"
 
 
@@ -102,12 +100,12 @@ def _reload_on_sighup(reactor: Any, service: Any) -> None:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .app.service import build_parts  # noqa: PLC0415
+    from .app.parts import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:
         config = load(path)
-        router, _, profiles = build_parts(config)
+        parts = build_parts(config)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 1
@@ -117,8 +115,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         "admin": config.admin.listen,
         "store": config.store.path,
         "accounts": sorted(config.accounts),
-        "carriers": sorted(profiles),
-        "routes": len(router.table),
+        "carriers": sorted(parts.profiles),
+        "routes": len(parts.router.table),
     }
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -18,7 +18,9 @@ from twisted.python.failure import Failure
 from ..billing.refunds import RefundPolicy
 from ..carriers.link import CarrierLink
 from ..config import ConfigError, GatewayConfig, load, parse
+from ..pipeline.accounts import open_account_writes
 from ..store.ports import CommitRefusedError, Op
+from .parts import build_parts, load_content_rules
 
 if TYPE_CHECKING:
     from .service import GatewayService
@@ -80,8 +82,6 @@ def reload(
     text and the data files it names go to the other nodes, which apply it as ``shared`` (read as
     if it were their own file, keeping their own listen addresses, store and node id), reading the
     ``copies`` of those files (path as written -> this node's copy) instead of their own."""
-    from .service import build_parts, load_content_rules  # noqa: PLC0415 (service imports nothing from here)
-
     try:
         source = Path(path or service.config.source)
         if shared is None:
@@ -90,7 +90,7 @@ def reload(
         else:
             new, text = parse(shared, service.config.source, copies), shared
         new = service.shape_config(new)  # a worker of serve --workers keeps only its own accounts
-        router, prices, profiles = build_parts(new)
+        parts = build_parts(new)
         rules = load_content_rules(new)
         refunds = RefundPolicy(new.refund_states)
     except (ConfigError, ValueError, OSError) as err:
@@ -106,7 +106,7 @@ def reload(
     for system_id in added:
         account = new.accounts[system_id]
         if system_id not in service.wallets:
-            ops += service._open_account(system_id, account.billing_unit, account.initial_balance, now)
+            ops += open_account_writes(service.wallets, system_id, account.billing_unit, account.initial_balance, now)
         service.accounts.add(account)
     updated = tuple(
         sorted(
@@ -121,7 +121,7 @@ def reload(
 
     carriers_added: list[str] = []
     carriers_updated: list[str] = []
-    for code, profile in profiles.items():
+    for code, profile in parts.profiles.items():
         link = service.carriers.get(code)
         if link is None:
             rng = random.Random(f"{new.seed}:{code}")
@@ -132,8 +132,8 @@ def reload(
             link.set_profile(profile)
             carriers_updated.append(code)
     gateway.carriers = service.carriers
-    gateway.router = router
-    gateway.prices = prices
+    gateway.router = parts.router
+    gateway.prices = parts.prices
     gateway.refunds = refunds
     gateway.when_all_down = new.routing.when_all_down
     service.compliance.configure(new.content, rules)
@@ -150,7 +150,7 @@ def reload(
         accounts_kept=kept,
         carriers_added=tuple(carriers_added),
         carriers_updated=tuple(carriers_updated),
-        routes=len(router.table),
+        routes=len(parts.router.table),
         rate_plans_changed=old.rate_plans != new.rate_plans,
         keyword_rules=0 if rules is None else len(rules),
         restart_needed=restart,

@@ -3,10 +3,7 @@ Twisted MultiService (store writer, carriers, SMPP listener, admin API)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import random
-import socket
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,101 +14,29 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
-from ..billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
-from ..billing.tariff import PriceList, tariffs_from_toml_table
 from ..carriers.link import CarrierLink
-from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from ..config import AccountConfig, ConfigError, GatewayConfig
-from ..content import ContentRules, ContentRulesError
+from ..carriers.model import Outcome
+from ..config import AccountConfig, ConfigError, GatewayConfig, node_id
+from ..config.accounts import account_from_stored
 from ..model import Delivery
-from ..pipeline.accounts import AccountBook
+from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.committer import GroupCommitter
 from ..pipeline.compliance import Compliance, Held
 from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
-from ..routing.loader import load_ported_csv
-from ..routing.router import Router
-from ..routing.table import RouteTable
 from ..server.factory import SMPPServerFactory
 from ..server.proxy import server_endpoint
 from ..store.ports import Op, StoredAccount
-from ..store.sqlite import SqliteStore, ledger_row
+from ..store.sqlite import SqliteStore
+from .parts import build_parts, load_content_rules
 
 if TYPE_CHECKING:
     from ..cluster.node import Cluster
     from ..store.postgres import PostgresStore
 
 log = Logger()
-
-INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
-
-
-def build_router(config: GatewayConfig) -> Router:
-    tables = []
-    if config.routing.number_plan is not None:
-        tables.append(RouteTable.from_csv(config.routing.number_plan, country_code="86"))
-    if config.routing.international is not None:
-        tables.append(RouteTable.from_csv(config.routing.international))
-    ported = load_ported_csv(config.routing.ported) if config.routing.ported is not None else {}
-    return Router(RouteTable.merge(*tables), ported, config.routing.failover)
-
-
-def build_prices(config: GatewayConfig) -> PriceList:
-    try:
-        return PriceList(tariffs_from_toml_table(config.rate_plans, config.source.name))
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def build_profiles(config: GatewayConfig) -> dict[str, Any]:
-    name = config.source.name
-    try:
-        shared_rules = scenario_rules_from_list(list(config.scenario), name)
-        profiles = {}
-        for code, table in config.carriers.items():
-            profile = profile_from_dict(code, table, name)
-            # Scenario rules of the whole gateway come before a carrier's own.
-            profiles[code] = dataclasses.replace(profile, rules=shared_rules + profile.rules)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    return profiles
-
-
-def load_content_rules(config: GatewayConfig) -> ContentRules | None:
-    """The keyword rules of ``[content] keywords`` (at start and on reload); a ConfigError names the file's fault."""
-    if config.content.keywords is None:
-        return None
-    try:
-        return ContentRules.from_toml(config.content.keywords)
-    except (ContentRulesError, ValueError, OSError) as err:
-        raise ConfigError(f"{config.source.name}: content.keywords: {err}") from None
-
-
-def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any]]:
-    """Routes, tariffs and carrier profiles of a configuration, checked against each other
-    (at start, on reload and by ``config check``); a ConfigError names what is wrong."""
-    router = build_router(config)
-    prices = build_prices(config)
-    profiles = build_profiles(config)
-    routed = {entry.carrier for entry in router.table}
-    missing = routed - profiles.keys()
-    if missing:
-        raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
-    for index, outage in enumerate(config.outages):
-        if outage.carrier not in profiles:
-            raise ConfigError(f"{config.source.name}: outage[{index}].carrier: no carrier {outage.carrier!r}")
-    for account in config.accounts.values():
-        if account.rate_plan not in prices.plans():
-            raise ConfigError(
-                f"{config.source.name}: accounts.{account.system_id}.rate_plan: no rate plan {account.rate_plan!r}"
-            )
-    return router, prices, profiles
-
-
-def node_id(config: GatewayConfig) -> str:
-    """This node's name among several: ``[cluster] node_id``, else the host name."""
-    return config.cluster.node_id or socket.gethostname()
 
 
 def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
@@ -141,7 +66,7 @@ class GatewayService(MultiService):
         # What a reload does to a freshly loaded file first (a worker keeps only its own accounts).
         self.shape_config: Callable[[GatewayConfig], GatewayConfig] = lambda loaded: loaded
         self.reactor = reactor
-        router, prices, profiles = build_parts(config)
+        parts = build_parts(config)
 
         self.store = open_store(config)
         recovered = self.store.load()
@@ -164,7 +89,9 @@ class GatewayService(MultiService):
             stored = recovered.accounts.get(account.system_id)
             self.accounts.add(account, stored.status if stored else None)
             if stored is None:
-                startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
+                startup_ops += open_account_writes(
+                    wallets, account.system_id, account.billing_unit, account.initial_balance, now
+                )
         for stored_account in recovered.accounts.values():
             # Accounts created through the admin API live only in the store, with their settings.
             if stored_account.settings and stored_account.system_id not in config.accounts:
@@ -188,8 +115,8 @@ class GatewayService(MultiService):
             committer=self.committer,
             accounts=self.accounts,
             wallets=wallets,
-            router=router,
-            prices=prices,
+            router=parts.router,
+            prices=parts.prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
             deliver=self._delivery_stored,
@@ -201,7 +128,7 @@ class GatewayService(MultiService):
             compliance=self.compliance,
         )
         self.compliance.gateway = self.gateway
-        for code, profile in profiles.items():
+        for code, profile in parts.profiles.items():
             self.carriers[code] = CarrierLink(
                 profile,
                 reactor,
@@ -295,12 +222,7 @@ class GatewayService(MultiService):
         self.admin_service.setServiceParent(self)
 
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
-        from ..admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
-
-        try:
-            return account_from_json(json.loads(stored.settings))
-        except ValueError as err:
-            raise ConfigError(f"{self.config.store.path}: stored account {stored.system_id}: {err}") from None
+        return account_from_stored(stored.settings, stored.system_id, str(self.config.store.path))
 
     def _schedule_outages(self) -> None:
         now = self.reactor.seconds()
@@ -312,17 +234,6 @@ class GatewayService(MultiService):
             link = self.carriers[outage.carrier]
             self._timers.append(self.reactor.callLater(max(begin, 0.0), link.set_down, True))
             self._timers.append(self.reactor.callLater(end, link.set_down, False))
-
-    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
-        """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
-        entry, so that balance == sum of ledger entries from the start."""
-        self.wallets.open(system_id, unit or MONEY, 0)
-        ops = [Op("account", (system_id, 0, unit, "active", "", now))]
-        if initial > 0:
-            entry = self.wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
-            assert isinstance(entry, LedgerEntry)
-            ops += [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, system_id))]
-        return ops
 
     def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
         self.gateway.on_carrier_report(message_id, outcome, at)

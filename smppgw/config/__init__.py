@@ -639,4 +639,4 @@ def node_id(config: GatewayConfig) -> str:
 
 def default_config_path() -> Path:
     """The demo configuration shipped in fixtures/ of the source tree."""
-    return Path(__file__).resolve().parent.parent / "fixtures" / "gateway.toml"
+    return Path(__file__).resolve().parents[2] / "fixtures" / "gateway.toml"

@@ -65,14 +65,18 @@ class AccountState:
 
 
 class AccountBook:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        bind_gate: Callable[[str, int, int], bool] | None = None,
+        on_release: Callable[[str], None] | None = None,
+    ) -> None:
         self._accounts: dict[str, AccountState] = {}
         # After one slow hash check succeeds, later binds compare a salted fast digest in constant time.
         self._salt = os.urandom(16)
         self._verified: dict[str, bytes] = {}
         # Several nodes: the bind limit is counted over all of them (account, bind command, limit -> allowed).
-        self.bind_gate: Callable[[str, int, int], bool] | None = None
-        self.on_release: Callable[[str], None] | None = None
+        self.bind_gate = bind_gate
+        self.on_release = on_release
 
     def add(self, config: AccountConfig, status: str | None = None) -> AccountState:
         state = AccountState(config, status or config.status)

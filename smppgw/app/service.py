@@ -171,9 +171,7 @@ class GatewayService(MultiService):
             stored = recovered.accounts.get(account.system_id)
             self.accounts.add(account, stored.status if stored else None)
             if stored is None:
-                startup_ops += open_account_writes(
-                    wallets, account.system_id, account.billing_unit, account.initial_balance, now
-                )
+                startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
         for stored_account in recovered.accounts.values():
             # Accounts created through the admin API live only in the store, with their settings.
             if stored_account.settings and stored_account.system_id not in config.accounts:
@@ -332,6 +330,10 @@ class GatewayService(MultiService):
         self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
         self.admin_service.setServiceParent(self)
 
+    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
+        """A new account's wallet, and what stores it (at start, on reload, through the admin API)."""
+        return open_account_writes(self.wallets, system_id, unit, initial, now)
+
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
         return account_from_stored(stored.settings, stored.system_id, str(self.config.store.path))
 
@@ -417,9 +419,7 @@ class GatewayService(MultiService):
         ops: list[Op] = []
         for account in plan.accounts_added:
             if account.system_id not in self.wallets:
-                ops += open_account_writes(
-                    self.wallets, account.system_id, account.billing_unit, account.initial_balance, now
-                )
+                ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
             self.accounts.add(account)
         for account in plan.accounts_updated:
             self.accounts.update(account)

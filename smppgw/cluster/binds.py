@@ -15,9 +15,7 @@ from ..config import ClusterConfig
 from ..pipeline.accounts import BIND_TYPE_OF
 from ..server.guard import Lockout
 from ..store.postgres import PostgresStore
-
-# A lockout change made here: (when, account, address or None for all, until or None when lifted).
-LockChange = tuple[float, str, str | None, float | None]
+from .sync import LockChange, merge_lockouts
 
 
 class SharedBinds:
@@ -70,15 +68,3 @@ class SharedBinds:
         now = self.clock.seconds()
         self._lock_changes = [c for c in self._lock_changes if c[0] > now - 2 * self.config.heartbeat_interval]
         return merge_lockouts(stored, self._lock_changes)
-
-
-def merge_lockouts(stored: dict[tuple[str, str], float], changes: list[LockChange]) -> dict[tuple[str, str], float]:
-    """The stored lockouts with ``changes`` (oldest first) laid over them."""
-    locked = dict(stored)
-    for _, account, address, until in changes:
-        if until is not None and address is not None:
-            locked[(account, address)] = until
-        else:
-            for key in [k for k in locked if k[0] == account and (address is None or k[1] == address)]:
-                del locked[key]
-    return locked

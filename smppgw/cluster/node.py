@@ -49,6 +49,7 @@ from ..server.guard import BindGuard
 from ..store.ports import GroupResult, StoredAccount
 from ..store.postgres import ClusterView, PostgresStore, connect
 from .binds import SharedBinds
+from .sync import throughput_share
 
 
 class SharedReload(Protocol):
@@ -296,11 +297,8 @@ class Cluster:
         """An account's messages/s are shared by the nodes in proportion to the binds each holds."""
         for state in self.accounts:
             limit = state.config.throughput
-            here, total = binds.get(state.config.system_id, (0, 0))
-            if limit > 0 and here > 0 and total > 0:
-                state.bucket.rate = limit * here / total
-            elif limit > 0:
-                state.bucket.rate = limit
+            if limit > 0:
+                state.bucket.rate = throughput_share(limit, *binds.get(state.config.system_id, (0, 0)))
 
     def _adopt(self, messages: list[Message]) -> None:
         wallets = self.wallets

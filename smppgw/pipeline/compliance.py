@@ -122,6 +122,7 @@ class Compliance:
         utc_offset_minutes: int = 480,
         next_incident_id: int = 1,
         next_refusal_id: int = 1,
+        on_suspend: Callable[[str], None] = lambda account: None,
     ) -> None:
         self.configure(config, rules)
         self.clock = clock
@@ -139,7 +140,7 @@ class Compliance:
         self._next_refusal = next_refusal_id
         self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
         self.gateway: Gateway | None = None  # set by the composition root
-        self.on_suspend: Callable[[str], None] = lambda account: None
+        self.on_suspend = on_suspend  # ends the sessions of an account just suspended
 
     def configure(self, config: ContentConfig, rules: ContentRules | None) -> None:
         """New settings and keyword rules (at start and on reload): they judge the next message;

@@ -546,6 +546,22 @@ class Gateway:
             return entry
         return self.committer.write([LedgerAppended(entry)]).addCallbacks(lambda _: entry, _refused_topup)
 
+    def reconfigure(
+        self,
+        *,
+        router: Router,
+        prices: PriceList,
+        refunds: RefundPolicy,
+        when_all_down: str,
+        carriers: Mapping[str, CarrierLink],
+    ) -> None:
+        """A reload: routes, tariffs, refund policy and carriers for what is submitted from now on."""
+        self.router = router
+        self.prices = prices
+        self.refunds = refunds
+        self.when_all_down = when_all_down
+        self.carriers = dict(carriers)
+
     # ---- restart ------------------------------------------------------------------------
 
     def resume(self, messages: list[Message]) -> None:

@@ -467,7 +467,7 @@ def report_errorcode(event: ReportEvent) -> str:
     return event.stat
 
 
-def _statusbox(event: ReportEvent, limits: Limits) -> str:
+def statusbox(event: ReportEvent, limits: Limits) -> str:
     return (
         " <statusbox>\n"
         f"  <mobile>{xml_text(event.to)}</mobile><taskid>{event.task_id}</taskid>\n"
@@ -479,7 +479,7 @@ def _statusbox(event: ReportEvent, limits: Limits) -> str:
     )
 
 
-def _callbox(event: InboundEvent, limits: Limits) -> str:
+def callbox(event: InboundEvent, limits: Limits) -> str:
     return (
         " <callbox>\n"
         f"  <mobile>{xml_text(event.msisdn)}</mobile>\n"
@@ -505,9 +505,9 @@ def render_pull(op: Op, outcome: EventPage | ApiError, limits: Limits) -> HttpRe
             "</returnsms>",
         )
     if op is Op.REPORTS:
-        boxes = "".join(_statusbox(event, limits) for event in outcome.reports)
+        boxes = "".join(statusbox(event, limits) for event in outcome.reports)
     else:
-        boxes = "".join(_callbox(event, limits) for event in outcome.inbound)
+        boxes = "".join(callbox(event, limits) for event in outcome.inbound)
     return _xml(LegacyForm.XML, f"<returnsms>\n{boxes}</returnsms>")
 
 

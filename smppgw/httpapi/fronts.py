@@ -21,7 +21,7 @@ def dialect_for(path: str) -> Dialect | None:
     if legacy_path(path) is not None:
         return Dialect.LEGACY
     key = normalise_path(path)
-    if key == KANNEL_PATH:
+    if key == KANNEL_PATH or key.startswith("/cgi-bin/"):  # smsbox answers its own 404 text
         return Dialect.KANNEL
     if key == "/v1" or key.startswith("/v1/"):
         return Dialect.V1

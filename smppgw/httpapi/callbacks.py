@@ -77,6 +77,14 @@ def ack_problem(format: ReportFormat, status: int | None, body: bytes) -> str:
     return f"answered {status}"
 
 
+def _receipt_date(t: float, utc_offset_minutes: int) -> str:
+    """`YYMMDDhhmm`, or "" for a time receipts cannot carry (an unset 0, a year past 2099)."""
+    try:
+        return format_receipt_date(t, utc_offset_minutes)
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
 def _with_query(url: str, query: str) -> str:
     return url + ("&" if "?" in url else "?") + query if query else url
 
@@ -103,8 +111,8 @@ def jasmin_report(event: ReportEvent, channel: PushChannel, utc_offset_minutes: 
             ("message_status", stat),
             ("level", str(level)),
             ("connector", event.carrier),
-            ("subdate", format_receipt_date(event.submitted_at, utc_offset_minutes)),
-            ("donedate", format_receipt_date(event.done_at, utc_offset_minutes)),
+            ("subdate", _receipt_date(event.submitted_at, utc_offset_minutes)),
+            ("donedate", _receipt_date(event.done_at, utc_offset_minutes)),
             ("sub", "1"),
             ("dlvrd", "1" if stat == "DELIVRD" else "0"),
             ("err", event.err),
@@ -174,13 +182,10 @@ def expand(template: str, values: dict[str, str]) -> str:
     return _ESCAPE.sub(one, template)
 
 
-def kannel_report(event: ReportEvent, channel: PushChannel, limits: Limits) -> Callback | None:
-    bit = kannel_bit(event)
-    if not channel.mask & bit:
-        return None
-    smsc_reply = ""
-    if event.kind is ReportKind.RECEIPT:
-        smsc_reply = format_receipt(
+def _receipt_text(event: ReportEvent, limits: Limits) -> str:
+    """The SMSC's receipt line (`%A`); a short form if the event cannot make a well-formed one."""
+    try:
+        return format_receipt(
             event.message_id,
             submitted_at=event.submitted_at,
             done_at=event.done_at,
@@ -189,6 +194,17 @@ def kannel_report(event: ReportEvent, channel: PushChannel, limits: Limits) -> C
             text=event.text,
             utc_offset_minutes=limits.utc_offset_minutes,
         ).decode("ascii")
+    except (ValueError, OverflowError, OSError):
+        return f"id:{event.message_id} stat:{event.stat} err:{event.err}"
+
+
+def kannel_report(event: ReportEvent, channel: PushChannel, limits: Limits) -> Callback | None:
+    bit = kannel_bit(event)
+    if not channel.mask & bit:
+        return None
+    smsc_reply = ""
+    if event.kind is ReportKind.RECEIPT:
+        smsc_reply = _receipt_text(event, limits)
     elif event.kind is ReportKind.REJECTED:
         smsc_reply = f"NACK/{event.status or 0}/{status_name(event.status or 0)}"
     else:

@@ -87,11 +87,17 @@ def _zone(limits: Limits) -> timezone:
 
 def local_time(t: float, limits: Limits) -> str:
     """`yyyy-MM-dd HH:mm:ss` of epoch `t` at the configured UTC offset (legacy replies)."""
-    return f"{datetime.fromtimestamp(t, _zone(limits)):%Y-%m-%d %H:%M:%S}"
+    try:
+        return f"{datetime.fromtimestamp(t, _zone(limits)):%Y-%m-%d %H:%M:%S}"
+    except (ValueError, OverflowError, OSError):
+        return ""  # a time no calendar date stands for; the reply stays well-formed
 
 
 def rfc3339(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return ""
 
 
 def schedule(when: float, now: float, limits: Limits, field: str) -> float | ApiError | None:

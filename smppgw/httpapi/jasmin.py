@@ -134,7 +134,11 @@ def validate(args: Args, fields: dict[bytes, _Field]) -> ApiError | None:
             if name in args:
                 value = args[name][0]
                 if isinstance(value, dict | list):
-                    continue
+                    # Jasmin lets a JSON list or object through unchecked and then fails on it; only
+                    # custom_tlvs may be one here.
+                    if name == b"custom_tlvs":
+                        continue
+                    return _invalid(name, json.dumps(value))
                 if spec.pattern is not None and spec.pattern.match(_text(value)) is None:
                     return _invalid(name, value)
             elif not spec.optional:
@@ -305,6 +309,8 @@ def _message(args: Args, ctx: _Ctx) -> tuple[ApiAccount, OutboundMessage] | ApiE
     validity = None
     if b"validity-period" in args:
         validity = int(_text(args[b"validity-period"][0])) * 60
+        if validity > limits.max_schedule_ahead_s:
+            return _bad(b"validity-period", args[b"validity-period"][0], Reason.INVALID_VALIDITY)
     report = _report(args, account)
     if isinstance(report, ApiError):
         return report

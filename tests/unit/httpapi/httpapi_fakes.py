@@ -27,7 +27,14 @@ SUSPENDED = ApiAccount("gone", fronts=ALL_FRONTS, suspended=True)
 STRICT = ApiAccount("strict", fronts=ALL_FRONTS, service_number="1069003", api_secret="strict-secret")
 PUSHED = ApiAccount("pushed", fronts=ALL_FRONTS, pulls_reports=False, pulls_mo=False)
 
-PASSWORDS = {"demo": "demo-pass", "借鸿移动贷款": "密码", "smpponly": "pw", "gone": "pw", "strict": "pw", "pushed": "pw"}
+PASSWORDS = {
+    "demo": "demo-pass",
+    "借鸿移动贷款": "密码",
+    "smpponly": "pw",
+    "gone": "pw",
+    "strict": "pw",
+    "pushed": "pw",
+}
 ACCOUNTS = {a.system_id: a for a in (DEMO, CHINESE, SMPP_ONLY, SUSPENDED, STRICT, PUSHED)}
 
 

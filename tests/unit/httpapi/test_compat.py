@@ -21,8 +21,8 @@ from smppgw.httpapi.requests import (
     RateRequest,
     Refusal,
     Rejection,
-    ReportFormat,
     Reply,
+    ReportFormat,
     SendRequest,
     Text,
 )
@@ -62,7 +62,9 @@ def test_jasmin_send_success_and_pong() -> None:
 
 
 def test_jasmin_send_parses_with_its_defaults() -> None:
-    parsed = parse(get("/send", [*AUTH, ("to", "+8613800138000"), ("content", "你好"), ("dlr-url", "http://127.0.0.1/dlr")]))
+    parsed = parse(
+        get("/send", [*AUTH, ("to", "+8613800138000"), ("content", "你好"), ("dlr-url", "http://127.0.0.1/dlr")])
+    )
     assert isinstance(parsed, SendRequest)
     message = parsed.messages[0]
     assert message.to == "8613800138000"
@@ -75,9 +77,14 @@ def test_jasmin_send_parses_with_its_defaults() -> None:
 
 
 def test_jasmin_json_body() -> None:
-    body = json.dumps({"username": "demo", "password": "demo-pass", "to": "8613800138000", "content": "hi"}).encode()
-    parsed = parse(post("/send", body=body, content_type="application/json"))
+    base = {"username": "demo", "password": "demo-pass", "to": "8613800138000", "content": "hi"}
+    parsed = parse(post("/send", body=json.dumps(base).encode(), content_type="application/json"))
     assert isinstance(parsed, SendRequest)
+    listed = json.dumps({**base, "priority": [1]}).encode()
+    assert answer(post("/send", body=listed, content_type="application/json")) == (
+        400,
+        b'Error "Argument [priority] has an invalid value: [[1]]."',
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,18 +93,54 @@ def test_jasmin_json_body() -> None:
         ([], 400, "Mandatory argument [to] is not found."),
         ([("to", "8613800138000"), ("content", "x")], 400, "Mandatory argument [username] is not found."),
         ([*AUTH, ("content", "x")], 400, "Mandatory argument [to] is not found."),
-        ([*AUTH[:1], ("password", "bad"), ("to", "8613800138000"), ("content", "x")], 403, "Authentication failure for username:demo"),
-        ([("username", "strict"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")], 400, "Authorization failed for user [strict] (IP not allowed)."),
-        ([("username", "gone"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")], 400, "Authorization failed for user [gone] (Account suspended)."),
-        ([("username", "smpponly"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")], 400, "Authorization failed for user [smpponly] (Cannot send MT messages)."),
+        (
+            [*AUTH[:1], ("password", "bad"), ("to", "8613800138000"), ("content", "x")],
+            403,
+            "Authentication failure for username:demo",
+        ),
+        (
+            [("username", "strict"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")],
+            400,
+            "Authorization failed for user [strict] (IP not allowed).",
+        ),
+        (
+            [("username", "gone"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")],
+            400,
+            "Authorization failed for user [gone] (Account suspended).",
+        ),
+        (
+            [("username", "smpponly"), ("password", "pw"), ("to", "8613800138000"), ("content", "x")],
+            400,
+            "Authorization failed for user [smpponly] (Cannot send MT messages).",
+        ),
         ([*AUTH, ("to", "abc"), ("content", "x")], 400, "Argument [to] has an invalid value: [abc]."),
         ([*AUTH, ("to", "8613800138000")], 400, "content or hex-content not present."),
-        ([*AUTH, ("to", "8613800138000"), ("content", "x"), ("hex-content", "41")], 400, "content and hex-content cannot be used both in same request."),
+        (
+            [*AUTH, ("to", "8613800138000"), ("content", "x"), ("hex-content", "41")],
+            400,
+            "content and hex-content cannot be used both in same request.",
+        ),
         ([*AUTH, ("to", "8613800138000"), ("hex-content", "zz")], 400, "Invalid hex-content data: 'zz'"),
-        ([*AUTH, ("to", "8613800138000"), ("content", "长" * 70 * 260)], 400, "Argument [content] has an invalid value: [...]."),
-        ([*AUTH, ("to", "8613800138000"), ("content", "x"), ("sdt", "soon")], 400, "Argument [sdt] has an invalid value: [soon]."),
-        ([*AUTH, ("to", "8613800138000"), ("content", "x"), ("priority", "9")], 400, "Argument [priority] has an invalid value: [9]."),
-        ([*AUTH, ("to", "8613800138000"), ("content", "x"), ("dlr-url", "ftp://x")], 400, "Argument [dlr-url] has an invalid value: [ftp://x]."),
+        (
+            [*AUTH, ("to", "8613800138000"), ("content", "长" * 70 * 260)],
+            400,
+            "Argument [content] has an invalid value: [...].",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("content", "x"), ("sdt", "soon")],
+            400,
+            "Argument [sdt] has an invalid value: [soon].",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("content", "x"), ("priority", "9")],
+            400,
+            "Argument [priority] has an invalid value: [9].",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("content", "x"), ("dlr-url", "ftp://x")],
+            400,
+            "Argument [dlr-url] has an invalid value: [ftp://x].",
+        ),
         ([("foo", "1"), *AUTH], 400, "Argument [foo] is unknown."),
     ],
 )
@@ -106,7 +149,13 @@ def test_jasmin_send_refusals(pairs: list[tuple[str, str]], status: int, text: s
 
 
 def test_jasmin_private_dlr_url_needs_the_account_setting() -> None:
-    pairs = [("username", "strict"), ("password", "pw"), ("to", "8613800138000"), ("content", "x"), ("dlr-url", "http://10.1.2.3/d")]
+    pairs = [
+        ("username", "strict"),
+        ("password", "pw"),
+        ("to", "8613800138000"),
+        ("content", "x"),
+        ("dlr-url", "http://10.1.2.3/d"),
+    ]
     status, body = answer(get("/send", pairs, peer="10.0.0.1"))
     assert (status, body) == (400, b'Error "Argument [dlr-url] has an invalid value: [http://10.1.2.3/d]."')
 
@@ -134,7 +183,10 @@ def test_jasmin_balance_and_rate() -> None:
     balance = parse(get("/balance", AUTH))
     assert isinstance(balance, BalanceRequest)
     assert fronts.render(balance.reply, Balance("li", 100000), LIMITS).body == b'{"balance": 100.0, "sms_count": "ND"}'
-    assert answer(get("/balance")) == (400, b'Error "Mandatory arguments not found, please refer to the HTTPAPI specifications."')
+    assert answer(get("/balance")) == (
+        400,
+        b'Error "Mandatory arguments not found, please refer to the HTTPAPI specifications."',
+    )
     rate = parse(get("/rate", [*AUTH, ("to", "8613800138000"), ("content", "hi")]))
     assert isinstance(rate, RateRequest) and rate.to == "8613800138000"
     quote = fronts.render(rate.reply, RateQuote("8613800138000", 2, 2800), LIMITS)
@@ -220,7 +272,9 @@ def test_kannel_ucs2_charset_and_post_headers() -> None:
     parsed = parse(request)
     assert isinstance(parsed, SendRequest) and parsed.messages[0].content == Text("你好", 8)
     headers = (("X-Kannel-Username", "demo"), ("X-Kannel-Password", "demo-pass"), ("X-Kannel-To", "8613800138000"))
-    posted = parse(post("/cgi-bin/sendsms", body="你好".encode(), content_type="text/plain; charset=utf-8", headers=headers))
+    posted = parse(
+        post("/cgi-bin/sendsms", body="你好".encode(), content_type="text/plain; charset=utf-8", headers=headers)
+    )
     assert isinstance(posted, SendRequest) and posted.messages[0].content == Text("你好")
 
 
@@ -234,14 +288,42 @@ def test_kannel_ucs2_charset_and_post_headers() -> None:
         ([*AUTH, ("text", "x")], 400, "Missing receiver number, rejected"),
         ([*AUTH, ("to", " "), ("text", "x")], 400, "Empty receiver number not allowed, rejected"),
         ([*AUTH, ("to", "abc"), ("text", "x")], 400, "Number(s) has/have been denied by white- and/or black-lists."),
-        ([*AUTH, ("to", " ".join(f"86138{i:08d}" for i in range(1001))), ("text", "x")], 400, "Too many receivers, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("charset", "klingon")], 400, "Charset or body misformed, rejected"),
+        (
+            [*AUTH, ("to", " ".join(f"86138{i:08d}" for i in range(1001))), ("text", "x")],
+            400,
+            "Too many receivers, rejected",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("charset", "klingon")],
+            400,
+            "Charset or body misformed, rejected",
+        ),
         ([*AUTH, ("to", "8613800138000"), ("text", "长" * 70 * 260)], 400, "Text field misformed, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("deferred", "later")], 400, "Deferred field misformed, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("validity", "-1")], 400, "Validity field misformed, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("from", "bad sender!")], 400, "Sender field misformed, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("dlr-mask", "99")], 400, "DLR-Mask field misformed, rejected"),
-        ([*AUTH, ("to", "8613800138000"), ("text", "x"), ("dlr-url", "gopher://x")], 400, "DLR-URL field misformed, rejected"),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("deferred", "later")],
+            400,
+            "Deferred field misformed, rejected",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("validity", "-1")],
+            400,
+            "Validity field misformed, rejected",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("from", "bad sender!")],
+            400,
+            "Sender field misformed, rejected",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("dlr-mask", "99")],
+            400,
+            "DLR-Mask field misformed, rejected",
+        ),
+        (
+            [*AUTH, ("to", "8613800138000"), ("text", "x"), ("dlr-url", "gopher://x")],
+            400,
+            "DLR-URL field misformed, rejected",
+        ),
     ],
 )
 def test_kannel_refusals(pairs: list[tuple[str, str]], status: int, text: str) -> None:

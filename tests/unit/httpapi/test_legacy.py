@@ -9,7 +9,7 @@ from httpapi_fakes import LIMITS, LOOKUP, NOW, get, post
 
 from smppgw.httpapi import fronts
 from smppgw.httpapi.accounts import Front
-from smppgw.httpapi.errors import ApiError, Reason
+from smppgw.httpapi.errors import ApiError, Reason, error_for_status
 from smppgw.httpapi.requests import (
     AccountChannel,
     BalanceRequest,
@@ -63,30 +63,36 @@ def test_send_success_is_the_reference_reply_byte_for_byte() -> None:
 def test_send_failure_is_http_200_with_faild_and_zeros() -> None:
     response = render(SEND, ApiError(Reason.INVALID_CREDENTIALS))
     assert response.status == 200
-    assert response.body == (
-        '<?xml version="1.0" encoding="utf-8" ?>\n'
-        "<returnsms>\n"
-        " <returnstatus>Faild</returnstatus>\n"
-        " <message>用户名或密码错误</message>\n"
-        " <remainpoint>0</remainpoint>\n"
-        " <taskID>0</taskID>\n"
-        " <successCounts>0</successCounts></returnsms>"
-    ).encode()
+    assert (
+        response.body
+        == (
+            '<?xml version="1.0" encoding="utf-8" ?>\n'
+            "<returnsms>\n"
+            " <returnstatus>Faild</returnstatus>\n"
+            " <message>用户名或密码错误</message>\n"
+            " <remainpoint>0</remainpoint>\n"
+            " <taskID>0</taskID>\n"
+            " <successCounts>0</successCounts></returnsms>"
+        ).encode()
+    )
 
 
 def test_overage_says_sucess_with_an_empty_message() -> None:
     balance = Balance("msg", 49995, topped_up=50000)
     body = render(Reply(Dialect.LEGACY, Op.BALANCE), balance).body
-    assert body == (
-        '<?xml version="1.0" encoding="utf-8" ?>\n'
-        "<returnsms>\n"
-        " <returnstatus>Sucess</returnstatus>\n"
-        " <message></message>\n"
-        " <payinfo>预付费</payinfo>\n"
-        " <overage>49995</overage>\n"
-        " <sendTotal>50000</sendTotal>\n"
-        "</returnsms>"
-    ).encode()
+    assert (
+        body
+        == (
+            '<?xml version="1.0" encoding="utf-8" ?>\n'
+            "<returnsms>\n"
+            " <returnstatus>Sucess</returnstatus>\n"
+            " <message></message>\n"
+            " <payinfo>预付费</payinfo>\n"
+            " <overage>49995</overage>\n"
+            " <sendTotal>50000</sendTotal>\n"
+            "</returnsms>"
+        ).encode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,14 +100,17 @@ def test_overage_says_sucess_with_an_empty_message() -> None:
     [("segments", 96801 * 45, "96801"), ("li", 4356045, "4356045"), ("yuan", 4356045, "4356.045")],
 )
 def test_remainpoint_is_in_the_accounts_legacy_unit(mode: str, balance: int, shown: str) -> None:
-    outcome = SendOutcome(7, (Accepted("13800138000", "m"),), Balance("li", balance, base_price_li=45, points_mode=mode))
+    outcome = SendOutcome(
+        7, (Accepted("13800138000", "m"),), Balance("li", balance, base_price_li=45, points_mode=mode)
+    )
     assert f"<remainpoint>{shown}</remainpoint>".encode() in render(SEND, outcome).body
 
 
 def test_checkkeyword_replies() -> None:
     check = Reply(Dialect.LEGACY, Op.CHECK)
     clean = render(check, ContentVerdict(True)).body
-    assert clean == '<?xml version="1.0" encoding="utf-8" ?>\n<returnsms>\n <message>没有包含屏蔽词</message>\n</returnsms>'.encode()
+    expected = '<?xml version="1.0" encoding="utf-8" ?>\n<returnsms>\n <message>没有包含屏蔽词</message>\n</returnsms>'
+    assert clean == expected.encode()
     hit = render(check, ContentVerdict(False, "gambling", ("博彩", "赌场"))).body
     assert "<message>包含非法字符：博彩,赌场</message>".encode() in hit
     hidden = render(check, ContentVerdict(False, "gambling", ("博彩",), show_terms=False)).body
@@ -109,9 +118,7 @@ def test_checkkeyword_replies() -> None:
 
 
 def test_status_pull_renders_statusboxes_with_lower_case_taskid() -> None:
-    event = ReportEvent(
-        "e1", "m1", "15023239810", stat="DELIVRD", task_id=1212, extno="01", done_at=1322835131.0
-    )
+    event = ReportEvent("e1", "m1", "15023239810", stat="DELIVRD", task_id=1212, extno="01", done_at=1322835131.0)
     failed = ReportEvent("e2", "m2", "13800138000", stat="REJECTD", task_id=1213, status=0x405, done_at=1322835131.0)
     body = render(Reply(Dialect.LEGACY, Op.REPORTS), EventPage(reports=(event, failed))).body
     assert body.decode() == (
@@ -166,10 +173,13 @@ def test_gbk_endpoint_answers_gbk_bytes_declared_gb2312() -> None:
 
 def test_json_variants() -> None:
     ipyy = render(Reply(Dialect.LEGACY, Op.SEND, LegacyForm.JSON), sent(1611013435567687, 21396))
-    assert ipyy.body == (
-        '{"returnstatus":"Success","message":"操作成功","remainpoint":"21396",'
-        '"taskID":"1611013435567687","successCounts":"1"}'
-    ).encode()
+    assert (
+        ipyy.body
+        == (
+            '{"returnstatus":"Success","message":"操作成功","remainpoint":"21396",'
+            '"taskID":"1611013435567687","successCounts":"1"}'
+        ).encode()
+    )
     v2 = render(Reply(Dialect.LEGACY, Op.SEND, LegacyForm.JSON_V2), sent(1485036, 9))
     assert v2.body == b'{"ReturnStatus":"Success","Message":"ok","RemainPoint":9,"TaskID":1485036,"SuccessCounts":1}'
 
@@ -180,7 +190,12 @@ def test_json_variants() -> None:
 def test_send_get_with_merged_any_case_parameters_and_extno() -> None:
     request = post(
         "//SMS.aspx",
-        [("Account", "demo"), ("PASSWORD", "demo-pass"), ("Mobile", "13800138000,+8613900139000"), ("Content", "【签名】你好")],
+        [
+            ("Account", "demo"),
+            ("PASSWORD", "demo-pass"),
+            ("Mobile", "13800138000,+8613900139000"),
+            ("Content", "【签名】你好"),
+        ],
         query=[("action", "send"), ("userid", "1001"), ("extno", "12")],
     )
     parsed = parse(request)
@@ -201,7 +216,9 @@ def test_gbk_form_body_is_read_in_gbk() -> None:
 
 def test_declared_charset_wins_and_raw_utf8_in_a_query_is_accepted() -> None:
     pairs = [("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "【签名】你好")]
-    gbk_to_utf8_endpoint = post("/sms.aspx", pairs, charset="gbk", content_type="application/x-www-form-urlencoded; charset=GBK")
+    gbk_to_utf8_endpoint = post(
+        "/sms.aspx", pairs, charset="gbk", content_type="application/x-www-form-urlencoded; charset=GBK"
+    )
     parsed = parse(gbk_to_utf8_endpoint)
     assert isinstance(parsed, SendRequest) and parsed.messages[0].content == Text("【签名】你好")
     raw = get("/sms.aspx", [("action", "send"), *CREDS, ("mobile", "13800138000")])
@@ -221,10 +238,23 @@ def test_md5_password_and_v2_sign() -> None:
     assert isinstance(parse(get("/sms.aspx", pairs)), BalanceRequest)
     stamp = "20251201080000"  # NOW in Beijing time
     sign = hashlib.md5(f"demodemo-api-secret{stamp}".encode()).hexdigest()
-    v2 = [("action", "send"), ("userid", "1001"), ("timestamp", stamp), ("sign", sign), ("mobile", "13800138000"), ("content", "x"), ("rt", "json")]
+    v2 = [
+        ("action", "send"),
+        ("userid", "1001"),
+        ("timestamp", stamp),
+        ("sign", sign),
+        ("mobile", "13800138000"),
+        ("content", "x"),
+        ("rt", "json"),
+    ]
     parsed = parse(get("/v2sms.aspx", v2))
     assert isinstance(parsed, SendRequest) and parsed.reply.form is LegacyForm.JSON_V2
-    stale = [*v2[:2], ("timestamp", "20251201070000"), ("sign", hashlib.md5(b"demodemo-api-secret20251201070000").hexdigest()), *v2[4:]]
+    stale = [
+        *v2[:2],
+        ("timestamp", "20251201070000"),
+        ("sign", hashlib.md5(b"demodemo-api-secret20251201070000").hexdigest()),
+        *v2[4:],
+    ]
     assert _reason(parse(get("/v2sms.aspx", stale))) is Reason.INVALID_CREDENTIALS
 
 
@@ -238,7 +268,13 @@ def test_checkkeyword_and_pulls_parse() -> None:
 
 
 def test_send_time_schedules_in_beijing_time() -> None:
-    pairs = [("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "x"), ("sendTime", "2025-12-01 09:00:00")]
+    pairs = [
+        ("action", "send"),
+        *CREDS,
+        ("mobile", "13800138000"),
+        ("content", "x"),
+        ("sendTime", "2025-12-01 09:00:00"),
+    ]
     parsed = parse(get("/sms.aspx", pairs))
     assert isinstance(parsed, SendRequest) and parsed.messages[0].schedule_at == NOW + 3600
 
@@ -264,11 +300,20 @@ LONG = "长" * 70 * 260
         ([("action", "send"), ("account", "strict"), ("password", "pw")], "IP地址认证错误"),
         ([("action", "send"), *CREDS, ("content", "x")], "短信号码不能为空"),
         ([("action", "send"), *CREDS, ("mobile", "123,456"), ("content", "x")], "手机号码格式错误"),
-        ([("action", "send"), *CREDS, ("mobile", ",".join(["13800138000"] * 101)), ("content", "x")], "号码个数超过上限"),
+        (
+            [("action", "send"), *CREDS, ("mobile", ",".join(["13800138000"] * 101)), ("content", "x")],
+            "号码个数超过上限",
+        ),
         ([("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", " ")], "短信内容不能为空"),
         ([("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", LONG)], "短信内容超长"),
-        ([("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "x"), ("sendtime", "tomorrow")], "定时时间格式错误"),
-        ([("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "x"), ("extno", "12a")], "扩展子号格式错误"),
+        (
+            [("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "x"), ("sendtime", "tomorrow")],
+            "定时时间格式错误",
+        ),
+        (
+            [("action", "send"), *CREDS, ("mobile", "13800138000"), ("content", "x"), ("extno", "12a")],
+            "扩展子号格式错误",
+        ),
         ([("action", "nosuch"), *CREDS], "参数错误"),
         ([*CREDS], "参数错误"),
     ],
@@ -300,8 +345,6 @@ def test_undecodable_content_is_content_parse_error() -> None:
     ],
 )
 def test_gateway_refusals_render_in_legacy_words(status: int, message: str) -> None:
-    from smppgw.httpapi.errors import error_for_status
-
     body = render(SEND, error_for_status(status)).body.decode()
     assert f"<message>{message}</message>" in body
 
@@ -315,9 +358,9 @@ def test_pull_refusals() -> None:
     pushed = parse(get("/statusApi.aspx", [("action", "query"), ("account", "pushed"), ("password", "pw")]))
     assert _reason(pushed) is Reason.PULL_NOT_ALLOWED
     bad = parse(get("/statusApi.aspx", [("action", "query"), *CREDS, ("statusNum", "many")]))
-    assert "<error>4</error>".encode() in render(*_rejected(bad)).body
+    assert b"<error>4</error>" in render(*_rejected(bad)).body
     missing = parse(get("/callApi.aspx", [("action", "query")]))
-    assert "<error>1</error>".encode() in render(*_rejected(missing)).body
+    assert b"<error>1</error>" in render(*_rejected(missing)).body
 
 
 def _rejected(parsed: object) -> tuple[Reply, ApiError]:

@@ -23,8 +23,8 @@ How the follow-up shells use it (none of this module imports Twisted, the store 
    the IP allowlist; it maps suspended *or expired* to `ApiAccount.suspended`.
 2. A `Rejection` is rendered at once with `fronts.render(rejection.reply, rejection.error,
    limits)`; an error whose reason is in `errors.AUTH_FAILURES` counts toward the account/address
-   lockout (`ApiError.username`), and the request is logged without its query string or body
-   (they carry passwords and signs).
+   lockout (`ApiError.username`).  Requests are logged through `wire.redacted_query` (secrets
+   replaced, phone numbers masked), never with their raw query string or body.
 3. Any other value goes to the pipeline adapter, which owns the decisions that need the store:
    - `SendRequest`: check money for all `messages` as a whole (refusing with
      `error_for_status(SMPPGW_RNOBALANCE)`), commit the task durably, reply, then feed each

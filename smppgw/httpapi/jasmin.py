@@ -43,7 +43,16 @@ from .requests import (
 )
 from .results import Balance, Outcome, Pong, RateQuote, SendOutcome
 from .urlpolicy import callback_url_problem
-from .wire import HttpRequest, HttpResponse, basic_credentials, media_type, normalise_path, split_form
+from .wire import (
+    HttpRequest,
+    HttpResponse,
+    JsonBodyError,
+    basic_credentials,
+    load_json,
+    media_type,
+    normalise_path,
+    split_form,
+)
 
 # Jasmin keeps arguments as bytes; values from a JSON body may be other JSON types.
 Args = dict[bytes, list[object]]
@@ -181,8 +190,8 @@ def _form_args(request: HttpRequest) -> Args | ApiError:
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = load_json(body)
+    except JsonBodyError:
         return None
     return value if isinstance(value, dict) else None
 

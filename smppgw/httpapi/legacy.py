@@ -363,7 +363,7 @@ def _xml(form: LegacyForm, body: str) -> HttpResponse:
 
 
 def _json(value: dict[str, object]) -> HttpResponse:
-    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
     return HttpResponse(200, (("Content-Type", "application/json; charset=utf-8"),), data)
 
 

@@ -60,7 +60,16 @@ from .results import (
     SendOutcome,
 )
 from .urlpolicy import callback_url_problem
-from .wire import HttpRequest, HttpResponse, basic_credentials, bearer_token, normalise_path, split_form
+from .wire import (
+    HttpRequest,
+    HttpResponse,
+    JsonBodyError,
+    basic_credentials,
+    bearer_token,
+    load_json,
+    normalise_path,
+    split_form,
+)
 
 MESSAGE_FIELDS = frozenset(
     {"to", "text", "extno", "schedule_at", "validity", "priority", "client_ref", "callback_url", "report"}
@@ -119,16 +128,13 @@ def _sign_in(request: HttpRequest, accounts: CredentialLookup) -> ApiAccount | A
 
 
 def _body(request: HttpRequest) -> dict[str, Any] | ApiError:
-    raw = request.body.removeprefix(b"\xef\xbb\xbf")
-    if not raw.strip():
+    if not request.body.strip():
         return {}
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return ApiError(Reason.BAD_ENCODING)
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        value = load_json(request.body)
+    except JsonBodyError as problem:
+        if problem.kind == "encoding":
+            return ApiError(Reason.BAD_ENCODING)
         return ApiError(Reason.MALFORMED_BODY, detail="not JSON")
     if not isinstance(value, dict):
         return ApiError(Reason.MALFORMED_BODY, detail="not a JSON object")
@@ -435,7 +441,8 @@ MESSAGES: dict[Reason, str] = {
 
 
 def _json(status: int, value: object, extra: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
-    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # "replace": a reply must go out even if a value slipped past the checks unencodable.
+    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
     return HttpResponse(status, (("Content-Type", "application/json; charset=utf-8"), *extra), data)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
@@ -230,3 +231,67 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+class JsonBodyError(Exception):
+    """A body that is not JSON text: `encoding` (not UTF-8, or escapes of lone surrogates) or `syntax`."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _well_formed(value: object, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return not any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    if isinstance(value, list):
+        return all(_well_formed(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(_well_formed(k, depth + 1) and _well_formed(v, depth + 1) for k, v in value.items())
+    return True
+
+
+def load_json(body: bytes) -> object:
+    """The JSON value of a UTF-8 body (a BOM allowed); raises JsonBodyError.
+
+    `"\\ud800"` escapes decode to lone surrogates that no reply could encode again, so they count
+    as bad encoding here rather than failing later.
+    """
+    try:
+        text = body.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError:
+        raise JsonBodyError("encoding") from None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise JsonBodyError("syntax") from None
+    if not _well_formed(value):
+        raise JsonBodyError("encoding")
+    return value
+
+
+# Parameters whose values are secrets in one front or another, and those that hold phone numbers.
+SECRET_NAMES = frozenset({"password", "pass", "pwd", "sign", "apikey", "api_secret", "secret", "token"})
+NUMBER_NAMES = frozenset({"mobile", "to", "phone"})
+_LONG_DIGITS = re.compile(r"\d{7,}")
+
+
+def _mask_numbers(text: str) -> str:
+    # "13800138000" -> "138****8000": enough to tell numbers apart, not enough to dial one.
+    return _LONG_DIGITS.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 7) + m.group(0)[-4:], text)
+
+
+def redacted_query(query: bytes) -> str:
+    """A query string fit for a log line: secrets replaced by `***`, phone numbers masked."""
+    parts = []
+    for item in query.split(b"&"):
+        name, sep, value = item.partition(b"=")
+        shown = name.decode("ascii", "backslashreplace")
+        key = _unquote_plus(name).decode("ascii", "replace").lower()
+        if sep and key in SECRET_NAMES:
+            parts.append(f"{shown}=***")
+        elif sep and key in NUMBER_NAMES:
+            parts.append(f"{shown}={_mask_numbers(value.decode('ascii', 'backslashreplace'))}")
+        else:
+            parts.append(item.decode("ascii", "backslashreplace"))
+    return "&".join(parts)

@@ -112,12 +112,15 @@ SIGN_INS = [
 def requests(draw: st.DrawFn) -> HttpRequest:
     pairs = draw(st.sampled_from(SIGN_INS)) + draw(st.lists(st.tuples(st.sampled_from(NAMES), VALUES), max_size=8))
     charset = draw(st.sampled_from(["utf-8", "gbk"]))
-    body_kind = draw(st.sampled_from(["form", "json", "bytes", "none"]))
+    body_kind = draw(st.sampled_from(["form", "json", "escapes", "bytes", "none"]))
     body = b""
     if body_kind == "form":
         body = _form(draw(st.lists(st.tuples(st.sampled_from(NAMES), VALUES), max_size=8)), charset)
     elif body_kind == "json":
         body = json.dumps(draw(json_values)).encode()
+    elif body_kind == "escapes":  # JSON that decodes to lone surrogates, as keys and values
+        name = draw(st.sampled_from(["to", "text", "content", "username", "\\ud800"]))
+        body = ('{"' + name + '": "\\udc80x", "to": ["\\ud800"], "messages": [{"to": "1\\udfff"}]}').encode()
     elif body_kind == "bytes":
         body = draw(st.binary(max_size=200))
     query = draw(st.one_of(st.just(_form(pairs, charset)), st.binary(max_size=200)))

@@ -55,23 +55,26 @@ def _values(pairs: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     for name, value in pairs:
         key = decode_bytes(name, ("ascii",))
         if key is not None:
-            out.append((key, value.decode("latin-1")))  # re-read as bytes for `text`
+            out.append((key, decode_bytes(value, ("utf-8", "latin-1")) or ""))
     return out
 
 
 def _fields(request: HttpRequest) -> tuple[Params, bytes | None, str | None] | ApiError:
-    """(variables, raw text bytes, charset from Content-Type) of either request form."""
-    query = _values(split_form(request.query))
+    """(variables, raw text bytes, charset from Content-Type) of either request form.
+
+    `text` stays bytes until `charset` and `coding` say how to read it.
+    """
+    query_pairs = split_form(request.query)
     kind, declared = media_type(request.header("Content-Type"))
     if request.method.upper() != "POST" or kind in ("", "application/x-www-form-urlencoded"):
-        form = _values(split_form(request.body)) if request.method.upper() == "POST" else []
-        params = Params(query, form, case_insensitive=False)
-        text = params.first("text")
-        return params, None if text is None else text.encode("latin-1"), None
+        form_pairs = split_form(request.body) if request.method.upper() == "POST" else []
+        params = Params(_values(query_pairs), _values(form_pairs), case_insensitive=False)
+        text = next((value for name, value in (*query_pairs, *form_pairs) if name == b"text"), None)
+        return params, text, None
     if kind not in _BODY_TYPES:
         return ApiError(Reason.MALFORMED_BODY, field="content-type")
     headers = [(_HEADERS[k.lower()], v) for k, v in request.headers if k.lower() in _HEADERS]
-    return Params(headers, query, case_insensitive=False), request.body, declared
+    return Params(headers, _values(query_pairs), case_insensitive=False), request.body, declared
 
 
 def parse_kannel(
@@ -197,10 +200,8 @@ def _report(params: Params, allow_private: bool) -> ReportChannel | ApiError:
             return ApiError(Reason.INVALID_FIELD, field="DLR-Mask", value=raw_mask or "")
         mask = parsed
     url = params.first("dlr-url") or ""
-    if url:
-        url = url.encode("latin-1").decode("utf-8", "replace")
-        if callback_url_problem(url, allow_private=allow_private) is not None:
-            return ApiError(Reason.INVALID_CALLBACK_URL, field="DLR-URL", value=url)
+    if url and callback_url_problem(url, allow_private=allow_private) is not None:
+        return ApiError(Reason.INVALID_CALLBACK_URL, field="DLR-URL", value=url)
     if not mask or not url:
         return NoReport()
     return PushChannel(url, ReportFormat.KANNEL, method="GET", mask=mask)

@@ -285,6 +285,7 @@ def test_kannel_ucs2_charset_and_post_headers() -> None:
         ([("user", "demo"), ("pass", "bad"), ("to", "8613800138000")], 403, "Authorization failed for sendsms"),
         ([("user", "strict"), ("pass", "pw"), ("to", "8613800138000")], 403, "Authorization failed for sendsms"),
         ([("user", "gone"), ("pass", "pw"), ("to", "8613800138000")], 403, "Authorization failed for sendsms"),
+        ([("user", "smpponly"), ("pass", "pw"), ("to", "8613800138000")], 403, "Authorization failed for sendsms"),
         ([*AUTH, ("text", "x")], 400, "Missing receiver number, rejected"),
         ([*AUTH, ("to", " "), ("text", "x")], 400, "Empty receiver number not allowed, rejected"),
         ([*AUTH, ("to", "abc"), ("text", "x")], 400, "Number(s) has/have been denied by white- and/or black-lists."),
@@ -352,3 +353,8 @@ def test_kannel_unknown_request_and_content_type() -> None:
     assert answer(get("/cgi-bin/nosuch")) == (404, b"Unknown request.")
     status, body = answer(post("/cgi-bin/sendsms", body=b"<x/>", content_type="application/xml"))
     assert (status, body) == (400, b"Unsupported content-type, rejected")
+
+
+def test_kannel_allows_empty_text() -> None:
+    parsed = parse(get("/cgi-bin/sendsms", [*AUTH, ("to", "8613800138000")]))
+    assert isinstance(parsed, SendRequest) and parsed.messages[0].content == Text("")

@@ -29,17 +29,24 @@ def dialect_for(path: str) -> Dialect | None:
     return None if reply is None else reply.dialect
 
 
+def parse_compat(
+    request: HttpRequest, now: float, accounts: CredentialLookup, limits: Limits
+) -> ApiRequest | Rejection:
+    """The compat front: Kannel's sendsms under /cgi-bin/, Jasmin's HTTP and REST APIs elsewhere."""
+    if dialect_for(request.path) is Dialect.KANNEL:
+        return parse_kannel(request, now, accounts, limits)
+    return parse_jasmin(request, now, accounts, limits)
+
+
 def parse(request: HttpRequest, now: float, accounts: CredentialLookup, limits: Limits) -> ApiRequest | Rejection:
     """The typed request (or refusal) for any path the listener serves."""
     dialect = dialect_for(request.path)
     if dialect is Dialect.LEGACY:
         return parse_legacy(request, now, accounts, limits)
-    if dialect is Dialect.KANNEL:
-        return parse_kannel(request, now, accounts, limits)
     if dialect is Dialect.V1:
         return parse_v1(request, now, accounts, limits)
-    if dialect in (Dialect.JASMIN, Dialect.JASMIN_REST):
-        return parse_jasmin(request, now, accounts, limits)
+    if dialect in (Dialect.KANNEL, Dialect.JASMIN, Dialect.JASMIN_REST):
+        return parse_compat(request, now, accounts, limits)
     return Rejection(NOT_FOUND, ApiError(Reason.NOT_FOUND))
 
 

@@ -259,7 +259,10 @@ def _build(reply: Reply, args: Args, ctx: _Ctx) -> ApiRequest | ApiError:
         content = _content(args, limits) if (b"content" in args or b"hex-content" in args) else Text("")
         if isinstance(content, ApiError):
             return content
-        return RateRequest(reply, account, _text(args[b"to"][0]).decode().lstrip("+"), content)
+        to = international_number(_text(args[b"to"][0]).decode())
+        if to is None:
+            return _bad(b"to", args[b"to"][0], Reason.INVALID_NUMBER)
+        return RateRequest(reply, account, to, content)
     message = _message(args, ctx)
     if isinstance(message, ApiError):
         return message
@@ -615,6 +618,8 @@ def render_jasmin(reply: Reply, outcome: Outcome) -> HttpResponse:
     if isinstance(outcome, Pong):
         return _plain(200, "Jasmin/PONG")
     if isinstance(outcome, SendOutcome):
+        if not outcome.accepted:  # nothing taken: answer as the first refusal (adapters send that instead)
+            return render_jasmin(reply, _first_refusal(outcome))
         return _plain(200, f'Success "{outcome.accepted[0].message_id}"')
     if isinstance(outcome, Balance):
         balance, count = balance_value(outcome)
@@ -655,9 +660,15 @@ def _render_rest(reply: Reply, outcome: Outcome) -> HttpResponse:
         return _jsonbody(200, {"data": rate_value(outcome)})
     if isinstance(outcome, SendOutcome):
         if reply.op is Op.SEND:
+            if not outcome.accepted:
+                return _render_rest(reply, _first_refusal(outcome))
             return _jsonbody(200, {"data": f'Success "{outcome.accepted[0].message_id}"'})
         return _jsonbody(200, {"data": batch_data(outcome)})
     raise TypeError(f"a Jasmin REST {reply.op.value} reply cannot show {type(outcome).__name__}")
+
+
+def _first_refusal(outcome: SendOutcome) -> ApiError:
+    return outcome.refused[0].error if outcome.refused else ApiError(Reason.UNAVAILABLE)
 
 
 def batch_data(outcome: SendOutcome) -> dict[str, object]:

@@ -271,6 +271,9 @@ def render_kannel(reply: Reply, outcome: Outcome, limits: Limits) -> HttpRespons
         return HttpResponse(status, headers, text.encode("utf-8"))
     if not isinstance(outcome, SendOutcome):
         raise TypeError(f"a Kannel reply cannot show {type(outcome).__name__}")
+    if not outcome.accepted:  # nothing taken: answer as the first refusal (adapters send that instead)
+        first = outcome.refused[0].error if outcome.refused else ApiError(Reason.UNAVAILABLE)
+        return render_kannel(reply, first, limits)
     if len(outcome.accepted) == 1 and not outcome.refused and not limits.kannel_immediate_reply:
         return HttpResponse(202, headers, b"0: Accepted for delivery")
     text = "Sent."

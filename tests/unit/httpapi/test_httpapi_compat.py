@@ -358,3 +358,16 @@ def test_kannel_unknown_request_and_content_type() -> None:
 def test_kannel_allows_empty_text() -> None:
     parsed = parse(get("/cgi-bin/sendsms", [*AUTH, ("to", "8613800138000")]))
     assert isinstance(parsed, SendRequest) and parsed.messages[0].content == Text("")
+
+
+def test_a_send_with_nothing_accepted_renders_its_first_refusal() -> None:
+    nothing = SendOutcome(0, (), Balance("li", 0), (Refusal("8613800138000", error_for_status(0x405)),))
+    assert fronts.render(JASMIN, nothing, LIMITS).body == b'Error "Content rejected: opted out"'
+    assert fronts.render(KANNEL, nothing, LIMITS).status == 400
+    rest = fronts.render(Reply(Dialect.JASMIN_REST, Op.SEND), SendOutcome(0, (), Balance("li", 0)), LIMITS)
+    assert rest.status == 500
+
+
+def test_rate_number_is_normalised() -> None:
+    rate = parse(get("/rate", [*AUTH, ("to", "+8613800138000\n")]))
+    assert isinstance(rate, RateRequest) and rate.to == "8613800138000"

@@ -24,6 +24,7 @@ from smppgw.httpapi.requests import (
     Text,
 )
 from smppgw.httpapi.results import Accepted, Balance, ContentVerdict, EventPage, InboundEvent, ReportEvent, SendOutcome
+from smppgw.httpapi.wire import HttpRequest
 
 CREDS = [("userid", "1001"), ("account", "demo"), ("password", "demo-pass")]
 SEND = Reply(Dialect.LEGACY, Op.SEND)
@@ -370,3 +371,8 @@ def _rejected(parsed: object) -> tuple[Reply, ApiError]:
 
 def _reason(parsed: object) -> Reason:
     return _rejected(parsed)[1].reason
+
+
+def test_an_unknown_method_is_a_404_too() -> None:
+    response = render(*_rejected(parse(HttpRequest("PUT", "/sms.aspx", query=b"action=send"))))
+    assert (response.status, response.body) == (404, b"Not Found")

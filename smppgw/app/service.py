@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
@@ -19,7 +19,6 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -41,6 +40,7 @@ from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
 from ..store.sqlite import SqliteStore
 from ..writes import DeliveryDone, Write
+from .listening import ConfiguredListening, Listening
 from .parts import build_parts, load_content_rules
 from .reload import ReloadPlan, ReloadReport, plan_reload
 
@@ -54,52 +54,6 @@ log = Logger()
 
 class IGatewayReactor(IReactorTime, IReactorThreads):
     """What the gateway asks of its reactor: timers, and threads (the store writer, password hashing)."""
-
-
-class Listening(Protocol):
-    """Where the gateway listens and what accepts there.  By default (ConfiguredListening) the
-    addresses of the configuration and the SMPP factory itself; a worker of ``serve --workers``
-    listens on sockets it inherited, through a factory that hands connections to their owner."""
-
-    first_session_id: int  # the rig's scorecards number sessions from here
-
-    def shape(self, config: GatewayConfig) -> GatewayConfig:
-        """What a configuration read at start or on reload becomes here (a worker keeps its own accounts)."""
-        ...
-
-    def smpp(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]: ...
-
-    def tls(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        """The TLS port's endpoint and the factory inside TLS."""
-        ...
-
-    def admin(self, configured: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
-
-
-class ConfiguredListening:
-    """Listen where the configuration says."""
-
-    first_session_id = 1
-
-    def shape(self, config: GatewayConfig) -> GatewayConfig:
-        return config
-
-    def smpp(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        return configured, factory
-
-    def tls(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        return configured, factory
-
-    def admin(self, configured: IStreamServerEndpoint) -> IStreamServerEndpoint:
-        return configured
 
 
 def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:

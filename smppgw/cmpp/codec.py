@@ -173,9 +173,20 @@ def content_limit(msg_fmt: int) -> int:
 
 def unused_fields(cls: type[pk.Packet], version: Version) -> frozenset[str]:
     """Fields of ``cls`` the other version has and this one lacks (they must keep their default)."""
-    mine = {f.name for f in LAYOUTS[version][cls]}
-    every = {f.name for v in Version for f in LAYOUTS[v][cls]}
-    return frozenset(every - mine)
+    return frozenset(name for name, _ in _UNUSED[version][cls])
+
+
+def _unused(version: Version) -> dict[type[pk.Packet], tuple[tuple[str, object], ...]]:
+    out = {}
+    for cls in pk.ALL_PACKET_TYPES:
+        mine = {f.name for f in LAYOUTS[version][cls]}
+        every = {f.name for v in Version for f in LAYOUTS[v][cls]}
+        default = cls()
+        out[cls] = tuple((name, getattr(default, name)) for name in sorted(every - mine))
+    return out
+
+
+_UNUSED: Final = {v: _unused(v) for v in Version}
 
 
 # ---- encoding ---------------------------------------------------------------------------
@@ -244,8 +255,8 @@ def encode(packet: pk.Packet, version: Version) -> bytes:
     """The wire bytes of ``packet`` in ``version``'s layout.  Raises LocalProtocolError for
     values CMPP cannot carry, including a field the version lacks set to other than its default."""
     cls = type(packet)
-    for name in unused_fields(cls, version):
-        if getattr(packet, name) != getattr(cls(), name):
+    for name, default in _UNUSED[version][cls]:
+        if getattr(packet, name) != default:
             raise LocalProtocolError(f"{name} does not exist in CMPP {version.value >> 4}.0")
     if not 0 <= packet.sequence_id <= 0xFFFFFFFF:
         raise LocalProtocolError("Sequence_Id must fit 4 octets")

@@ -141,7 +141,10 @@ class CMPPServerSession:
         self._out.append(encode(packet, self.version if version is None else version))
 
     def _answer(self, response: pk.Packet, now: float) -> None:
-        """Send the host's answer to a waiting request and remember its Sequence_Id."""
+        """Send the host's answer to a waiting request and remember its Sequence_Id.  After the
+        session closed there is no one to answer: the host's late answer is dropped."""
+        if self.closed:
+            return
         seq = response.sequence_id
         expected = self._pending_in.get(seq)
         if expected is None:
@@ -152,8 +155,7 @@ class CMPPServerSession:
             )
         del self._pending_in[seq]
         self._remember(seq, now)
-        if not self.closed:
-            self._emit(response)
+        self._emit(response)
 
     def _remember(self, seq: int, now: float) -> None:
         answered = self._answered
@@ -361,6 +363,7 @@ class CMPPServerSession:
         self.account = account
         self.connected_at = now
         proof = authenticator_ismg(status, connect.authenticator_source, account.secret, layout)
+        # The client's own Version octet back (0x21 stays 0x21): clients that compare it accept it.
         self._emit(pk.ConnectResp(sequence_id=seq, status=status, authenticator_ismg=proof, version=connect.version))
         return [Connected(account, layout, connect.version)]
 

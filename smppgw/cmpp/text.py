@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from .constants import MsgFmt
 
-_CODECS = {MsgFmt.ASCII: "ascii", MsgFmt.UCS2: "utf-16-be", MsgFmt.GBK: "gb18030"}
+_CODECS: dict[int, str] = {MsgFmt.ASCII: "ascii", MsgFmt.UCS2: "utf-16-be", MsgFmt.GBK: "gb18030"}
 
 
 def decode_text(msg_fmt: int, data: bytes) -> str:
     """The text of ``data``; octets the coding cannot read become U+FFFD, never an error."""
-    codec = _CODECS.get(msg_fmt)  # type: ignore[call-overload]
+    codec = _CODECS.get(msg_fmt)
     if codec is None:
         return data.decode("latin-1")
     return data.decode(codec, errors="replace")
@@ -19,7 +19,7 @@ def decode_text(msg_fmt: int, data: bytes) -> str:
 
 def encode_text(text: str, msg_fmt: int) -> bytes:
     """``text`` in Msg_Fmt ``msg_fmt``.  Raises UnicodeEncodeError when the coding cannot hold it."""
-    codec = _CODECS.get(msg_fmt, "latin-1")  # type: ignore[call-overload]
+    codec = _CODECS.get(msg_fmt, "latin-1")
     return text.encode(codec)
 
 

@@ -352,3 +352,11 @@ def test_a_closed_session_is_silent() -> None:
     session.connection_lost()
     assert session.receive_data(encode(pk.ActiveTest(sequence_id=1), V30), 1.0) == []
     assert session.handle_timers(1000) == [] and session.data_to_send() == b""
+
+
+def test_the_hosts_late_answer_after_the_connection_went_away_is_dropped() -> None:
+    session = connected()
+    session.receive_data(encode(submit(5), V30), 1.0)
+    session.connection_lost()
+    session.respond_submit(5, 1, 2.0)  # the pipeline finished after the client left
+    assert session.data_to_send() == b""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cmpp_client import connect_packet, lookup, submit
-from pcap import write_pcap
+from cmpp_pcap import write_pcap
 
 from smppgw.cmpp import packets as pk
 from smppgw.cmpp.codec import encode

@@ -132,11 +132,13 @@ def reload(
         elif link.profile != profile:
             link.set_profile(profile)
             carriers_updated.append(code)
-    gateway.carriers = service.carriers
-    gateway.router = router
-    gateway.prices = prices
-    gateway.refunds = refunds
-    gateway.when_all_down = new.routing.when_all_down
+    gateway.reconfigure(
+        router=router,
+        prices=prices,
+        refunds=refunds,
+        carriers=service.carriers,
+        when_all_down=new.routing.when_all_down,
+    )
     service.compliance.configure(new.content, rules)
     service.rig.reconfigure(old, new)
 

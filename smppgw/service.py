@@ -26,13 +26,15 @@ from .config import AccountConfig, ConfigError, GatewayConfig
 from .content import ContentRules, ContentRulesError
 from .model import AccountStatus, Delivery
 from .pipeline.accounts import AccountBook
-from .pipeline.committer import GroupCommitter
 from .pipeline.compliance import Compliance
-from .pipeline.deliveries import DeliveryQueue
 from .pipeline.gateway import Gateway
+from .pipeline.outcomes import Effects
 from .routing.loader import load_ported_csv
 from .routing.router import Router
 from .routing.table import RouteTable
+from .runtime.committer import GroupCommitter
+from .runtime.deliveries import DeliveryQueue
+from .runtime.runner import GatewayRunner
 from .server.factory import SMPPServerFactory
 from .server.proxy import server_endpoint
 from .store.ports import StoredAccount
@@ -181,37 +183,34 @@ class GatewayService(MultiService):
             interval=config.store.commit_interval,
             max_batch=config.store.commit_max_batch,
         )
-        self.compliance = self._build_compliance(config, reactor)
+        effects = Effects()  # what the core and compliance leave for the runner
+        self.compliance = self._build_compliance(config, effects)
         self.deliveries = DeliveryQueue(reactor, config.receipt_retry_interval, self._delivered)
-        self.carriers: dict[str, CarrierLink] = {}
-        self.gateway = Gateway(
-            clock=reactor,
+        self.carriers: dict[str, CarrierLink] = {
+            code: CarrierLink(
+                profile, reactor, random.Random(f"{config.seed}:{code}"), self._on_report, self._on_accept
+            )
+            for code, profile in profiles.items()
+        }
+        core = Gateway(
             store=self.store,
-            committer=self.committer,
             accounts=self.accounts,
             wallets=wallets,
             router=router,
             prices=prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
-            deliver=self._delivery_stored,
+            effects=effects,
+            compliance=self.compliance,
             next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
-            compliance=self.compliance,
         )
-        self.compliance.gateway = self.gateway
-        for code, profile in profiles.items():
-            self.carriers[code] = CarrierLink(
-                profile,
-                reactor,
-                random.Random(f"{config.seed}:{code}"),
-                self._on_report,
-                self._on_accept,
-            )
-        self.gateway.carriers = self.carriers
+        self.gateway = GatewayRunner(
+            core, self.committer, reactor, deliver=self._delivery_stored, on_suspend=self._unbind_account
+        )
         self._recovered = recovered
         self.factory = SMPPServerFactory(
             gateway=self.gateway,
@@ -240,13 +239,12 @@ class GatewayService(MultiService):
         self.rig = Rig(self)
         self._build_admin()
 
-    def _build_compliance(self, config: GatewayConfig, reactor: Any) -> Compliance:
+    def _build_compliance(self, config: GatewayConfig, effects: Effects) -> Compliance:
         compliance = Compliance(
             config=config.content,
             rules=load_content_rules(config),
-            clock=reactor,
             accounts=self.accounts,
-            write=self.committer.write_later,
+            effects=effects,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
             next_incident_id=self.store.next_incident_id(),
@@ -258,7 +256,6 @@ class GatewayService(MultiService):
             state = self.accounts.get(account)
             if state is not None:
                 state.pledged = True
-        compliance.on_suspend = self._unbind_account
         return compliance
 
     def _unbind_account(self, account: str) -> None:
@@ -369,6 +366,7 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        self.gateway.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.committer.flush()

@@ -9,10 +9,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ConfigError, default_config_path, load
+
+if TYPE_CHECKING:
+    from .store.ports import Store
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -23,7 +26,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
-    from .service import GatewayService  # noqa: PLC0415
+    from .app.service import GatewayService  # noqa: PLC0415
     from .workers.child import WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
@@ -77,7 +80,7 @@ def _store_name(config: Any) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from .service import node_id  # noqa: PLC0415
+    from .app.service import node_id  # noqa: PLC0415
 
     return _redact_url(url) + f" (node {node_id(config)})"
 
@@ -91,7 +94,7 @@ def _redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from .reload import reload  # noqa: PLC0415
+    from .app.reload import reload  # noqa: PLC0415
 
     def reload_now() -> None:
         # A refused configuration was logged by reload(); the old one stays.
@@ -102,7 +105,7 @@ def _reload_on_sighup(reactor: Any, service: Any) -> None:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .service import build_parts  # noqa: PLC0415
+    from .app.service import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:
@@ -128,7 +131,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | None:
+def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Store]] | None:
     """The stores ``ledger check`` reads, by name: --store (a SQLite file or a postgresql:// URL), else the
     configuration's; with serve --workers every worker's SQLite file."""
     from .store.sqlite import SqliteStore  # noqa: PLC0415
@@ -152,7 +155,7 @@ def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | 
     return [(str(path), SqliteStore(path)) for path in paths]
 
 
-def _open_postgres(url: str) -> Any:
+def _open_postgres(url: str) -> Store | None:
     import psycopg  # noqa: PLC0415
 
     from .store.postgres import PostgresStore  # noqa: PLC0415

@@ -21,19 +21,42 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
-from ..model import FINAL_STATES, Delivery, Message, MessageState
+from ..model import FINAL_STATES, Delivery, Held, Message
 from ..writes import AccountCreated, DeliveryStored, LedgerAppended, MessageAccepted, Write
-from .ports import GroupResult, Recovered, StoredAccount
-from .rows import WRITE_ROWS, delivery_row, message_row
+from .ports import (
+    ClusterView,
+    GroupResult,
+    Incident,
+    NodeStatus,
+    Optout,
+    Pledge,
+    Recovered,
+    SharedConfig,
+    StoredDecision,
+)
+from .rows import (
+    WRITE_ROWS,
+    account_from_row,
+    decision_from_row,
+    delivery_from_row,
+    delivery_row,
+    entry_from_row,
+    held_from_row,
+    incident_from_row,
+    message_from_row,
+    message_row,
+    node_from_row,
+    optout_from_row,
+    pledge_from_row,
+)
 
-_R = TypeVar("_R", Message, Delivery, LedgerEntry)
+__all__ = ["ClusterView", "PostgresStore", "SharedConfig", "connect", "upgrade"]  # the views live in .ports
 
 # Each node reserves this many numbers of each kind at start: enough for any run, and hex message
 # ids (15 digits) still hold a billion restarts.
@@ -340,50 +363,8 @@ _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
 
 
-@dataclass(slots=True)
-class ClusterView:
-    """What a heartbeat reads: every account as stored, live binds per account (this node's,
-    all nodes'), the lockouts in force, and the open messages adopted from dead nodes."""
-
-    accounts: dict[str, StoredAccount] = field(default_factory=dict)
-    binds: dict[str, tuple[int, int]] = field(default_factory=dict)
-    lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
-    adopted: list[Message] = field(default_factory=list)
-    generations: dict[str, int] = field(default_factory=dict)
-    outages: dict[str, tuple[bool, int]] = field(default_factory=dict)  # carrier -> (down, generation)
-
-
-@dataclass(frozen=True, slots=True)
-class SharedConfig:
-    """The configuration the last reload on any node applied: its generation, its text and the
-    files it names (path as written -> contents)."""
-
-    generation: int
-    text: str
-    files: dict[str, bytes]
-
-
 class _OverdrawnError(Exception):
     """The one-round-trip commit would overdraw an account (or credit a reference twice): redo it."""
-
-
-def _row_record(cls: type[_R], row: dict[str, Any], **converted: object) -> _R:
-    values = {f.name: row[f.name] for f in fields(cls)}
-    values.update(converted)
-    record: _R = cls(**values)
-    return record
-
-
-def message_from_row(row: dict[str, Any]) -> Message:
-    return _row_record(Message, row, body=bytes(row["body"]), state=MessageState(row["state"]))
-
-
-def delivery_from_row(row: dict[str, Any]) -> Delivery:
-    return _row_record(Delivery, row, body=bytes(row["body"]))
-
-
-def _entry_from_row(row: dict[str, Any]) -> LedgerEntry:
-    return _row_record(LedgerEntry, row, kind=EntryKind(row["kind"]))
 
 
 def _ledger_args(entry: LedgerEntry) -> tuple[Any, ...]:
@@ -633,9 +614,8 @@ class PostgresStore:
         cur = conn.cursor(row_factory=dict_row)
         view = ClusterView()
         for row in cur.execute("SELECT * FROM accounts"):
-            view.accounts[row["system_id"]] = StoredAccount(
-                row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
-            )
+            account = account_from_row(row)
+            view.accounts[account.system_id] = account
         for row in cur.execute(
             f"SELECT account, node_id = %s AS here, count(*) AS n FROM binds WHERE node_id IN ({self._live()}) "  # noqa: S608
             "GROUP BY 1, 2",
@@ -819,14 +799,14 @@ class PostgresStore:
         )
         return bool(rows)
 
-    def nodes(self, node_timeout: float) -> list[dict[str, object]]:
+    def nodes(self, node_timeout: float) -> list[NodeStatus]:
         """Every node that ever registered: its heartbeat's age in seconds and whether it is alive."""
         rows = self._rows(
             "SELECT node_id, round(extract(epoch FROM now() - heartbeat)::numeric, 3)::float8 AS heartbeat_age_s, "
             "heartbeat > now() - make_interval(secs => %s) AS alive FROM nodes ORDER BY node_id",
             (node_timeout,),
         )
-        return [dict(row) for row in rows]
+        return [node_from_row(row) for row in rows]
 
     def cluster_binds(self, node_timeout: float) -> dict[str, int]:
         """Live binds per account, all nodes together."""
@@ -861,9 +841,8 @@ class PostgresStore:
     def _load(self) -> Recovered:
         out = Recovered()
         for row in self._fetch("SELECT * FROM accounts"):
-            out.accounts[row["system_id"]] = StoredAccount(
-                row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
-            )
+            account = account_from_row(row)
+            out.accounts[account.system_id] = account
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         out.open_messages = [
             message_from_row(row)
@@ -913,61 +892,48 @@ class PostgresStore:
         rows = self._rows(
             "SELECT * FROM ledger WHERE (%s::text IS NULL OR account = %s) ORDER BY entry_id", (account, account)
         )
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def balances(self) -> dict[str, int]:
         return {row["system_id"]: int(row["balance"]) for row in self._rows("SELECT system_id, balance FROM accounts")}
 
-    def account_states(self) -> dict[str, tuple[int, str]]:
-        """Every account's stored (balance, status): what other nodes changed."""
-        rows = self._rows("SELECT system_id, balance, status FROM accounts")
-        return {row["system_id"]: (int(row["balance"]), row["status"]) for row in rows}
-
     # ---- compliance (reads off the hot path) ------------------------------------------------
 
-    def held(self) -> list[dict[str, object]]:
-        return list(self._rows("SELECT * FROM held ORDER BY held_at, message_id"))
+    def held(self) -> list[Held]:
+        return [held_from_row(row) for row in self._rows("SELECT * FROM held ORDER BY held_at, message_id")]
 
-    def decisions(self, message_id: str) -> list[dict[str, object]]:
-        return list(
-            self._rows(
-                "SELECT at, decision, category, term, detail FROM decisions WHERE message_id = %s ORDER BY decision_id",
-                (message_id,),
-            )
-        )
+    def decisions(self, message_id: str) -> list[StoredDecision]:
+        rows = self._rows("SELECT * FROM decisions WHERE message_id = %s ORDER BY decision_id", (message_id,))
+        return [decision_from_row(row) for row in rows]
 
-    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[dict[str, object]]:
+    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[StoredDecision]:
         """The newest decisions first, refused submits included (ids starting "refused-")."""
-        return list(
-            self._rows(
-                "SELECT decision_id, message_id, account, at, decision, category, term, detail FROM decisions "
-                "WHERE (%s::text IS NULL OR account = %s) AND (%s::float8 IS NULL OR at >= %s) "
-                "ORDER BY decision_id DESC LIMIT %s",
-                (account, account, since, since, limit),
-            )
+        rows = self._rows(
+            "SELECT * FROM decisions WHERE (%s::text IS NULL OR account = %s) AND (%s::float8 IS NULL OR at >= %s) "
+            "ORDER BY decision_id DESC LIMIT %s",
+            (account, account, since, since, limit),
         )
+        return [decision_from_row(row) for row in rows]
 
     def next_decision_id(self) -> int:
         with self._reader_lock:
             return self._next_block("decision_id_blocks")
 
-    def incidents(self, account: str | None = None) -> list[dict[str, object]]:
-        return list(
-            self._rows(
-                "SELECT * FROM incidents WHERE (%s::text IS NULL OR account = %s) ORDER BY incident_id",
-                (account, account),
-            )
+    def incidents(self, account: str | None = None) -> list[Incident]:
+        rows = self._rows(
+            "SELECT * FROM incidents WHERE (%s::text IS NULL OR account = %s) ORDER BY incident_id", (account, account)
         )
+        return [incident_from_row(row) for row in rows]
 
     def next_incident_id(self) -> int:
         with self._reader_lock:
             return self._next_block("incident_id_blocks")
 
-    def optouts(self) -> list[dict[str, object]]:
-        return list(self._rows("SELECT * FROM optouts ORDER BY account, at, msisdn"))
+    def optouts(self) -> list[Optout]:
+        return [optout_from_row(row) for row in self._rows("SELECT * FROM optouts ORDER BY account, at, msisdn")]
 
-    def pledges(self) -> dict[str, dict[str, object]]:
-        return {str(row["account"]): dict(row) for row in self._rows("SELECT * FROM pledges")}
+    def pledges(self) -> dict[str, Pledge]:
+        return {str(row["account"]): pledge_from_row(row) for row in self._rows("SELECT * FROM pledges")}
 
     def close(self) -> None:
         self._writer.close()

@@ -1,16 +1,32 @@
-"""Records to table rows and back: the one place that knows the column order of each table.
+"""Records to table rows and back: the one place that knows the columns of each table.
 
-Both stores use these tuples (SQLite with ``?``, PostgreSQL with ``%s`` placeholders); the
-held-table encoding of the three kinds of held message lives here and nowhere else.
+Writes become parameter tuples here (SQLite binds them to ``?``, PostgreSQL to ``%s``); rows read
+back become the records a reader sees.  Both stores read rows that can be indexed by column name
+(``sqlite3.Row``, psycopg's dict rows); every ``*_from_row`` takes either.  The held table's
+columns mean different things for each kind of held message: that encoding lives here and
+nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any, Protocol, TypeVar
 
-from ..billing.ledger import LedgerEntry
-from ..model import Delivery, GroupKey, Held, HeldForReview, HeldPart, HeldReject, Message
+from ..billing.ledger import EntryKind, LedgerEntry
+from ..model import (
+    AccountStatus,
+    Decision,
+    Delivery,
+    DeliveryKind,
+    GroupKey,
+    Held,
+    HeldForReview,
+    HeldPart,
+    HeldReject,
+    Message,
+    MessageState,
+)
 from ..writes import (
     AccountCreated,
     AccountSettingsSet,
@@ -30,12 +46,9 @@ from ..writes import (
     PledgeRecorded,
     Write,
 )
+from .ports import Incident, NodeStatus, Optout, Pledge, StoredAccount, StoredDecision
 
-HELD_COLUMNS = ("message_id", "account", "kind", "grp", "category", "term", "held_at", "deadline")
-INCIDENT_COLUMNS = (
-    "incident_id", "account", "at", "message_id", "category", "legal_category", "term", "action", "source_ip",
-    "destination", "text",
-)  # fmt: skip
+_R = TypeVar("_R", Message, Delivery, LedgerEntry)
 
 
 def message_row(m: Message) -> tuple[object, ...]:
@@ -95,17 +108,133 @@ def held_row(h: Held) -> tuple[object, ...]:
     return (h.message_id, h.account, HeldReject.kind, h.message_id, h.code, str(h.err), h.held_at, h.held_at)
 
 
-def held_from_row(row: Mapping[str, object]) -> Held:
-    """A held message from its row (columns named as HELD_COLUMNS)."""
-    message_id, account = str(row["message_id"]), str(row["account"])
-    kind, grp, term = str(row["kind"]), str(row["grp"]), str(row["term"])
-    held_at, deadline = float(row["held_at"]), float(row["deadline"])  # type: ignore[arg-type]
-    if kind == HeldReject.kind:
-        return HeldReject(message_id, account, str(row["category"]), int(term or 0), held_at)
+# ---- rows to records -------------------------------------------------------------------------
+
+
+class Row(Protocol):
+    """A database row read by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def _record(cls: type[_R], row: Row, **converted: Any) -> _R:
+    """A record from a row whose columns carry the record's field names; ``converted`` overrides."""
+    values: dict[str, Any] = {f.name: row[f.name] for f in fields(cls)}
+    values.update(converted)
+    record: _R = cls(**values)
+    return record
+
+
+def message_from_row(row: Row) -> Message:
+    return _record(Message, row, body=bytes(row["body"]), state=MessageState(row["state"]))
+
+
+def delivery_from_row(row: Row) -> Delivery:
+    return _record(Delivery, row, body=bytes(row["body"]), kind=DeliveryKind(row["kind"]))
+
+
+def entry_from_row(row: Row) -> LedgerEntry:
+    return _record(LedgerEntry, row, kind=EntryKind(row["kind"]))
+
+
+def account_from_row(row: Row) -> StoredAccount:
+    return StoredAccount(
+        system_id=str(row["system_id"]),
+        balance=int(row["balance"]),
+        unit=str(row["unit"]),
+        status=AccountStatus(row["status"]),
+        settings=str(row["settings"]),
+        created_at=float(row["created_at"]),
+    )
+
+
+def held_from_row(row: Row) -> Held:
+    """``grp``, ``category`` and ``term`` mean different things for each kind of held message:
+    review: the review group (the first part's message id), the rule's category and term;
+    parts: the long message's key, nothing, the part number;
+    reject: the message id, the receipt's code, the receipt's err (deadline = held_at)."""
+    kind = row["kind"]
+    message_id, account, held_at = str(row["message_id"]), str(row["account"]), float(row["held_at"])
+    if kind == HeldForReview.kind:
+        return HeldForReview(
+            message_id=message_id,
+            account=account,
+            group=str(row["grp"]),
+            category=str(row["category"]),
+            term=str(row["term"]),
+            held_at=held_at,
+            deadline=float(row["deadline"]),
+        )
     if kind == HeldPart.kind:
-        return HeldPart(message_id, account, _group_from_column(grp), int(term) if term.isdigit() else 0, held_at,
-                        deadline)  # fmt: skip
-    return HeldForReview(message_id, account, grp, str(row["category"]), term, held_at, deadline)
+        return HeldPart(
+            message_id=message_id,
+            account=account,
+            group=_group_from_column(str(row["grp"])),
+            part=int(row["term"]),
+            held_at=held_at,
+            deadline=float(row["deadline"]),
+        )
+    if kind == HeldReject.kind:
+        return HeldReject(
+            message_id=message_id,
+            account=account,
+            code=str(row["category"]),
+            err=int(row["term"] or 0),
+            held_at=held_at,
+        )
+    raise ValueError(f"held message {message_id}: unknown kind {kind!r}")
+
+
+def decision_from_row(row: Row) -> StoredDecision:
+    return StoredDecision(
+        decision_id=int(row["decision_id"]),
+        message_id=str(row["message_id"]),
+        account=str(row["account"]),
+        at=float(row["at"]),
+        decision=Decision(row["decision"]),
+        category=str(row["category"]),
+        term=str(row["term"]),
+        detail=str(row["detail"]),
+    )
+
+
+def incident_from_row(row: Row) -> Incident:
+    legal = row["legal_category"]
+    return Incident(
+        incident_id=int(row["incident_id"]),
+        account=str(row["account"]),
+        at=float(row["at"]),
+        message_id=str(row["message_id"]),
+        category=str(row["category"]),
+        legal_category=None if legal is None else int(legal),
+        term=str(row["term"]),
+        action=Decision(row["action"]),
+        source_ip=str(row["source_ip"]),
+        destination=str(row["destination"]),
+        text=str(row["text"]),
+    )
+
+
+def optout_from_row(row: Row) -> Optout:
+    return Optout(
+        account=str(row["account"]), msisdn=str(row["msisdn"]), source=str(row["source"]), at=float(row["at"])
+    )
+
+
+def pledge_from_row(row: Row) -> Pledge:
+    return Pledge(
+        account=str(row["account"]),
+        signed_on=str(row["signed_on"]),
+        reference=str(row["reference"]),
+        operator=str(row["operator"]),
+        recorded_at=float(row["recorded_at"]),
+    )
+
+
+def node_from_row(row: Row) -> NodeStatus:
+    return NodeStatus(
+        node_id=str(row["node_id"]), heartbeat_age_s=float(row["heartbeat_age_s"]), alive=bool(row["alive"])
+    )
 
 
 # ---- writes -----------------------------------------------------------------------------------

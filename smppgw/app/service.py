@@ -17,34 +17,33 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
-from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
-from .billing.refunds import RefundPolicy
-from .billing.tariff import PriceList, tariffs_from_toml_table
-from .carriers.link import CarrierLink
-from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from .config import AccountConfig, ConfigError, GatewayConfig
-from .content import ContentRules, ContentRulesError
-from .model import AccountStatus, Delivery
-from .pipeline.accounts import AccountBook
-from .pipeline.compliance import Compliance
-from .pipeline.gateway import Gateway
-from .pipeline.outcomes import Effects
-from .routing.loader import load_ported_csv
-from .routing.router import Router
-from .routing.table import RouteTable
-from .runtime.committer import GroupCommitter
-from .runtime.deliveries import DeliveryQueue
-from .runtime.runner import GatewayRunner
-from .server.factory import SMPPServerFactory
-from .server.proxy import server_endpoint
-from .store.ports import StoredAccount
-from .store.rows import held_from_row
-from .store.sqlite import SqliteStore
-from .writes import AccountCreated, DeliveryDone, LedgerAppended, Write
+from ..billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from ..billing.refunds import RefundPolicy
+from ..billing.tariff import PriceList, tariffs_from_toml_table
+from ..carriers.link import CarrierLink
+from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
+from ..config import AccountConfig, ConfigError, GatewayConfig
+from ..content import ContentRules, ContentRulesError
+from ..model import AccountStatus, Delivery
+from ..pipeline.accounts import AccountBook
+from ..pipeline.compliance import Compliance
+from ..pipeline.gateway import Gateway
+from ..pipeline.outcomes import Effects
+from ..routing.loader import load_ported_csv
+from ..routing.router import Router
+from ..routing.table import RouteTable
+from ..runtime.committer import GroupCommitter
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
+from ..server.factory import SMPPServerFactory
+from ..server.proxy import server_endpoint
+from ..store.ports import Store, StoredAccount
+from ..store.sqlite import SqliteStore
+from ..writes import AccountCreated, DeliveryDone, LedgerAppended, Write
 
 if TYPE_CHECKING:
-    from .pipeline.cluster import Cluster
-    from .store.postgres import PostgresStore
+    from ..cluster.node import Cluster
+    from ..store.postgres import PostgresStore
 
 log = Logger()
 
@@ -124,7 +123,7 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         return SqliteStore(config.store.path)
     import psycopg  # noqa: PLC0415 (only a cluster needs it)
 
-    from .store.postgres import PostgresStore  # noqa: PLC0415
+    from ..store.postgres import PostgresStore  # noqa: PLC0415
 
     try:
         return PostgresStore(config.store.url, node_id(config))
@@ -147,7 +146,8 @@ class GatewayService(MultiService):
         self.reactor = reactor
         router, prices, profiles = build_parts(config)
 
-        self.store = open_store(config)
+        store = open_store(config)
+        self.store: Store = store
         recovered = self.store.load()
         self.accounts = AccountBook()
         open_charges: dict[str, dict[str, int]] = {}
@@ -228,13 +228,13 @@ class GatewayService(MultiService):
             self._build_tls()
         self.cluster: Cluster | None = None
         if config.store.url:
-            from .pipeline.cluster import Cluster  # noqa: PLC0415 (only a cluster needs it)
+            from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
-            assert not isinstance(self.store, SqliteStore)
-            self.cluster = Cluster(self, self.store, config.cluster)
+            assert not isinstance(store, SqliteStore)
+            self.cluster = Cluster(self, store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
-        from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
+        from ..rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
 
         self.rig = Rig(self)
         self._build_admin()
@@ -250,8 +250,7 @@ class GatewayService(MultiService):
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
         )
-        held = [held_from_row(r) for r in self.store.held()]
-        compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
+        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
             state = self.accounts.get(account)
             if state is not None:
@@ -265,7 +264,7 @@ class GatewayService(MultiService):
             self.reactor.callLater(1.0, _close, proto)
 
     def _build_tls(self) -> None:
-        from .server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
+        from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
 
         certificate, made = load_certificate(self.config.tls)
         if made:
@@ -282,7 +281,7 @@ class GatewayService(MultiService):
         return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
-        from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
 
         site = build_admin_site(self)
         self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
@@ -290,7 +289,7 @@ class GatewayService(MultiService):
         self.admin_service.setServiceParent(self)
 
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
-        from .admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
 
         try:
             return account_from_json(json.loads(stored.settings))

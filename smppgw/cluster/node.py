@@ -37,20 +37,20 @@ from twisted.python.failure import Failure
 from .. import shared_files
 from ..config import ClusterConfig
 from ..model import AccountStatus, Delivery, Message
+from ..pipeline.accounts import BIND_TYPE_OF
 from ..server.guard import Lockout
-from ..store.ports import GroupResult, StoredAccount
-from ..store.postgres import ClusterView, PostgresStore, connect
+from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
+from ..store.postgres import connect
 from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
-from .accounts import BIND_TYPE_OF
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 
 class Cluster:
     log = Logger()
 
-    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
+    def __init__(self, service: GatewayService, store: ClusterStore, config: ClusterConfig) -> None:
         self.service = service
         self.store = store
         self.config = config
@@ -150,7 +150,7 @@ class Cluster:
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         service = self.service
         if "optouts" in moved:
-            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
+            stored = [(r.account, r.msisdn) for r in self.store.optouts()]
             service.compliance.optouts = {}
             service.compliance.restore(stored, [])
             for w in service.committer.uncommitted():  # this node's own, not stored yet
@@ -167,7 +167,7 @@ class Cluster:
             self._apply_shared_config()
 
     def _apply_shared_config(self) -> None:
-        from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
+        from ..app.reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
 
         shared = self.store.shared_config()
         if shared is None:

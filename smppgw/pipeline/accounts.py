@@ -15,8 +15,6 @@ from ..model import AccountStatus
 from ..passwords import verify_password
 from ..protocol.constants import CommandStatus
 
-S = CommandStatus
-
 BIND_TYPE_OF = {0x00000001: "receiver", 0x00000002: "transmitter", 0x00000009: "transceiver"}
 
 
@@ -49,14 +47,19 @@ class AccountState:
 
 
 class AccountBook:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        bind_gate: Callable[[str, int, int], bool] | None = None,
+        on_release: Callable[[str], None] | None = None,
+    ) -> None:
         self._accounts: dict[str, AccountState] = {}
         # After one slow hash check succeeds, later binds compare a salted fast digest in constant time.
         self._salt = os.urandom(16)
         self._verified: dict[str, bytes] = {}
         # Several nodes: the bind limit is counted over all of them (account, bind command, limit -> allowed).
-        self.bind_gate: Callable[[str, int, int], bool] | None = None
-        self.on_release: Callable[[str], None] | None = None
+        self.bind_gate = bind_gate
+        self.on_release = on_release
 
     def add(self, config: AccountConfig, status: str | None = None) -> AccountState:
         state = AccountState(config, AccountStatus(status or config.status))
@@ -106,29 +109,29 @@ class AccountBook:
         """The bind_resp status for this bind attempt (ESME_ROK counts the bind)."""
         state = self._accounts.get(system_id)
         if state is None:
-            return S.ESME_RINVSYSID
+            return CommandStatus.ESME_RINVSYSID
         cfg = state.config
         if cfg.ip_allowlist:  # checked before the password: a wrong address learns nothing
             try:
                 addr = ipaddress.ip_address(peer_host)
             except ValueError:
-                return S.ESME_RBINDFAIL
+                return CommandStatus.ESME_RBINDFAIL
             if not any(addr in net for net in cfg.ip_allowlist):
-                return S.ESME_RBINDFAIL
+                return CommandStatus.ESME_RBINDFAIL
         if not self._password_ok(state, password):
-            return S.ESME_RINVPASWD
+            return CommandStatus.ESME_RINVPASWD
         if state.status is not AccountStatus.ACTIVE or (cfg.pledge_required and not state.pledged):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if (cfg.not_before is not None and now < cfg.not_before) or (cfg.not_after is not None and now > cfg.not_after):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if BIND_TYPE_OF.get(bind_command) not in cfg.bind_types:
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if state.binds >= cfg.max_binds:
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if self.bind_gate is not None and not self.bind_gate(system_id, bind_command, cfg.max_binds):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         state.binds += 1
-        return S.ESME_ROK
+        return CommandStatus.ESME_ROK
 
     def release_bind(self, system_id: str) -> None:
         state = self._accounts.get(system_id)

@@ -30,6 +30,7 @@ class GroupCommitter:
         *,
         interval: float = 0.002,
         max_batch: int = 2000,
+        on_result: Callable[[GroupResult], None] | None = None,
     ) -> None:
         self.store = store
         self._reactor = reactor
@@ -43,7 +44,7 @@ class GroupCommitter:
         self._flying: list[Write] = []  # the batch being committed
         # A cluster store commits the writes of a batch or refuses some; on_result sees each outcome.
         self._grouped: GroupStore | None = store if hasattr(store, "apply_groups") else None  # type: ignore[assignment]
-        self.on_result: Callable[[GroupResult], None] | None = None
+        self.on_result = on_result
         self._timer: IDelayedCall | None = None
         self._in_flight: Deferred[None] | None = None
         self.commits = 0

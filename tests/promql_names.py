@@ -349,10 +349,13 @@ def series_index(families: Iterable[Family]) -> dict[str, tuple[Family, str]]:
 ADDED_LABELS = frozenset({"instance", "job", "worker", "__name__"})
 
 
-def problems(ref: MetricRef, index: Mapping[str, tuple[Family, str]], *, heatmap: bool = False) -> list[str]:
+def problems(
+    ref: MetricRef, index: Mapping[str, tuple[Family, str]], *, heatmap: bool = False, types: bool = True
+) -> list[str]:
     """What is wrong with one selector against the exported families: a name no family exports, a
-    label the family lacks, or a function that does not fit its type (rate() on a counter, a
-    histogram's buckets under histogram_quantile, never rate() on a gauge)."""
+    label the family lacks, or (``types``) a function that does not fit its type: rate() on a
+    counter, a histogram's buckets under histogram_quantile (or in a heatmap), never rate() on a
+    gauge.  A variable query (``label_values``) reads series, not values: ``types=False``."""
     found = index.get(ref.name)
     if found is None:
         return [f"{ref.name} is not exported"]
@@ -362,6 +365,8 @@ def problems(ref: MetricRef, index: Mapping[str, tuple[Family, str]], *, heatmap
     missing = [label for label in ref.labels if label not in known]
     if missing and family.labels:  # an empty family shows no labels: nothing to compare with
         errors.append(f"{ref.name} has no label {', '.join(missing)} (it has {', '.join(sorted(family.labels))})")
+    if not types:
+        return errors
     innermost = ref.functions[0] if ref.functions else ""
     cumulative = family.type == "counter" or suffix in {"_sum", "_count", "_bucket"}
     if cumulative and (innermost not in RANGE_FUNCTIONS or not ref.ranged):

@@ -113,3 +113,12 @@ def test_each_mistake_is_named() -> None:
     assert check("rate(smppgw_carrier_queue_depth[5m])") == [
         "smppgw_carrier_queue_depth is a gauge: rate()/irate()/increase() mean nothing on it"
     ]
+
+
+def test_a_variable_query_is_checked_for_names_and_labels_only() -> None:
+    (ref,) = variable_query_refs("label_values(smppgw_pdus_sent_total, status)")
+    assert problems(ref, FAMILIES, types=False) == []
+    (wrong,) = variable_query_refs("label_values(smppgw_pdus_sent_total, account)")
+    assert problems(wrong, FAMILIES, types=False) == [
+        "smppgw_pdus_sent_total has no label account (it has command, status)"
+    ]

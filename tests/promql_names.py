@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # PromQL's functions (Prometheus 2.x) and aggregation operators, and Grafana's variable-query helpers.
 FUNCTIONS = frozenset(
@@ -146,6 +146,7 @@ class PromQLSyntaxError(ValueError):
 class Token:
     kind: str  # string, variable, number, ident, op
     text: str
+    start: int = 0  # where it starts in the expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,8 @@ class MetricRef:
     labels: tuple[str, ...] = ()
     functions: tuple[str, ...] = ()
     ranged: bool = False
+    # The selector as written (``name{...}``, without its range), to query it alone.
+    selector: str = field(default="", compare=False)
 
 
 def tokenize(expr: str) -> list[Token]:
@@ -169,7 +172,7 @@ def tokenize(expr: str) -> list[Token]:
         kind = match.lastgroup
         assert kind is not None
         if kind not in {"space", "comment"}:
-            tokens.append(Token(kind, match.group()))
+            tokens.append(Token(kind, match.group(), match.start()))
     return tokens
 
 
@@ -258,22 +261,27 @@ def metric_refs(expr: str) -> list[MetricRef]:
             if following == "(":
                 raise PromQLSyntaxError(f"unknown function {token.text!r} in {expr!r}")
             labels: list[str] = []
+            start = token.start
             i += 1
             if i < len(tokens) and tokens[i].text == "{":
                 labels, _, i = _matcher_labels(tokens, i, expr)
+            selector = expr[start : tokens[i - 1].start + len(tokens[i - 1].text)]
             ranged = i < len(tokens) and tokens[i].text == "["
             if ranged:
                 i = _skip_brackets(tokens, i, expr)
-            refs.append(MetricRef(token.text, tuple(labels), tuple(f for f in reversed(calls) if f), ranged))
+            enclosing = tuple(f for f in reversed(calls) if f)
+            refs.append(MetricRef(token.text, tuple(labels), enclosing, ranged, selector))
             continue
         if token.text == "{":  # a selector without a name outside the braces
+            start = token.start
             labels, name, i = _matcher_labels(tokens, i, expr)
+            selector = expr[start : tokens[i - 1].start + 1]
             ranged = i < len(tokens) and tokens[i].text == "["
             if ranged:
                 i = _skip_brackets(tokens, i, expr)
             if name is None:
                 raise PromQLSyntaxError(f"a selector without a metric name in {expr!r}")
-            refs.append(MetricRef(name, tuple(labels), tuple(f for f in reversed(calls) if f), ranged))
+            refs.append(MetricRef(name, tuple(labels), tuple(f for f in reversed(calls) if f), ranged, selector))
             continue
         if token.text == "[":  # a subquery's range
             i = _skip_brackets(tokens, i, expr)
@@ -308,7 +316,7 @@ def variable_query_refs(query: str) -> list[MetricRef]:
             return []  # label_values(label): any series
         refs = metric_refs(match.group("expr"))
         label = match.group("label")
-        return [MetricRef(r.name, (*r.labels, label), r.functions, r.ranged) for r in refs]
+        return [MetricRef(r.name, (*r.labels, label), r.functions, r.ranged, r.selector) for r in refs]
     match = _QUERY_RESULT.match(query)
     if match is not None:
         return metric_refs(match.group("expr"))

@@ -47,8 +47,12 @@ def test_metric_names_are_told_from_everything_else(expr: str, expected: list[st
 def test_a_selector_keeps_its_labels_calls_and_range() -> None:
     (ref,) = metric_refs('histogram_quantile(0.5, sum by (le) (rate(x_bucket{a="1", b!~"2"}[5m])))')
     assert ref == MetricRef("x_bucket", ("a", "b"), ("rate", "sum", "histogram_quantile"), ranged=True)
+    assert ref.selector == 'x_bucket{a="1", b!~"2"}'
     (plain,) = metric_refs("(g)")
     assert plain == MetricRef("g")
+    assert plain.selector == "g"
+    (by_name,) = metric_refs('rate({__name__="c_total"}[5m])')
+    assert by_name.selector == '{__name__="c_total"}'
 
 
 @pytest.mark.parametrize(

@@ -146,9 +146,9 @@ def find_problems(dashboard: dict[str, Any], families: list[Family]) -> tuple[li
 async def test_every_query_reads_metrics_the_gateway_exports(gateway: RunningGateway) -> None:
     await deferToThread(drive_traffic, gateway)
 
-    def receipts_counted() -> str | None:
+    def receipts_counted() -> str:
         text = scrape_text(gateway)
-        return text if 'smppgw_receipts_total{state="UNDELIV"}' in text else None
+        return text if 'smppgw_receipts_total{state="UNDELIV"}' in text else ""
 
     text = await deferToThread(wait_until, receipts_counted, 10, what="the receipts counted", interval=0.1)
     families = exported_families(text)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import ConfigError, default_config_path, load
+from .config import ConfigError, default_config_path, load, node_id
 
 if TYPE_CHECKING:
     from .store.ports import Store
@@ -27,16 +27,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
     from .app.service import GatewayService  # noqa: PLC0415
-    from .workers.child import WorkerSlot  # noqa: PLC0415
+    from .workers.child import WorkerListening, WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
     if args.workers < 1:
         print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.worker is None:
+        from .app.parts import build_parts  # noqa: PLC0415
         from .workers.supervisor import supervise  # noqa: PLC0415
 
-        return supervise(_config_path(args), args)
+        return supervise(_config_path(args), args, build_parts)
     try:
         config = load(_config_path(args))
         slot = WorkerSlot.parse(args.worker) if args.worker else None
@@ -49,9 +50,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from .rig.virtualtime import VirtualClock  # noqa: PLC0415
 
             clock = VirtualClock(reactor, args.clock_factor)
-        service = GatewayService(config, clock, slot.seq_floor if slot else 1)
-        if slot is not None:
-            slot.install(service, reactor)
+        listening = WorkerListening(slot, config, reactor) if slot is not None else None
+        service = GatewayService(config, clock, slot.seq_floor if slot else 1, listening)
+        if listening is not None:
+            listening.start()
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -80,8 +82,6 @@ def _store_name(config: Any) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from .app.service import node_id  # noqa: PLC0415
-
     return _redact_url(url) + f" (node {node_id(config)})"
 
 
@@ -94,23 +94,27 @@ def _redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from .app.reload import reload  # noqa: PLC0415
+    from twisted.logger import Logger  # noqa: PLC0415
+
+    def refused(failure: Any) -> None:
+        # A refused configuration was logged by the reload, and the old one stays; anything else is a fault.
+        if not isinstance(failure.value, ConfigError):
+            Logger().failure("reload failed", failure)
 
     def reload_now() -> None:
-        # A refused configuration was logged by reload(); the old one stays.
-        reload(service).addErrback(lambda failure: None)
+        service.reload().addErrback(refused)
 
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda signum, frame: reactor.callFromThread(reload_now))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .app.service import build_parts  # noqa: PLC0415
+    from .app.parts import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:
         config = load(path)
-        router, _, profiles = build_parts(config)
+        parts = build_parts(config)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 1
@@ -120,8 +124,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         "admin": config.admin.listen,
         "store": config.store.path,
         "accounts": sorted(config.accounts),
-        "carriers": sorted(profiles),
-        "routes": len(router.table),
+        "carriers": sorted(parts.profiles),
+        "routes": len(parts.router.table),
     }
     if args.json:
         print(json.dumps(summary, indent=2))

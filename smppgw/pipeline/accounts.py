@@ -10,12 +10,28 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from ..billing.ledger import MONEY, LedgerEntry, Wallets
 from ..config import AccountConfig
 from ..model import AccountStatus
 from ..passwords import verify_password
 from ..protocol.constants import CommandStatus
+from ..writes import AccountCreated, LedgerAppended, Write
 
 BIND_TYPE_OF = {0x00000001: "receiver", 0x00000002: "transmitter", 0x00000009: "transceiver"}
+
+INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
+
+
+def open_account_writes(wallets: Wallets, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
+    """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
+    entry, so that balance == sum of ledger entries from the start.  Returns what to store."""
+    wallets.open(system_id, unit or MONEY, 0)
+    ops: list[Write] = [AccountCreated(system_id, 0, unit, AccountStatus.ACTIVE, "", now)]
+    if initial > 0:
+        entry = wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
+        assert isinstance(entry, LedgerEntry)
+        ops.append(LedgerAppended(entry))
+    return ops
 
 
 @dataclass(slots=True)

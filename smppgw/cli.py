@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.worker is None:
-        from .workers.supervisor import supervise  # noqa: PLC0415
+        from .workers.main import supervise  # noqa: PLC0415
 
         return supervise(_config_path(args), args)
     try:

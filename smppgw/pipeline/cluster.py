@@ -37,7 +37,7 @@ from twisted.python.failure import Failure
 from .. import shared_files
 from ..config import ClusterConfig
 from ..model import Delivery, Message
-from ..server.guard import Lockout
+from .guard import Lockout
 from ..store.ports import GroupResult, StoredAccount
 from ..store.postgres import ClusterView, PostgresStore, connect
 from .accounts import BIND_TYPE_OF

@@ -13,7 +13,7 @@ from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
-from .guard import BindGuard, ConnectionLimits
+from ..pipeline.guard import BindGuard, ConnectionLimits
 from .protocol import SMPPServerProtocol
 
 if TYPE_CHECKING:

@@ -30,6 +30,7 @@ from .pipeline.committer import GroupCommitter
 from .pipeline.compliance import Compliance, Held
 from .pipeline.deliveries import DeliveryQueue
 from .pipeline.gateway import Gateway
+from .rig.rig import Rig
 from .routing.loader import load_ported_csv
 from .routing.router import Router
 from .routing.table import RouteTable
@@ -211,6 +212,9 @@ class GatewayService(MultiService):
             )
         self.gateway.carriers = self.carriers
         self._recovered = recovered
+        self.rig = Rig(
+            clock=reactor, gateway=self.gateway, accounts=self.accounts, carriers=self.carriers, config=config
+        )
         self.factory = SMPPServerFactory(
             gateway=self.gateway,
             deliveries=self.deliveries,
@@ -218,6 +222,7 @@ class GatewayService(MultiService):
             clock=reactor,
             receipt_window=config.receipt_window,
             security=config.security,
+            hooks=self.rig,
         )
         self.smpp_endpoint = self._listener(config.listen, config.proxy_protocol)
         self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
@@ -233,9 +238,6 @@ class GatewayService(MultiService):
             self.cluster = Cluster(self, self.store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
-        from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
-
-        self.rig = Rig(self)
         self._build_admin()
 
     def _build_compliance(self, config: GatewayConfig, reactor: Any) -> Compliance:

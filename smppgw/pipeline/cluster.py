@@ -37,10 +37,10 @@ from twisted.python.failure import Failure
 from .. import shared_files
 from ..config import ClusterConfig
 from ..model import Delivery, Message
-from .guard import Lockout
 from ..store.ports import GroupResult, StoredAccount
 from ..store.postgres import ClusterView, PostgresStore, connect
 from .accounts import BIND_TYPE_OF
+from .guard import Lockout
 
 if TYPE_CHECKING:
     from ..service import GatewayService

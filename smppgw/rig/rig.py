@@ -1,33 +1,54 @@
-"""The rig of one gateway: the scenario that is running (if any) and its hooks."""
+"""The rig of one gateway: the scenario that is running (if any) and its hooks into every SMPP
+connection (smppgw.server.hooks.ConnectionHooks): faults, receipt shapes and scorecards."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
+
+from ..carriers.link import CarrierLink
+from ..config import AccountConfig, GatewayConfig
+from ..model import Delivery
+from ..pipeline.accounts import AccountBook
+from ..pipeline.gateway import Gateway
+from ..protocol import pdu as p
+from ..server.hooks import HostedConnection, WireTap
 from .faults import FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
-from .scorecard import Scorecards
+from .scorecard import Scorecard, Scorecards
 from .timeline import ScenarioRun
-
-if TYPE_CHECKING:
-    from ..config import AccountConfig, GatewayConfig
-    from ..service import GatewayService
 
 
 class Rig:
-    def __init__(self, service: GatewayService) -> None:
-        self._service = service
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        gateway: Gateway,
+        accounts: AccountBook,
+        carriers: Mapping[str, CarrierLink],
+        config: GatewayConfig,
+    ) -> None:
+        """``carriers``: the gateway's live carrier links (a scenario acts on them); ``config``: the
+        running configuration (its seed, scorecard rules, carrier tables and accounts' faults)."""
+        self._clock = clock
+        self._accounts = accounts
+        self._carriers = carriers
+        self._carrier_tables = config.carriers
+        self._seed = config.seed
         self.scenario: ScenarioRun | None = None
-        service.gateway.submit_gate = self._gate
-        self.receipts = ReceiptShaper(service.reactor, service.gateway)
-        rng = random.Random(f"{service.config.seed}:faults")
-        self.faults = FaultInjector(service.reactor, rng, self.receipts, service.factory.sessions_of)
-        service.factory.injector = self.faults
-        self.scorecards = service.factory.scorecards = Scorecards(service.config.scorecard)
-        for state in service.accounts:
+        # The rig's own gate on submits (a scenario's carrier throttles).
+        gateway.submit_gate = self._gate
+        self.receipts = ReceiptShaper(clock, gateway.find)
+        self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
+        self.scorecards = Scorecards(config.scorecard)
+        self._cards: dict[HostedConnection, Scorecard] = {}
+        for state in accounts:
             self.account_added(state.config)
 
     def account_added(self, account: AccountConfig) -> None:
@@ -39,6 +60,7 @@ class Rig:
         """A reload: sessions opened from now on are graded by the new thresholds, and an account whose
         ``faults`` table changed gets the new one in place of every fault in force on it."""
         self.scorecards.rules = new.scorecard
+        self._carrier_tables = new.carriers
         for system_id, account in new.accounts.items():
             before = old.accounts.get(system_id)
             if (None if before is None else before.faults) != account.faults:
@@ -49,19 +71,49 @@ class Rig:
     def _gate(self, carrier: str, now: float) -> int:
         return self.scenario.gate(carrier, now) if self.scenario is not None else 0
 
+    # ---- the connection hooks (smppgw.server.hooks.ConnectionHooks) -------------------------
+
+    def opened(self, conn: HostedConnection, now: float) -> WireTap:
+        self.faults.opened(conn)
+        card = self._cards[conn] = self.scorecards.open(conn.peer, conn.peer_host, now, lambda: conn.account)
+        return card
+
+    def ended(self, conn: HostedConnection, now: float) -> None:
+        self.faults.ended(conn)
+        card = self._cards.pop(conn, None)
+        if card is not None:
+            self.scorecards.ended(card, now)
+
+    def received(self, conn: HostedConnection, size: int) -> None:
+        self.faults.received(conn, size)  # the slow reader
+
+    def outgoing(self, conn: HostedConnection, data: bytes) -> bool:
+        return self.faults.outgoing(conn, data)
+
+    def intercept(self, conn: HostedConnection, pdu: p.Pdu) -> p.Pdu | None:
+        return self.faults.intercept(conn, pdu)
+
+    def hold(self, conn: HostedConnection, response: p.Pdu) -> bool:
+        return self.faults.hold(conn, response)
+
+    def deliver(self, conn: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
+        return self.faults.deliver(conn, delivery, pdu)
+
+    # ---- scenarios ---------------------------------------------------------------------------
+
     def prepare(self, text: str, where: str) -> ScenarioRun:
         """Parse and validate a scenario (ValueError naming ``where`` and the key)."""
-        service = self._service
+        accounts = self._accounts
         return ScenarioRun(
             parse_scenario(text, where),
-            carriers=service.carriers,
-            tables=service.config.carriers,
-            clock=service.reactor,
-            default_seed=service.config.seed,
+            carriers=self._carriers,
+            tables=self._carrier_tables,
+            clock=self._clock,
+            default_seed=self._seed,
             where=where,
             shaper=self.receipts,
             injector=self.faults,
-            known_account=lambda system_id: service.accounts.get(system_id) is not None,
+            known_account=lambda system_id: accounts.get(system_id) is not None,
         )
 
     def start(self, run: ScenarioRun) -> None:

@@ -76,9 +76,8 @@ class WorkerSlot:
 
         handoff = sorting()
         service.handoff = handoff  # type: ignore[attr-defined]
-        if service.factory.scorecards is not None:
-            # Session ids name one session across the workers (the front asks them all for one).
-            service.factory.scorecards.number_from(self.index * SESSION_ID_SPAN + 1)
+        # Session ids name one session across the workers (the front asks them all for one).
+        service.rig.scorecards.number_from(self.index * SESSION_ID_SPAN + 1)
         service.smpp_service.endpoint = AdoptedStreamServerEndpoint(reactor, LISTEN_FD, family)
         service.smpp_service.factory = handoff
         if service.tls_service is not None:

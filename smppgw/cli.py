@@ -23,7 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
-    from .service import GatewayService  # noqa: PLC0415
+    from .service import GatewayService, build_parts  # noqa: PLC0415
     from .workers.child import WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
@@ -33,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and args.worker is None:
         from .workers.main import supervise  # noqa: PLC0415
 
-        return supervise(_config_path(args), args)
+        return supervise(_config_path(args), args, build_parts)
     try:
         config = load(_config_path(args))
         slot = WorkerSlot.parse(args.worker) if args.worker else None

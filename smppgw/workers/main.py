@@ -6,28 +6,28 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from twisted.python.failure import Failure
 
-from ..config import ConfigError, load
+from ..config import ConfigError, GatewayConfig, load
 from .front import build_front
 from .placement import check_store_layout
 from .supervisor import Supervisor
 
 
-def supervise(config_path: Path, args: argparse.Namespace) -> int:
+def supervise(config_path: Path, args: argparse.Namespace, check: Callable[[GatewayConfig], object]) -> int:
+    """``check``: what a worker would build from the configuration (a ConfigError names its fault)."""
     from twisted.internet import reactor as _reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.internet.endpoints import serverFromString  # noqa: PLC0415
-
-    from ..service import build_parts  # noqa: PLC0415
 
     reactor: Any = _reactor
 
     try:
         config = load(config_path)
-        build_parts(config)  # refuse a broken file here, not in a loop of failing workers
+        check(config)  # refuse a broken file here, not in a loop of failing workers
         check_store_layout(config.store.path, args.workers)
         if config.store.url:  # workers would share one node id: its binds, heartbeats and adoptions
             raise ConfigError(

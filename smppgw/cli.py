@@ -23,7 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
-    from .service import GatewayService, build_parts  # noqa: PLC0415
+    from .app.service import GatewayService, build_parts  # noqa: PLC0415
     from .workers.child import WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
@@ -77,7 +77,7 @@ def _store_name(config: Any) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from .service import node_id  # noqa: PLC0415
+    from .app.service import node_id  # noqa: PLC0415
 
     return _redact_url(url) + f" (node {node_id(config)})"
 
@@ -91,7 +91,7 @@ def _redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from .reload import reload  # noqa: PLC0415
+    from .app.reload import reload  # noqa: PLC0415
 
     def reload_now() -> None:
         # A refused configuration was logged by reload(); the old one stays.
@@ -102,7 +102,7 @@ def _reload_on_sighup(reactor: Any, service: Any) -> None:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .service import build_parts  # noqa: PLC0415
+    from .app.service import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:

@@ -44,7 +44,7 @@ from ..store.ports import Op
 from .accounts import FieldError, account_from_json, account_settings, account_to_json
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 log = Logger()
 

@@ -9,7 +9,7 @@ from twisted.web.server import Request
 from .api import Handler, Reply, Result
 
 if TYPE_CHECKING:
-    from ..pipeline.cluster import Cluster
+    from ..cluster.node import Cluster
 
 
 def cluster_routes(cluster: Cluster) -> list[tuple[bytes, tuple[str, ...], Handler]]:

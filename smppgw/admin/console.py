@@ -14,14 +14,14 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
+from ..app.reload import ReloadReport, reload
 from ..config import ConfigError
 from ..model import STAT_WORDS, Message
-from ..reload import ReloadReport, reload
 from .api import AdminApi, ApiError, Handler, Reply, Result, entry_json, iso_time, message_json, receipt_status
 from .metrics import bind_type
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
     from .overview import Overview
 
 log = Logger()

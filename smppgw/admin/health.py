@@ -23,7 +23,7 @@ from .api import Handler, Reply, Result, iso_time
 from .site import operator_of
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 log = Logger()
 

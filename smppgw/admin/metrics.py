@@ -22,7 +22,7 @@ from ..protocol.constants import CommandId, status_name
 from ..protocol.traffic import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 
 def command_name(command_id: int) -> str:

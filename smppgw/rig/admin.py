@@ -4,7 +4,7 @@ GET    /api/scenario        the running scenario, or null
 POST   /api/scenario        {"toml": "<scenario file text>"}: start it (replacing the one running)
 DELETE /api/scenario        stop it and put the carriers back as configured
 GET    /api/accounts/{id}/faults    the protocol faults injected on the account's binds
-POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.settings), replacing earlier ones of
+POST   /api/accounts/{id}/faults    set them (keys: see smppgw.config.rig), replacing earlier ones of
                                     the same bind_type (absent: every bind)
 DELETE /api/accounts/{id}/faults    stop injecting (every bind type)
 GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
@@ -26,13 +26,13 @@ from twisted.logger import Logger
 from twisted.web.server import Request
 
 from ..admin.api import ApiError, Handler, Reply, Result
+from ..config.rig import faults_from_dict
 from .receipts import shape_from_dict
 from .recording import export
 from .scorecard import scorecard_text
-from .settings import faults_from_dict
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 log = Logger()
 

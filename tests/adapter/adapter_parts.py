@@ -16,6 +16,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from smppgw import config as cfg
+from smppgw.app.service import build_parts
 from smppgw.billing.ledger import Wallets
 from smppgw.billing.refunds import RefundPolicy
 from smppgw.carriers.link import CarrierLink
@@ -31,7 +32,6 @@ from smppgw.rig.rig import Rig
 from smppgw.server.factory import SMPPServerFactory
 from smppgw.server.hooks import NO_HOOKS, ConnectionHooks
 from smppgw.server.protocol import SMPPServerProtocol
-from smppgw.service import build_parts
 from smppgw.store.sqlite import SqliteStore
 
 

@@ -17,31 +17,31 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
-from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
-from .billing.refunds import RefundPolicy
-from .billing.tariff import PriceList, tariffs_from_toml_table
-from .carriers.link import CarrierLink
-from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from .config import AccountConfig, ConfigError, GatewayConfig
-from .content import ContentRules, ContentRulesError
-from .model import Delivery
-from .pipeline.accounts import AccountBook
-from .pipeline.committer import GroupCommitter
-from .pipeline.compliance import Compliance, Held
-from .pipeline.deliveries import DeliveryQueue
-from .pipeline.gateway import Gateway
-from .rig.rig import Rig
-from .routing.loader import load_ported_csv
-from .routing.router import Router
-from .routing.table import RouteTable
-from .server.factory import SMPPServerFactory
-from .server.proxy import server_endpoint
-from .store.ports import Op, StoredAccount
-from .store.sqlite import SqliteStore, ledger_row
+from ..billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from ..billing.refunds import RefundPolicy
+from ..billing.tariff import PriceList, tariffs_from_toml_table
+from ..carriers.link import CarrierLink
+from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
+from ..config import AccountConfig, ConfigError, GatewayConfig
+from ..content import ContentRules, ContentRulesError
+from ..model import Delivery
+from ..pipeline.accounts import AccountBook
+from ..pipeline.committer import GroupCommitter
+from ..pipeline.compliance import Compliance, Held
+from ..pipeline.deliveries import DeliveryQueue
+from ..pipeline.gateway import Gateway
+from ..rig.rig import Rig
+from ..routing.loader import load_ported_csv
+from ..routing.router import Router
+from ..routing.table import RouteTable
+from ..server.factory import SMPPServerFactory
+from ..server.proxy import server_endpoint
+from ..store.ports import Op, StoredAccount
+from ..store.sqlite import SqliteStore, ledger_row
 
 if TYPE_CHECKING:
-    from .pipeline.cluster import Cluster
-    from .store.postgres import PostgresStore
+    from ..cluster.node import Cluster
+    from ..store.postgres import PostgresStore
 
 log = Logger()
 
@@ -121,7 +121,7 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         return SqliteStore(config.store.path)
     import psycopg  # noqa: PLC0415 (only a cluster needs it)
 
-    from .store.postgres import PostgresStore  # noqa: PLC0415
+    from ..store.postgres import PostgresStore  # noqa: PLC0415
 
     try:
         return PostgresStore(config.store.url, node_id(config))
@@ -232,7 +232,7 @@ class GatewayService(MultiService):
             self._build_tls()
         self.cluster: Cluster | None = None
         if config.store.url:
-            from .pipeline.cluster import Cluster  # noqa: PLC0415 (only a cluster needs it)
+            from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
             assert not isinstance(self.store, SqliteStore)
             self.cluster = Cluster(self, self.store, config.cluster)
@@ -272,7 +272,7 @@ class GatewayService(MultiService):
             self.reactor.callLater(1.0, _close, proto)
 
     def _build_tls(self) -> None:
-        from .server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
+        from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
 
         certificate, made = load_certificate(self.config.tls)
         if made:
@@ -289,7 +289,7 @@ class GatewayService(MultiService):
         return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
-        from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
 
         site = build_admin_site(self)
         self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
@@ -297,7 +297,7 @@ class GatewayService(MultiService):
         self.admin_service.setServiceParent(self)
 
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
-        from .admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
 
         try:
             return account_from_json(json.loads(stored.settings))

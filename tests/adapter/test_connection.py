@@ -224,3 +224,15 @@ def test_a_transmitter_is_sent_no_receipts(conn: Connection):
     conn.read()
     assert receipt_within(conn, 120) == []
     assert conn.deliveries.backlog("demo") == 1
+
+
+def test_a_receipt_not_answered_within_response_timeout_is_sent_again(conn: Connection):
+    conn.bind()
+    conn.send(submit(2, registered_delivery=1))
+    conn.read()
+    [first] = receipt_within(conn, 120)
+    assert receipt_within(conn, 59) == []  # its answer may still come
+    [again] = receipt_within(conn, 12)  # timed out at 60 s, resent 10 s later
+    assert isinstance(again, p.DeliverSm) and again.short_message == first.short_message
+    conn.send(p.DeliverSmResp(sequence_number=again.sequence_number))
+    assert len(conn.done) == 1

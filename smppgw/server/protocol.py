@@ -1,6 +1,7 @@
 """One SMPP connection: hosts the pure SMPPSession, runs its single timer, and connects its
 events to the gateway (binds, submits, queries) and the delivery queue (receipts, MO).  The
-factory's ConnectionHooks (smppgw.server.hooks) ride along at eight named points."""
+factory's ConnectionHooks and the WireTap they give each connection (smppgw.server.hooks) ride
+along at named points."""
 
 from __future__ import annotations
 

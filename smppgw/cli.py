@@ -9,10 +9,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import ConfigError, default_config_path, load
+from .config import ConfigError, default_config_path, load, node_id
+
+if TYPE_CHECKING:
+    from .store.ports import Store
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -23,14 +26,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
-    from .app.service import GatewayService, build_parts  # noqa: PLC0415
-    from .workers.child import WorkerSlot  # noqa: PLC0415
+    from .app.service import GatewayService  # noqa: PLC0415
+    from .workers.child import WorkerListening, WorkerSlot  # noqa: PLC0415
     from .workers.placement import check_store_layout  # noqa: PLC0415
 
     if args.workers < 1:
         print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.worker is None:
+        from .app.parts import build_parts  # noqa: PLC0415
         from .workers.main import supervise  # noqa: PLC0415
 
         return supervise(_config_path(args), args, build_parts)
@@ -46,9 +50,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from .rig.virtualtime import VirtualClock  # noqa: PLC0415
 
             clock = VirtualClock(reactor, args.clock_factor)
-        service = GatewayService(config, clock, slot.seq_floor if slot else 1)
-        if slot is not None:
-            slot.install(service, reactor)
+        listening = WorkerListening(slot, config, reactor) if slot is not None else None
+        service = GatewayService(config, clock, slot.seq_floor if slot else 1, listening)
+        if listening is not None:
+            listening.start()
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -77,8 +82,6 @@ def _store_name(config: Any) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from .app.service import node_id  # noqa: PLC0415
-
     return _redact_url(url) + f" (node {node_id(config)})"
 
 
@@ -91,23 +94,27 @@ def _redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from .app.reload import reload  # noqa: PLC0415
+    from twisted.logger import Logger  # noqa: PLC0415
+
+    def refused(failure: Any) -> None:
+        # A refused configuration was logged by the reload, and the old one stays; anything else is a fault.
+        if not isinstance(failure.value, ConfigError):
+            Logger().failure("reload failed", failure)
 
     def reload_now() -> None:
-        # A refused configuration was logged by reload(); the old one stays.
-        reload(service).addErrback(lambda failure: None)
+        service.reload().addErrback(refused)
 
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda signum, frame: reactor.callFromThread(reload_now))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from .app.service import build_parts  # noqa: PLC0415
+    from .app.parts import build_parts  # noqa: PLC0415
 
     path = _config_path(args)
     try:
         config = load(path)
-        router, _, profiles = build_parts(config)
+        parts = build_parts(config)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 1
@@ -117,8 +124,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         "admin": config.admin.listen,
         "store": config.store.path,
         "accounts": sorted(config.accounts),
-        "carriers": sorted(profiles),
-        "routes": len(router.table),
+        "carriers": sorted(parts.profiles),
+        "routes": len(parts.router.table),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -128,7 +135,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | None:
+def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Store]] | None:
     """The stores ``ledger check`` reads, by name: --store (a SQLite file or a postgresql:// URL), else the
     configuration's; with serve --workers every worker's SQLite file."""
     from .store.sqlite import SqliteStore  # noqa: PLC0415
@@ -152,7 +159,7 @@ def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | 
     return [(str(path), SqliteStore(path)) for path in paths]
 
 
-def _open_postgres(url: str) -> Any:
+def _open_postgres(url: str) -> Store | None:
     import psycopg  # noqa: PLC0415
 
     from .store.postgres import PostgresStore  # noqa: PLC0415

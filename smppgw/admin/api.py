@@ -35,13 +35,13 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from ..billing.ledger import LedgerEntry, Refused
 from ..carriers.link import CarrierLink
 from ..config import AccountConfig
-from ..model import STAT_WORDS, Delivery, Message, MessageState
+from ..config.accounts import FieldError, account_from_json, account_settings, account_to_json
+from ..model import STAT_WORDS, AccountStatus, Delivery, Message, MessageState
 from ..passwords import hash_password, is_password_hash
-from ..pipeline.accounts import AccountState
+from ..pipeline.accounts import AccountState, open_account_writes
 from ..protocol.constants import ESM_CLASS_RECEIPT
 from ..routing.numbers import mask_msisdn
-from ..store.ports import Op
-from .accounts import FieldError, account_from_json, account_settings, account_to_json
+from ..writes import AccountCreated
 
 if TYPE_CHECKING:
     from ..app.service import GatewayService
@@ -284,12 +284,12 @@ class AdminApi:
         service = self.service
         system_id = account.system_id
         now = service.reactor.seconds()
-        ops = service._open_account(system_id, account.billing_unit, account.initial_balance, now)
+        ops = open_account_writes(service.wallets, system_id, account.billing_unit, account.initial_balance, now)
         # Same opening as a configured account, but the row also keeps the settings, so a restart
         # can rebuild the account without the configuration file knowing it.
-        assert ops[0].kind == "account"
+        assert isinstance(ops[0], AccountCreated)
         settings = json.dumps(account_to_json(account), ensure_ascii=False, sort_keys=True)
-        ops[0] = Op("account", (system_id, 0, account.billing_unit, account.status, settings, now))
+        ops[0] = AccountCreated(system_id, 0, account.billing_unit, AccountStatus(account.status), settings, now)
 
         def stored(_: None) -> Reply:
             state = service.accounts.add(account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from twisted.web.server import Request
@@ -19,7 +20,7 @@ def cluster_routes(cluster: Cluster) -> list[tuple[bytes, tuple[str, ...], Handl
             200,
             {
                 "node": cluster.node_id,
-                "nodes": cluster.store.nodes(timeout),
+                "nodes": [asdict(node) for node in cluster.store.nodes(timeout)],
                 "binds": cluster.store.cluster_binds(timeout),
                 "adopted": cluster.adopted,
             },

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,8 @@ from ..model import Message
 from ..pipeline.accounts import AccountState
 from ..pipeline.compliance import GLOBAL, REFUSAL_PREFIX, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
-from ..store.ports import Op
+from ..store.ports import StoredDecision
+from ..writes import PledgeRecorded
 from .api import ApiError, Reply, Result, _peer, _text, iso_time
 from .console import _time
 from .site import operator_of
@@ -68,18 +70,23 @@ def compliance_account_fields(api: AdminApi, state: AccountState) -> dict[str, A
         why = "no information-security pledge is recorded (POST /api/accounts/{id}/pledge)"
     return {
         "pledge_required": cfg.pledge_required,
-        "pledge": None if pledge is None else {**pledge, "recorded_at": iso_time(pledge["recorded_at"], api.offset)},  # type: ignore[arg-type]
+        "pledge": None
+        if pledge is None
+        else {**asdict(pledge), "recorded_at": iso_time(pledge.recorded_at, api.offset)},
         "binds_refused": why.replace("{id}", cfg.system_id) if why else None,
     }
 
 
 def compliance_message_fields(api: AdminApi, message: Message) -> dict[str, Any]:
     held = api.service.compliance.held.get(message.message_id)
-    decisions = [
-        {**d, "at": iso_time(d["at"], api.offset)}  # type: ignore[arg-type]
-        for d in api.service.store.decisions(message.message_id)
-    ]
+    decisions = [_decision_json(d, api.offset) for d in api.service.store.decisions(message.message_id)]
     return {"held": None if held is None else held.kind, "decisions": decisions}
+
+
+def _decision_json(d: StoredDecision, offset: int) -> dict[str, Any]:
+    """A decision as a message's detail lists it (the message is known)."""
+    return {"at": iso_time(d.at, offset), "decision": d.decision, "category": d.category, "term": d.term,
+            "detail": d.detail}  # fmt: skip
 
 
 def refusal_reply(api: AdminApi, refusal_id: str) -> Reply | None:
@@ -89,7 +96,7 @@ def refusal_reply(api: AdminApi, refusal_id: str) -> Reply | None:
     rows = api.service.store.decisions(refusal_id)
     if not rows:
         return None
-    decisions = [{**d, "at": iso_time(d["at"], api.offset)} for d in rows]  # type: ignore[arg-type]
+    decisions = [_decision_json(d, api.offset) for d in rows]
     return Reply(200, {"message_id": refusal_id, "state": "refused", "held": None, "decisions": decisions})
 
 
@@ -218,7 +225,7 @@ class _Endpoints:
             )
             return Reply(201, self.api.account_detail(state))
 
-        d = self.service.committer.write([Op("pledge", (system_id, signed_on, reference, operator, now))])
+        d = self.service.committer.write([PledgeRecorded(system_id, signed_on, reference, operator, now)])
         return d.addCallback(stored)
 
     def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -226,7 +233,7 @@ class _Endpoints:
         return self._after_commit(lambda: self._incidents(fmt, account))
 
     def _incidents(self, fmt: str, account: str | None) -> Reply:
-        rows = [{**r, "at": iso_time(r["at"], self.api.offset)} for r in self.service.store.incidents(account)]  # type: ignore[arg-type]
+        rows = [{**asdict(r), "at": iso_time(r.at, self.api.offset)} for r in self.service.store.incidents(account)]
         if fmt == "csv":
             return Reply(200, _csv(INCIDENT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"incidents": rows})
@@ -239,7 +246,7 @@ class _Endpoints:
 
     def _decisions(self, account: str | None, since: float | None, limit: int) -> Reply:
         rows = self.service.store.decision_list(account, since, limit)
-        return Reply(200, {"decisions": [{**r, "at": iso_time(r["at"], self.api.offset)} for r in rows]})  # type: ignore[arg-type]
+        return Reply(200, {"decisions": [{**asdict(r), "at": iso_time(r.at, self.api.offset)} for r in rows]})
 
     # ---- opt-out lists ----------------------------------------------------------------------
 
@@ -249,9 +256,9 @@ class _Endpoints:
 
     def _optouts(self, fmt: str, account: str | None) -> Reply:
         rows = [
-            {**r, "at": iso_time(r["at"], self.api.offset)}  # type: ignore[arg-type]
+            {**asdict(r), "at": iso_time(r.at, self.api.offset)}
             for r in self.service.store.optouts()
-            if account is None or r["account"] == account
+            if account is None or r.account == account
         ]
         if fmt == "csv":
             return Reply(200, _csv(OPTOUT_FIELDS, rows), "text/csv; charset=utf-8")

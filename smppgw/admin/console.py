@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from ..app.reload import ReloadReport, reload
+from ..app.reload import ReloadReport
 from ..config import ConfigError
 from ..model import STAT_WORDS, Message
 from .api import AdminApi, ApiError, Handler, Reply, Result, entry_json, iso_time, message_json, receipt_status
@@ -154,7 +154,7 @@ class ConsoleApi:
         return Reply(200, {"message": shown, "events": events})
 
     def reload(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        d: Deferred[ReloadReport] = reload(self.service)
+        d: Deferred[ReloadReport] = self.service.reload()
 
         def refused(failure: Any) -> Reply:
             failure.trap(ConfigError)

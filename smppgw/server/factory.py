@@ -27,6 +27,7 @@ class SMPPServerFactory(ServerFactory):
         clock: IReactorTime,
         receipt_window: int = 100,
         security: SecurityConfig | None = None,
+        guard: BindGuard | None = None,
         hooks: ConnectionHooks = NO_HOOKS,
     ) -> None:
         """``hooks``: what rides along with every connection (the test rig's faults and scorecards)."""
@@ -40,7 +41,7 @@ class SMPPServerFactory(ServerFactory):
         self.traffic = Traffic()  # shared by every session: what the metrics and the console read
         self.hooks = hooks
         self.security = security = security or SecurityConfig()
-        self.guard = BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
+        self.guard = guard or BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
         self.limits = ConnectionLimits(security.max_connections, security.max_connections_per_address)
 
     def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)

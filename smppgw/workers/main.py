@@ -19,7 +19,8 @@ from .supervisor import Supervisor
 
 
 def supervise(config_path: Path, args: argparse.Namespace, check: Callable[[GatewayConfig], object]) -> int:
-    """``check``: what a worker would build from the configuration (a ConfigError names its fault)."""
+    """Run the workers of ``serve --workers``; ``check`` refuses a configuration the gateway could
+    not build (a ConfigError), here rather than in a loop of failing workers."""
     from twisted.internet import reactor as _reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.internet.endpoints import serverFromString  # noqa: PLC0415
 
@@ -27,7 +28,7 @@ def supervise(config_path: Path, args: argparse.Namespace, check: Callable[[Gate
 
     try:
         config = load(config_path)
-        check(config)  # refuse a broken file here, not in a loop of failing workers
+        check(config)
         check_store_layout(config.store.path, args.workers)
         if config.store.url:  # workers would share one node id: its binds, heartbeats and adoptions
             raise ConfigError(

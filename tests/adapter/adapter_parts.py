@@ -16,7 +16,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from smppgw import config as cfg
-from smppgw.app.service import build_parts
+from smppgw.app.parts import build_parts
 from smppgw.billing.ledger import Wallets
 from smppgw.billing.refunds import RefundPolicy
 from smppgw.carriers.link import CarrierLink
@@ -128,7 +128,8 @@ def open_connection(
     clock = Clock()
     clock.advance(1_750_000_000)  # a date receipts can print
     config = cfg.parse(config_text(tmp_path / "unused.db", overrides=overrides), DEFAULT_CONFIG)
-    router, prices, profiles = build_parts(config)
+    parts = build_parts(config)
+    router, prices, profiles = parts.router, parts.prices, parts.profiles
     store = SqliteStore(":memory:")
     committer = ManualCommitter(store, auto=auto_commit)
     accounts = AccountBook()

@@ -277,7 +277,7 @@ async def test_approve_a_held_message_in_the_review_queue(gateway: RunningGatewa
     assert "周末博彩优惠" in row_text and "demo" in row_text and "13900008888" in row_text
     assert gateway.service.gateway.find(held).state.name in ("ENROUTE", "DELIVERED", "ACCEPTED")
     decisions = gateway.service.store.decisions(held)
-    assert decisions and "alice" in str(decisions[-1]["detail"])
+    assert decisions and "alice" in decisions[-1].detail
 
     def reject() -> None:
         row = f'#review tr[data-message="{other}"]'

@@ -345,7 +345,7 @@ class AdminApi:
 
     def _receipt_queued(self, message: Message) -> bool:
         gateway, deliveries = self.service.gateway, self.service.deliveries
-        if message.message_id in gateway._settling:  # final, its receipt is being stored right now
+        if message.message_id in gateway.settling:  # final, its receipt is being stored right now
             return True
         if self.service.cluster is not None:  # several nodes: the receipt waits in the shared outbox
             return self.service.cluster.store.receipt_queued(message.message_id)

@@ -176,7 +176,7 @@ class _Endpoints:
 
     def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Result:
         who = _operator(request, body)
-        done = self.service.compliance.decide(message_id, approve, who)
+        done = self.service.gateway.decide(message_id, approve, who)
         if done is None:
             raise ApiError(404, f"message {message_id!r} is not held for review")
         verb = "approved" if approve else "rejected"
@@ -198,13 +198,13 @@ class _Endpoints:
         who = _operator(request, body)
         reason = _text(body, "reason", required=False)
         why = f"by operator {who}" + (f": {reason}" if reason else "")
-        self.service.compliance.suspend(state.config.system_id, self.service.reactor.seconds(), why)
+        self.service.gateway.suspend(state.config.system_id, self.service.reactor.seconds(), why)
         return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
 
     def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
         who = _operator(request, body)
-        self.service.compliance.reinstate(state.config.system_id, who)
+        self.service.gateway.reinstate(state.config.system_id, who)
         return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
 
     def pledge(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -280,7 +280,7 @@ class _Endpoints:
         remove = body.get("remove", False)
         if not isinstance(remove, bool):
             raise ApiError(400, "remove must be true or false", "remove")
-        compliance, now = self.service.compliance, self.service.reactor.seconds()
+        compliance, gateway, now = self.service.compliance, self.service.gateway, self.service.reactor.seconds()
         invalid = []
         for number in numbers:
             try:
@@ -290,7 +290,7 @@ class _Endpoints:
         if invalid:
             raise ApiError(400, f"not phone numbers: {'; '.join(invalid[:5])}", "numbers")
         done = [
-            compliance.remove_optout(account, n) if remove else compliance.add_optout(account, n, "import", now)
+            gateway.remove_optout(account, n) if remove else gateway.add_optout(account, n, "import", now)
             for n in numbers
         ]
         log.info("admin: {n} numbers {verb} opt-out list {account}", n=len(done),

@@ -90,7 +90,7 @@ class ConsoleApi:
 
     def _fresh(self, message: Message) -> Message:
         gateway = self.service.gateway
-        return gateway.active.get(message.message_id) or gateway._settling.get(message.message_id) or message
+        return gateway.active.get(message.message_id) or gateway.settling.get(message.message_id) or message
 
     def _json(self, message: Message) -> dict[str, Any]:
         receipt = receipt_status(message, message.is_final and self.api._receipt_queued(message))

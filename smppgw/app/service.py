@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
@@ -19,7 +19,6 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -31,17 +30,20 @@ from ..config import AccountConfig, ConfigError, GatewayConfig, load, node_id, p
 from ..config.accounts import account_from_stored
 from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
-from ..pipeline.committer import GroupCommitter
 from ..pipeline.compliance import Compliance
-from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard
-from ..rig.rig import Rig
+from ..pipeline.outcomes import Effects
+from ..rig.rig import Rig, ScenarioGate
+from ..runtime.committer import GroupCommitter
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from ..server.factory import SMPPServerFactory
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
 from ..store.sqlite import SqliteStore
 from ..writes import DeliveryDone, Write
+from .listening import ConfiguredListening, Listening
 from .parts import build_parts, load_content_rules
 from .reload import ReloadPlan, ReloadReport, plan_reload
 
@@ -55,52 +57,6 @@ log = Logger()
 
 class IGatewayReactor(IReactorTime, IReactorThreads):
     """What the gateway asks of its reactor: timers, and threads (the store writer, password hashing)."""
-
-
-class Listening(Protocol):
-    """Where the gateway listens and what accepts there.  By default (ConfiguredListening) the
-    addresses of the configuration and the SMPP factory itself; a worker of ``serve --workers``
-    listens on sockets it inherited, through a factory that hands connections to their owner."""
-
-    first_session_id: int  # the rig's scorecards number sessions from here
-
-    def shape(self, config: GatewayConfig) -> GatewayConfig:
-        """What a configuration read at start or on reload becomes here (a worker keeps its own accounts)."""
-        ...
-
-    def smpp(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]: ...
-
-    def tls(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        """The TLS port's endpoint and the factory inside TLS."""
-        ...
-
-    def admin(self, configured: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
-
-
-class ConfiguredListening:
-    """Listen where the configuration says."""
-
-    first_session_id = 1
-
-    def shape(self, config: GatewayConfig) -> GatewayConfig:
-        return config
-
-    def smpp(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        return configured, factory
-
-    def tls(
-        self, factory: SMPPServerFactory, configured: IStreamServerEndpoint
-    ) -> tuple[IStreamServerEndpoint, Factory]:
-        return configured, factory
-
-    def admin(self, configured: IStreamServerEndpoint) -> IStreamServerEndpoint:
-        return configured
 
 
 def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
@@ -190,7 +146,8 @@ class GatewayService(MultiService):
             max_batch=config.store.commit_max_batch,
             on_result=self._committed if binds else None,
         )
-        self.compliance = self._build_compliance(config)
+        effects = Effects()  # what the core and compliance leave for the runner
+        self.compliance = self._build_compliance(config, effects)
         self.deliveries = DeliveryQueue(
             reactor,
             config.receipt_retry_interval,
@@ -200,28 +157,35 @@ class GatewayService(MultiService):
         self.carriers: dict[str, CarrierLink] = {
             code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
         }
-        self.gateway = Gateway(
-            clock=reactor,
+        gate = ScenarioGate()  # the rig's: a running scenario's carrier throttles
+        core = Gateway(
             store=self.store,
-            committer=self.committer,
             accounts=self.accounts,
             wallets=wallets,
             router=parts.router,
             prices=parts.prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
-            deliver=self._delivery_stored,
+            effects=effects,
+            compliance=self.compliance,
+            submit_gate=gate,
             next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
-            compliance=self.compliance,
         )
-        self.compliance.gateway = self.gateway
+        self.gateway = GatewayRunner(
+            core, self.committer, reactor, deliver=self._delivery_stored, on_suspend=self._unbind_account
+        )
         self._recovered = recovered
         self.rig = Rig(
-            clock=reactor, gateway=self.gateway, accounts=self.accounts, carriers=self.carriers, config=config
+            clock=reactor,
+            gate=gate,
+            find_message=self.gateway.find,
+            accounts=self.accounts,
+            carriers=self.carriers,
+            config=config,
         )
         if self.listening.first_session_id != 1:
             # Session ids name one session across the workers (the front asks them all for one).
@@ -278,18 +242,16 @@ class GatewayService(MultiService):
         self._timers: list[IDelayedCall] = []  # to cancel on stop
         self._build_admin()
 
-    def _build_compliance(self, config: GatewayConfig) -> Compliance:
+    def _build_compliance(self, config: GatewayConfig, effects: Effects) -> Compliance:
         compliance = Compliance(
             config=config.content,
             rules=load_content_rules(config),
-            clock=self.reactor,
             accounts=self.accounts,
-            write=self.committer.write_later,
+            effects=effects,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
-            on_suspend=self._unbind_account,
         )
         compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
@@ -486,6 +448,7 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        self.gateway.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.committer.flush()

@@ -41,11 +41,11 @@ from ..carriers.link import CarrierLink
 from ..config import AccountConfig, ClusterConfig, ConfigError
 from ..model import AccountStatus, Delivery, Message
 from ..pipeline.accounts import AccountBook
-from ..pipeline.committer import GroupCommitter
 from ..pipeline.compliance import Compliance
-from ..pipeline.deliveries import DeliveryQueue
-from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard
+from ..runtime.committer import GroupCommitter
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
 from ..store.postgres import connect
 from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
@@ -75,7 +75,7 @@ class Cluster:
         wallets: Wallets,
         guard: BindGuard,
         carriers: Mapping[str, CarrierLink],
-        gateway: Gateway,
+        gateway: GatewayRunner,
         compliance: Compliance,
         reactor: IReactorTime,
         threads: IReactorFromThreads,

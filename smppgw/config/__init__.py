@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -638,5 +639,6 @@ def node_id(config: GatewayConfig) -> str:
 
 
 def default_config_path() -> Path:
-    """The demo configuration shipped in fixtures/ of the source tree."""
-    return Path(__file__).resolve().parents[2] / "fixtures" / "gateway.toml"
+    """The demo configuration and the files it names, shipped in the package (smppgw/data, which
+    is the source tree's fixtures/): found wherever the package is installed and run from."""
+    return Path(str(resources.files("smppgw") / "data" / "gateway.toml"))

@@ -4,7 +4,7 @@ connection (smppgw.server.hooks.ConnectionHooks): faults, receipt shapes and sco
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +12,8 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..carriers.link import CarrierLink
 from ..config import AccountConfig, GatewayConfig
-from ..model import Delivery
+from ..model import Delivery, Message
 from ..pipeline.accounts import AccountBook
-from ..pipeline.gateway import Gateway
 from ..protocol import pdu as p
 from ..server.hooks import HostedConnection, WireTap
 from .faults import FaultInjector
@@ -24,27 +23,41 @@ from .scorecard import Scorecard, Scorecards
 from .timeline import ScenarioRun
 
 
+class ScenarioGate:
+    """The gateway's gate on submits (smppgw.pipeline.ports.SubmitGate): the running scenario's
+    carrier throttles, a status to refuse with, or 0.  Built before the gateway, which is given it."""
+
+    __slots__ = ("scenario",)
+
+    def __init__(self) -> None:
+        self.scenario: ScenarioRun | None = None
+
+    def __call__(self, carrier: str, now: float) -> int:
+        return self.scenario.gate(carrier, now) if self.scenario is not None else 0
+
+
 class Rig:
     def __init__(
         self,
         *,
         clock: IReactorTime,
-        gateway: Gateway,
+        gate: ScenarioGate,
+        find_message: Callable[[str], Message | None],
         accounts: AccountBook,
         carriers: Mapping[str, CarrierLink],
         config: GatewayConfig,
     ) -> None:
-        """``carriers``: the gateway's live carrier links (a scenario acts on them); ``config``: the
-        running configuration (its seed, scorecard rules, carrier tables and accounts' faults)."""
+        """``gate``: the gate the gateway was built with (the rig puts its scenario there);
+        ``find_message``: the gateway's message by id; ``carriers``: the gateway's live carrier links
+        (a scenario acts on them); ``config``: the running configuration (its seed, scorecard rules,
+        carrier tables and accounts' faults)."""
         self._clock = clock
+        self._gate = gate
         self._accounts = accounts
         self._carriers = carriers
         self._carrier_tables = config.carriers
         self._seed = config.seed
-        self.scenario: ScenarioRun | None = None
-        # The rig's own gate on submits (a scenario's carrier throttles).
-        gateway.submit_gate = self._gate
-        self.receipts = ReceiptShaper(clock, gateway.find)
+        self.receipts = ReceiptShaper(clock, find_message)
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
         self.scorecards = Scorecards(config.scorecard)
         self._cards: dict[HostedConnection, Scorecard] = {}
@@ -68,8 +81,10 @@ class Rig:
                 if account.faults is not None:
                     self.faults.set(system_id, account.faults)
 
-    def _gate(self, carrier: str, now: float) -> int:
-        return self.scenario.gate(carrier, now) if self.scenario is not None else 0
+    @property
+    def scenario(self) -> ScenarioRun | None:
+        """The scenario that is running, if any."""
+        return self._gate.scenario
 
     # ---- the connection hooks (smppgw.server.hooks.ConnectionHooks) -------------------------
 
@@ -119,7 +134,7 @@ class Rig:
     def start(self, run: ScenarioRun) -> None:
         """Start ``run``, stopping (and undoing) the one before."""
         self.stop()
-        self.scenario = run
+        self._gate.scenario = run
         run.start()
 
     def start_file(self, path: Path) -> ScenarioRun:
@@ -128,10 +143,11 @@ class Rig:
         return run
 
     def stop(self) -> bool:
-        if self.scenario is None:
+        run = self._gate.scenario
+        if run is None:
             return False
-        self.scenario.stop()
-        self.scenario = None
+        run.stop()
+        self._gate.scenario = None
         return True
 
     def status(self) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 
 from ..config import SecurityConfig
-from ..pipeline.deliveries import DeliveryQueue
-from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard, ConnectionLimits
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from .hooks import NO_HOOKS, ConnectionHooks
 from .protocol import SMPPServerProtocol
 
@@ -21,7 +21,7 @@ class SMPPServerFactory(ServerFactory):
     def __init__(
         self,
         *,
-        gateway: Gateway,
+        gateway: GatewayRunner,
         deliveries: DeliveryQueue,
         session_config: SessionConfig,
         clock: IReactorTime,

@@ -15,8 +15,6 @@ from twisted.python.failure import Failure
 
 from ..config import SecurityConfig
 from ..model import Delivery, DeliveryKind, Message
-from ..pipeline.deliveries import DeliveryQueue
-from ..pipeline.gateway import Accepted, Gateway, Rejected
 from ..pipeline.guard import BindGuard
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus, status_name
@@ -34,6 +32,8 @@ from ..protocol.multi import fan_out, submit_multi_resp, unsuccessful
 from ..protocol.receipt import deliver_sm, receipt_tlvs
 from ..protocol.session import SessionConfig, SMPPSession
 from ..protocol.traffic import Traffic
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner, Rejected, Submitted
 from .backpressure import WriteStall, socket_transport
 from .hooks import NO_TAP, ConnectionHooks, WireTap
 
@@ -43,7 +43,7 @@ S = CommandStatus
 class Listener(typing.Protocol):
     """What a connection needs of the listener that accepted it (smppgw.server.factory)."""
 
-    gateway: Gateway
+    gateway: GatewayRunner
     deliveries: DeliveryQueue
     session_config: SessionConfig
     traffic: Traffic
@@ -336,7 +336,7 @@ class SMPPServerProtocol(Protocol):
             self.session.respond(p.GenericNack(sequence_number=seq, command_status=S.ESME_RINVCMDID))
 
     def _await_commit(
-        self, accepted: Accepted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
+        self, accepted: Submitted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
     ) -> None:
         message = accepted.message
         gateway = self.factory.gateway
@@ -361,7 +361,7 @@ class SMPPServerProtocol(Protocol):
         gateway = self.factory.gateway
         failed: list[p.UnsuccessSme] = []
         first_id = ""
-        pending: list[Accepted] = []
+        pending: list[Submitted] = []
         for single in fan_out(pdu):
             if isinstance(single, p.UnsuccessSme):
                 failed.append(single)

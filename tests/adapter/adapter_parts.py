@@ -1,6 +1,6 @@
 """One SMPP connection of the gateway over a StringTransport and a task.Clock, built from the real
-parts (gateway, accounts, wallets, router, prices, carrier links, delivery queue) on an in-memory
-SQLite store, without a whole service.  The only stand-in is the committer: the real one writes
+parts (the core and its runner, accounts, wallets, router, prices, carrier links, delivery queue) on
+an in-memory SQLite store, without a whole service.  The only stand-in is the committer: the real one writes
 on a database thread, which a task.Clock cannot wait for; this one commits when told to."""
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from smppgw.carriers.link import CarrierLink
 from smppgw.carriers.model import Outcome
 from smppgw.model import Delivery
 from smppgw.pipeline.accounts import AccountBook
-from smppgw.pipeline.deliveries import DeliveryQueue
 from smppgw.pipeline.gateway import Gateway
+from smppgw.pipeline.outcomes import Effects
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
 from smppgw.protocol.framing import FrameBuffer
-from smppgw.rig.rig import Rig
+from smppgw.rig.rig import Rig, ScenarioGate
+from smppgw.runtime.deliveries import DeliveryQueue
+from smppgw.runtime.runner import GatewayRunner
 from smppgw.server.factory import SMPPServerFactory
 from smppgw.server.hooks import NO_HOOKS, ConnectionHooks
 from smppgw.server.protocol import SMPPServerProtocol
@@ -79,7 +81,7 @@ def decode_all(data: bytes) -> list[p.Pdu]:
 class Connection:
     clock: Clock
     factory: SMPPServerFactory
-    gateway: Gateway
+    gateway: GatewayRunner
     deliveries: DeliveryQueue
     committer: ManualCommitter
     done: list[Delivery]  # deliveries the client acknowledged
@@ -112,9 +114,9 @@ class Connection:
         return answer
 
     def close(self) -> None:
-        for link in self.gateway.carriers.values():
-            link.stop()
-        self.gateway.store.close()
+        for link in self.gateway.core.carriers.values():
+            link.stop()  # type: ignore[attr-defined]
+        self.committer.store.close()
 
 
 def open_connection(
@@ -139,7 +141,7 @@ def open_connection(
         wallets.open(account.system_id, account.billing_unit, account.initial_balance)
     done: list[Delivery] = []
     deliveries = DeliveryQueue(clock, config.receipt_retry_interval, done.append)
-    gateway: Gateway | None = None  # the links report to it once it is built
+    gateway: GatewayRunner | None = None  # the links report to it once it is built
 
     def report(message_id: str, outcome: Outcome, at: float) -> None:
         assert gateway is not None
@@ -149,25 +151,26 @@ def open_connection(
         assert gateway is not None
         gateway.on_carrier_accept(message_id, at)
 
-    carriers = {
-        code: CarrierLink(profile, clock, random.Random(code), report, accept) for code, profile in profiles.items()
-    }
-    gateway = Gateway(
-        clock=clock,
+    carriers = {code: CarrierLink(prof, clock, random.Random(code), report, accept) for code, prof in profiles.items()}
+    gate = ScenarioGate()
+    core = Gateway(
         store=store,
-        committer=committer,
         accounts=accounts,
         wallets=wallets,
         router=router,
         prices=prices,
         refunds=RefundPolicy(config.refund_states),
         carriers=carriers,
-        deliver=deliveries.add,
+        effects=Effects(),
+        submit_gate=gate,
         utc_offset_minutes=config.utc_offset_minutes,
     )
+    gateway = GatewayRunner(core, committer, clock, deliver=deliveries.add, on_suspend=lambda account: None)
     the_rig = None
     if rig:  # the test rig's own hooks, built from the same parts as the service builds it
-        the_rig = hooks = Rig(clock=clock, gateway=gateway, accounts=accounts, carriers=carriers, config=config)
+        the_rig = hooks = Rig(
+            clock=clock, gate=gate, find_message=gateway.find, accounts=accounts, carriers=carriers, config=config
+        )
     factory = SMPPServerFactory(
         gateway=gateway,
         deliveries=deliveries,

@@ -133,7 +133,10 @@ async def test_throughput_moves_while_a_client_submits(gateway: RunningGateway, 
         try:
             wait(browser, lambda d: int(d.find_element(By.ID, "submits-rate").text.replace(",", "")) > 10)
             wait(browser, lambda d: int(d.find_element(By.ID, "bound-count").text) == 1)
-            time.sleep(40 if SHOTS else 2.5)  # a few seconds of chart (more for the screenshots)
+            if SHOTS:
+                time.sleep(40)  # a long stretch of chart for the screenshots
+            # The chart has drawn the accepted submits once its legend names their status.
+            wait(browser, lambda d: "ESME_ROK" in d.find_element(By.ID, "legend").text)
             shot(browser, "console-overview")
             if SHOTS:
                 go(browser, "sessions")

@@ -3,12 +3,13 @@
 The same ``Store`` interface as the SQLite store, with one difference that makes money exact
 across nodes: the database, not a node's memory, holds the authoritative balance.  A group commit
 debits each account once by the batch's sum (``balance + delta`` under a ``balance >= 0`` check,
-rows locked in system_id order so two nodes never deadlock) and inserts the batch's rows, all in
-one pipelined round trip.  When that would overdraw an account the batch is redone in two round
-trips, taking each account's writes in order while its money lasts: only the writes that would
-overdraw are refused (``GroupResult.refused``), the rest commit.  Ledger entry ids come from a
-sequence drawn under the account's row lock, so each account's entries chain in commit order and
-``balance_after`` is the stored balance, whatever node wrote them.
+rows locked in system_id order so two nodes never deadlock) and writes the batch's rows in the
+order given (a few array statements, see ``_runs``), all in one pipelined round trip.  When that
+would overdraw an account the batch is redone in two round trips, taking each account's writes in
+order while its money lasts: only the writes that would overdraw are refused
+(``GroupResult.refused``), the rest commit.  Ledger entry ids come from a sequence drawn under the
+account's row lock, so each account's entries chain in commit order and ``balance_after`` is the
+stored balance, whatever node wrote them.
 
 Message, delivery, decision and incident numbers are drawn by each node from blocks it reserves
 at start (``load``), so nodes never pick the same id without asking the database per message.

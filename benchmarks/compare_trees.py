@@ -1,0 +1,53 @@
+"""Server CPU per message of two source trees, measured alternately in one session.
+
+    python benchmarks/compare_trees.py --smppload PATH/smppload.py OLD_TREE NEW_TREE [--rounds 2] [-n 20000]
+
+Each tree's `smppgw serve --config fixtures/bench.toml` is pinned to core 0 and the neutral load
+generator to core 1 (end to end with receipts, 4 connections, window 100); the trees alternate
+round by round, so a machine whose load drifts affects both alike.  Prints one line per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_all
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smppload", required=True, help="path of the neutral load generator smppload.py")
+    parser.add_argument("trees", nargs=2, help="two source trees (checkouts) to compare")
+    parser.add_argument("-n", type=int, default=20_000, help="submit_sm per run (default 20000)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    for _ in range(args.rounds):
+        for tree in args.trees:
+            with tempfile.TemporaryDirectory() as folder:
+                env = {**os.environ, "PYTHONPATH": tree}
+                config = str(Path(tree) / "fixtures" / "bench.toml")
+                cmd = ["taskset", "-c", "0", sys.executable, "-m", "smppgw", "serve", "--config", config]
+                server = subprocess.Popen(
+                    cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+                try:
+                    run_all.wait_port(run_all.GATEWAY_PORT)
+                    before = run_all.cpu_seconds(server.pid)
+                    result = run_all.run_client(run_all.smppload(args, run_all.GATEWAY_PORT, True), 1)
+                    cpu = run_all.cpu_seconds(server.pid) - before
+                finally:
+                    run_all.stop(server)
+            per_message = cpu / max(result["sent"], 1) * 1e6
+            print(f"{tree}: {per_message:.1f} us CPU/msg, {result['receipt_tps']:,.0f} msg/s", flush=True)
+            time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .compiled import build_description
 from .config import ConfigError, default_config_path, load, node_id
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smppgw", description="An SMPP 3.4 gateway emulator.")
-    parser.add_argument("--version", action="version", version=f"smppgw {__version__}")
+    parser.add_argument("--version", action="version", version=f"smppgw {__version__} ({build_description()})")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway")

@@ -51,9 +51,23 @@ def compiler_problem() -> str | None:
 BUILDS = {"build", "build_ext", "bdist_wheel", "install", "develop", "editable_wheel"}
 
 
+def drop_stale_extensions() -> None:
+    """A pure build after a compiled one in the same tree must not ship the .so files left in build/."""
+    for lib in HERE.glob("build/lib*"):
+        for stale in [*lib.glob("smppgw/**/*.so"), *lib.glob("smppgw/**/*.pyd"), *lib.glob("smppgw__mypyc*")]:
+            stale.unlink()
+
+
 def hot_extensions() -> list[Any]:
     if not BUILDS.intersection(sys.argv[1:]):
         return []
+    extensions = compiled_extensions()
+    if not extensions:
+        drop_stale_extensions()
+    return extensions
+
+
+def compiled_extensions() -> list[Any]:
     if os.environ.get("SMPPGW_PURE", "").strip() not in ("", "0"):
         say("SMPPGW_PURE is set: the hot modules are installed as plain Python")
         return []
@@ -89,6 +103,7 @@ class BuildExtOrFallBack(build_ext):
             say(f"compiling the hot modules failed ({err}): they are installed as plain Python")
             for output in self.get_outputs():
                 Path(output).unlink(missing_ok=True)
+            drop_stale_extensions()
             self.extensions = []
             self.distribution.ext_modules = []
 

@@ -16,7 +16,8 @@ from smppgw.cli import main
 from smppgw.compiled import HOT_MODULES
 
 
-def version_line(capsys: pytest.CaptureFixture[str]) -> str:
+def version_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("COLUMNS", "40")  # one line however narrow the terminal
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
@@ -28,8 +29,10 @@ def loaded_from_extension(name: str) -> bool:
     return str(module.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
-def test_version_names_the_compiled_modules_or_pure_python(capsys: pytest.CaptureFixture[str]) -> None:
-    line = version_line(capsys)
+def test_version_names_the_compiled_modules_or_pure_python(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = version_line(capsys, monkeypatch)
     match = re.fullmatch(r"smppgw (\S+) \((pure Python|compiled: ([a-z_.]+(?:, [a-z_.]+)*))\)", line)
     assert match is not None, line
     assert match.group(1) == smppgw.__version__
@@ -38,10 +41,12 @@ def test_version_names_the_compiled_modules_or_pure_python(capsys: pytest.Captur
 
 
 @pytest.mark.skipif("SMPPGW_EXPECT_BUILD" not in os.environ, reason="SMPPGW_EXPECT_BUILD not set (CI sets it)")
-def test_version_reports_the_build_that_was_installed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_reports_the_build_that_was_installed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = os.environ["SMPPGW_EXPECT_BUILD"]
     assert expected in ("compiled", "pure"), expected
-    line = version_line(capsys)
+    line = version_line(capsys, monkeypatch)
     if expected == "compiled":
         assert line == f"smppgw {smppgw.__version__} (compiled: {', '.join(HOT_MODULES)})"
     else:

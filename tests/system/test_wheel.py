@@ -68,9 +68,9 @@ def fresh_venv(where: Path, wheel_file: Path) -> Path:
     ).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "test-dependencies.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel_file)], check=True, timeout=300
-    )
+    # --ignore-installed: a smppgw installed where the .pth points (CI tests an installed build) is not this wheel.
+    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed"]
+    subprocess.run([*install, str(wheel_file)], check=True, timeout=300)
     found = subprocess.run(
         [str(python), "-c", "import smppgw; print(smppgw.__file__)"],
         capture_output=True,

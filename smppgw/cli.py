@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .compiled import build_description
 from .config import ConfigError, default_config_path, load, node_id
 
 if TYPE_CHECKING:
@@ -239,9 +240,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``: the version and the build, on one line (argparse's own action wraps it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        help_text = "print the version and which modules run compiled, then exit"
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help_text)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"smppgw {__version__} ({build_description()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smppgw", description="An SMPP 3.4 gateway emulator.")
-    parser.add_argument("--version", action="version", version=f"smppgw {__version__}")
+    parser.add_argument("--version", action=_PrintVersion)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway")

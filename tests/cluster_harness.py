@@ -5,7 +5,6 @@ database: each its own configuration (free SMPP and admin ports, its node id).  
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import FIXTURES, config_text
+from gateway_env import gateway_env
 from haproxy_cluster import on_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ class GatewayCluster:
             stdout=node.log.open("ab"),
             stderr=subprocess.STDOUT,
             cwd=node.config.parent,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's code
+            env=gateway_env(),  # this checkout's code (or the installed package)
         )
 
     def wait_ready(self, node: Node, timeout: float = 30.0) -> None:

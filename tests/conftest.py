@@ -12,6 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# SMPPGW_TEST_INSTALLED=1: test the installed smppgw (a compiled build, say), not this checkout's
+# source, which setup.cfg's pythonpath and `python -m pytest` put first on sys.path.
+if os.environ.get("SMPPGW_TEST_INSTALLED") == "1":
+    _checkout = Path(__file__).resolve().parents[1]
+    sys.path[:] = [e for e in sys.path if Path(e or ".").resolve() != _checkout]
+    import smppgw
+
+    if Path(smppgw.__file__).resolve().is_relative_to(_checkout):
+        raise pytest.UsageError(f"SMPPGW_TEST_INSTALLED=1 but smppgw is imported from {smppgw.__file__}")
+
 import pytest_twisted
 from haproxy_cluster import on_postgres
 from pg_harness import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway_env import gateway_env
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 TOKEN = "demo-admin-token"  # the demo configuration's
@@ -196,7 +198,7 @@ class HAProxyCluster:
         if self.node_edit is not None:
             text = self.node_edit(node.name, text)
         config.write_text(text, encoding="utf-8")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        env = gateway_env()
         log = node.log_path.open("ab")
         node.process = subprocess.Popen(
             [sys.executable, "-m", "smppgw", "serve", "--config", str(config)],

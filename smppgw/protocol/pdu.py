@@ -24,6 +24,8 @@ _P = TypeVar("_P", bound="Pdu")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pdu:
+    # Each subclass sets it as ``command_id: ClassVar[CommandId] = ...``: without the annotation
+    # mypyc takes the assignment for an instance field's default, and construction fails on it.
     command_id: ClassVar[CommandId]
     sequence_number: int = 0
     command_status: int = 0
@@ -75,17 +77,17 @@ class _Bind(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindTransmitter(_Bind):
-    command_id = CommandId.BIND_TRANSMITTER
+    command_id: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindReceiver(_Bind):
-    command_id = CommandId.BIND_RECEIVER
+    command_id: ClassVar[CommandId] = CommandId.BIND_RECEIVER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindTransceiver(_Bind):
-    command_id = CommandId.BIND_TRANSCEIVER
+    command_id: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,54 +97,54 @@ class _BindResp(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindTransmitterResp(_BindResp):
-    command_id = CommandId.BIND_TRANSMITTER_RESP
+    command_id: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindReceiverResp(_BindResp):
-    command_id = CommandId.BIND_RECEIVER_RESP
+    command_id: ClassVar[CommandId] = CommandId.BIND_RECEIVER_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindTransceiverResp(_BindResp):
-    command_id = CommandId.BIND_TRANSCEIVER_RESP
+    command_id: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outbind(Pdu):
-    command_id = CommandId.OUTBIND
+    command_id: ClassVar[CommandId] = CommandId.OUTBIND
     system_id: str = ""
     password: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unbind(Pdu):
-    command_id = CommandId.UNBIND
+    command_id: ClassVar[CommandId] = CommandId.UNBIND
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnbindResp(Pdu):
-    command_id = CommandId.UNBIND_RESP
+    command_id: ClassVar[CommandId] = CommandId.UNBIND_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnquireLink(Pdu):
-    command_id = CommandId.ENQUIRE_LINK
+    command_id: ClassVar[CommandId] = CommandId.ENQUIRE_LINK
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnquireLinkResp(Pdu):
-    command_id = CommandId.ENQUIRE_LINK_RESP
+    command_id: ClassVar[CommandId] = CommandId.ENQUIRE_LINK_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenericNack(Pdu):
-    command_id = CommandId.GENERIC_NACK
+    command_id: ClassVar[CommandId] = CommandId.GENERIC_NACK
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertNotification(Pdu):
-    command_id = CommandId.ALERT_NOTIFICATION
+    command_id: ClassVar[CommandId] = CommandId.ALERT_NOTIFICATION
     source_addr_ton: int = 0
     source_addr_npi: int = 0
     source_addr: str = ""
@@ -184,23 +186,23 @@ class _ShortMessage(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitSm(_ShortMessage):
-    command_id = CommandId.SUBMIT_SM
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliverSm(_ShortMessage):
-    command_id = CommandId.DELIVER_SM
+    command_id: ClassVar[CommandId] = CommandId.DELIVER_SM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitSmResp(Pdu):
-    command_id = CommandId.SUBMIT_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
     message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliverSmResp(Pdu):
-    command_id = CommandId.DELIVER_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
     message_id: str = ""
 
 
@@ -230,7 +232,7 @@ class UnsuccessSme:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitMulti(Pdu):
-    command_id = CommandId.SUBMIT_MULTI
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI
     service_type: str = ""
     source_addr_ton: int = 0
     source_addr_npi: int = 0
@@ -256,14 +258,14 @@ class SubmitMulti(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitMultiResp(Pdu):
-    command_id = CommandId.SUBMIT_MULTI_RESP
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI_RESP
     message_id: str = ""
     unsuccess_smes: tuple[UnsuccessSme, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataSm(Pdu):
-    command_id = CommandId.DATA_SM
+    command_id: ClassVar[CommandId] = CommandId.DATA_SM
     service_type: str = ""
     source_addr_ton: int = 0
     source_addr_npi: int = 0
@@ -282,13 +284,13 @@ class DataSm(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataSmResp(Pdu):
-    command_id = CommandId.DATA_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.DATA_SM_RESP
     message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuerySm(Pdu):
-    command_id = CommandId.QUERY_SM
+    command_id: ClassVar[CommandId] = CommandId.QUERY_SM
     message_id: str = ""
     source_addr_ton: int = 0
     source_addr_npi: int = 0
@@ -297,7 +299,7 @@ class QuerySm(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuerySmResp(Pdu):
-    command_id = CommandId.QUERY_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.QUERY_SM_RESP
     message_id: str = ""
     final_date: str = ""
     message_state: int = 0
@@ -306,7 +308,7 @@ class QuerySmResp(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelSm(Pdu):
-    command_id = CommandId.CANCEL_SM
+    command_id: ClassVar[CommandId] = CommandId.CANCEL_SM
     service_type: str = ""
     message_id: str = ""
     source_addr_ton: int = 0
@@ -319,12 +321,12 @@ class CancelSm(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelSmResp(Pdu):
-    command_id = CommandId.CANCEL_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.CANCEL_SM_RESP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplaceSm(Pdu):
-    command_id = CommandId.REPLACE_SM
+    command_id: ClassVar[CommandId] = CommandId.REPLACE_SM
     message_id: str = ""
     source_addr_ton: int = 0
     source_addr_npi: int = 0
@@ -338,7 +340,7 @@ class ReplaceSm(Pdu):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplaceSmResp(Pdu):
-    command_id = CommandId.REPLACE_SM_RESP
+    command_id: ClassVar[CommandId] = CommandId.REPLACE_SM_RESP
 
 
 BindRequest = BindTransmitter | BindReceiver | BindTransceiver

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import smpplib.client
 from conftest import FIXTURES, config_text
+from gateway_env import gateway_env
 from smpp_helpers import answer, client, receipt_fields
 
 from smppgw.billing.ledger import check_ledger
@@ -62,8 +63,8 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,
-        # This checkout's code, whatever `pip install -e` points at.
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # This checkout's code, whatever `pip install -e` points at (SMPPGW_TEST_INSTALLED=1: the installed one).
+        env=gateway_env(),
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

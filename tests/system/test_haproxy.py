@@ -8,7 +8,6 @@ not HAProxy's.  .ci/run installs Debian's haproxy; without it these tests skip a
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from typing import Any
 import pytest
 import smpplib.client
 import smpplib.exceptions
-from haproxy_cluster import HOST, REPO, TOKEN, HAProxyCluster, Node, haproxy_binary
+from gateway_env import gateway_env
+from haproxy_cluster import HOST, TOKEN, HAProxyCluster, Node, haproxy_binary
 from smpp_helpers import Raw, read_receipts, receipt_fields, submit_and_wait
 
 from smppgw.protocol.constants import CommandStatus as S
@@ -86,7 +86,7 @@ def close(*clients: Any) -> None:
 
 
 def cli(node: Node, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = gateway_env()
     command = [sys.executable, "-m", "smppgw", *argv, "--url", node.admin_url, "--token", TOKEN]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=False)
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import smpplib.client
 from conftest import FIXTURES, config_text
+from gateway_env import gateway_env
 from polling import wait_until
 from smpp_helpers import Raw, client, read_receipts, receipt_fields, submit_and_wait
 
@@ -41,7 +42,7 @@ class Workers:
     def __init__(self, tmp: Path, count: int = 2) -> None:
         self.config = tmp / "gateway.toml"
         self.tmp = tmp
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = gateway_env()
         argv = [sys.executable, "-m", "smppgw", "serve", "--config", str(self.config), "--workers", str(count)]
         self.proc = subprocess.Popen(argv, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
@@ -92,7 +93,7 @@ class Workers:
         return self.proc.wait(timeout=30)
 
     def ledger_check(self) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = gateway_env()
         argv = [sys.executable, "-m", "smppgw", "ledger", "check", "--config", str(self.config)]
         return subprocess.run(argv, cwd=self.tmp, env=env, capture_output=True, text=True, timeout=30, check=False)
 
@@ -265,7 +266,7 @@ def test_a_killed_worker_is_restarted_nothing_acknowledged_is_lost_and_the_ledge
     rx.disconnect()
 
     # Then a load on both accounts (so on both workers), a clean stop, and the ledger of each store.
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = gateway_env()
     argv = [sys.executable, "-m", "smppgw", "bench", "--port", str(workers.smpp_port), "--json", "--progress", "0"]
     argv += ["-n", "400", "-c", "4", "-w", "20", "--receipt-timeout", "15"]
     argv += ["--account", "demo:demo1234:10690000", "--account", "demo2:demo5678:10690001"]
@@ -278,7 +279,7 @@ def test_a_killed_worker_is_restarted_nothing_acknowledged_is_lost_and_the_ledge
     assert check.returncode == 0, check.stdout + check.stderr
     assert "in 2 stores" in check.stdout
     # A restart with another number of workers would place the accounts elsewhere: refused.
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = gateway_env()
     argv = [sys.executable, "-m", "smppgw", "serve", "--config", str(workers.config)]
     refused = subprocess.run(argv, cwd=workers.tmp, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert refused.returncode == 2
@@ -395,7 +396,7 @@ def test_workers_refuse_what_they_cannot_serve_naming_the_key(tmp_path: Path, ed
     shutil.copytree(FIXTURES / "routes", tmp_path / "routes")
     shutil.copytree(FIXTURES / "content", tmp_path / "content")
     (tmp_path / "gateway.toml").write_text(config_text(tmp_path / "state" / "smppgw.db", overrides=edit), "utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = gateway_env()
     argv = [sys.executable, "-m", "smppgw", "serve", "--workers", "2", "--config", str(tmp_path / "gateway.toml")]
     refused = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert refused.returncode == 2

@@ -56,7 +56,7 @@ RANKS: tuple[tuple[str, ...], ...] = (
     # 7. the composition root
     ("app", "service", "reload"),
     # 8. entry points
-    ("cli", "bench", "__main__"),
+    ("cli", "bench", "__main__", "compiled"),
 )
 
 # Parts that must never import Twisted (nor anything above them that does).

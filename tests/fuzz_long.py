@@ -102,6 +102,7 @@ class Tally:
     steps: int = 0
     failures: int = 0
     events: Counter[str] = field(default_factory=Counter)  # what the sessions told the host
+    layers: Counter[str] = field(default_factory=Counter)  # inputs decoded directly / fed to a session
 
     @property
     def total(self) -> int:
@@ -312,7 +313,7 @@ def smpp_frames_checked(data: bytes, pieces: list[bytes], max_size: int) -> None
         smpp_decode_checked(frame)
 
 
-def smpp_codec_case(rng: random.Random, tally: Tally) -> None:
+def smpp_codec_input(rng: random.Random, tally: Tally) -> None:
     valid = smpp_pdu(rng, status=rng.choice((0, 0, rng.getrandbits(32))))
     raw = sc.encode(valid)
     check(sc.decode(raw) == valid, f"{type(valid).__name__} does not round-trip")
@@ -329,6 +330,14 @@ def smpp_codec_case(rng: random.Random, tally: Tally) -> None:
             pass
     stream = data + (other if rng.random() < 0.5 else b"")
     smpp_frames_checked(stream, cuts(rng, stream), rng.choice((4096, 65536)))
+
+
+CODEC_INPUTS_PER_CASE = 8  # about as many inputs as a session case feeds
+
+
+def smpp_codec_case(rng: random.Random, tally: Tally) -> None:
+    for _ in range(CODEC_INPUTS_PER_CASE):
+        smpp_codec_input(rng, tally)
 
 
 # ---- SMPP: one connection's life ------------------------------------------------------------
@@ -662,7 +671,7 @@ def cmpp_frames_checked(data: bytes, pieces: list[bytes], max_size: int, version
         cmpp_decode_checked(frame, version)
 
 
-def cmpp_codec_case(rng: random.Random, tally: Tally) -> None:
+def cmpp_codec_input(rng: random.Random, tally: Tally) -> None:
     version = rng.choice((Version.V20, Version.V30))
     valid = cmpp_packet(rng, version)
     raw = cc.encode(valid, version)
@@ -680,6 +689,11 @@ def cmpp_codec_case(rng: random.Random, tally: Tally) -> None:
             pass
     stream = data + (other if rng.random() < 0.5 else b"")
     cmpp_frames_checked(stream, cuts(rng, stream), rng.choice((512, 4096)), version)
+
+
+def cmpp_codec_case(rng: random.Random, tally: Tally) -> None:
+    for _ in range(CODEC_INPUTS_PER_CASE):
+        cmpp_codec_input(rng, tally)
 
 
 # ---- CMPP: one connection's life ------------------------------------------------------------
@@ -923,8 +937,12 @@ def counting_requests() -> Iterator[None]:
 def run_case(seed: int, target: str, case: int, tally: Tally) -> None:
     _, codec_case, session_case = TARGETS[target]
     rng = case_rng(seed, target, case)
-    with counting_requests():
-        (session_case if case % 2 else codec_case)(rng, tally)
+    before = tally.total
+    try:
+        with counting_requests():
+            (session_case if case % 2 else codec_case)(rng, tally)
+    finally:
+        tally.layers["session" if case % 2 else "codec"] += tally.total - before
 
 
 def save_failure(directory: Path, seed: int, target: str, case: int, error: BaseException) -> Path:
@@ -1002,6 +1020,7 @@ class Report:
                 f"  {name}: {t.total:,} inputs ({kinds}) in {t.cases:,} cases, "
                 f"{t.sessions:,} sessions, {t.steps:,} session steps, {t.failures} failure(s)"
             )
+            out.append(f"    {t.layers['codec']:,} decoded directly, {t.layers['session']:,} fed to sessions")
             out.append("    events: " + ", ".join(f"{n:,} {kind}" for kind, n in sorted(t.events.items())))
         out.extend(f"  failure saved: {path}" for path in self.failures)
         return out

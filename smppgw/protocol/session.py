@@ -122,6 +122,7 @@ class SMPPSession:
         self._last_rx = now
         self._last_tx = now
         self._enquire_seq: int | None = None
+        self._binding = False  # a bind was handed to the host: any other is answered here
         self.bound_at: float | None = None
 
     # ---- introspection ---------------------------------------------------------------
@@ -183,12 +184,14 @@ class SMPPSession:
             self._last_tx = now
 
     def respond(self, response: p.Pdu) -> None:
-        """Answer a request the host received (sequence_number must be the request's)."""
+        """Answer a request the host received (sequence_number must be the request's).  Once the
+        session closed (maybe later in the read that brought the request) the answer is dropped."""
+        if self.state is SessionState.CLOSED:
+            return
         if response.sequence_number not in self._pending_in:
             raise LocalProtocolError(f"no request {response.sequence_number} waits for an answer")
         self._pending_in.discard(response.sequence_number)
-        if self.state is not SessionState.CLOSED:
-            self._emit(response)
+        self._emit(response)
 
     def send_request(self, request: p.Pdu, now: float) -> int:
         """Send a request of ours; returns the sequence number it was given."""
@@ -213,6 +216,8 @@ class SMPPSession:
 
     def complete_bind(self, bind: p.BindRequest, status: int, now: float) -> list[Event]:
         """Answer a BindRequested: status ESME_ROK binds, anything else refuses and closes."""
+        if self.state is SessionState.CLOSED:  # closed later in the same read: nothing to answer
+            return []
         resp_cls = _BIND_RESPONSE[type(bind)]
         tlvs: tuple[p.Tlv, ...] = ()
         if status == S.ESME_ROK:
@@ -284,7 +289,9 @@ class SMPPSession:
             return self._on_response(pdu, now)
         seq = pdu.sequence_number
         if isinstance(pdu, p.BindTransmitter | p.BindReceiver | p.BindTransceiver):
-            if self.state is not SessionState.OPEN:
+            # Two binds in one read: the host decides the first; deciding a second would rebind
+            # (or answer a closed session) after the first one's answer.
+            if self.state is not SessionState.OPEN or self._binding:
                 status = S.ESME_RALYBND if self.is_bound else S.ESME_RINVBNDSTS
                 self._emit(p.RESPONSE_OF[type(pdu)](sequence_number=seq, command_status=status))
                 return [ProtocolViolation(status, "bind on a session that is not open", seq)]
@@ -292,6 +299,7 @@ class SMPPSession:
                 self._pending_in.add(seq)
                 return self.complete_bind(pdu, S.ESME_RBINDFAIL, now)
             self._pending_in.add(seq)
+            self._binding = True
             return [BindRequested(pdu)]
         if cid not in ALLOWED_REQUESTS[self.state]:
             resp_cls = p.RESPONSE_OF.get(type(pdu))

@@ -287,9 +287,13 @@ class GatewayService(MultiService):
         return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
-        from .admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from .admin.site import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from .reload import reload  # noqa: PLC0415 (reload builds on this module)
 
-        site = build_admin_site(self)
+        def reload_now() -> Deferred[dict[str, Any]]:
+            return reload(self).addCallback(lambda report: report.to_json())
+
+        site = build_admin_site(self, open_account=self._open_account, reload=reload_now, parent=self)
         self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
         self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
         self.admin_service.setServiceParent(self)

@@ -23,7 +23,7 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from smppgw.admin.accounts import FieldError, account_from_json, account_to_json
-from smppgw.admin.api import receipt_status
+from smppgw.admin.shapes import receipt_status
 from smppgw.config import ConfigError, parse
 from smppgw.model import Message, MessageState
 

@@ -54,7 +54,8 @@ class Overview:
         delta = {k: v - last_answers.get(k, 0) for k, v in answers.items() if v != last_answers.get(k, 0)}
         self.samples.append(Sample(self.clock.seconds(), submits - last_submits, receipts - last_receipts, delta))
 
-    def service(self) -> TimerService:
+    def sampler(self) -> TimerService:
+        """One sample a second, while the service runs."""
         timer = TimerService(1.0, self.sample)
         timer.clock = self.clock
         return timer

@@ -471,6 +471,10 @@ class Gateway:
 
     # ---- query / cancel / replace ---------------------------------------------------------
 
+    def settling(self, message_id: str) -> Message | None:
+        """The message if it is final and its settlement is being stored right now."""
+        return self._settling.get(message_id)
+
     def find(self, message_id: str) -> Message | None:
         found = self.active.get(message_id) or self._settling.get(message_id)
         return found if found is not None else self.store.get_message(message_id)

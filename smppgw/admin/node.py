@@ -1,0 +1,130 @@
+"""What the admin handlers need of the running gateway, named here so that admin imports no composition root.
+
+``Node`` lists the parts the handlers read and drive (all read-only from here: a handler never
+replaces a part); the composition root satisfies it structurally.  The operations the root owns,
+opening an account and reloading the configuration, reach the handlers as callables of the shapes
+below, passed when the site is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.python.threadpool import ThreadPool
+
+    from ..billing.ledger import Wallets
+    from ..carriers.link import CarrierLink
+    from ..config import ClusterConfig, GatewayConfig
+    from ..pipeline.accounts import AccountBook
+    from ..pipeline.committer import GroupCommitter
+    from ..pipeline.compliance import Compliance
+    from ..pipeline.deliveries import DeliveryQueue
+    from ..pipeline.gateway import Gateway
+    from ..rig.rig import Rig
+    from ..server.factory import SMPPServerFactory
+    from ..store.ports import Op
+    from ..store.postgres import PostgresStore
+    from ..store.sqlite import SqliteStore
+
+
+class Clock(Protocol):
+    """The reactor as the handlers use it: the time, and the thread pool for slow work (password hashing)."""
+
+    def seconds(self) -> float: ...
+
+    def getThreadPool(self) -> ThreadPool: ...  # noqa: N802 (Twisted's name)
+
+    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None: ...  # noqa: N802
+
+
+class ClusterStore(Protocol):
+    """The shared store's reads the admin API answers from on a node of several."""
+
+    def receipt_queued(self, message_id: str) -> bool: ...
+
+    def nodes(self, node_timeout: float) -> Sequence[Any]: ...
+
+    def cluster_binds(self, node_timeout: float) -> Mapping[str, int]: ...
+
+
+class ClusterNode(Protocol):
+    """This node's membership of several sharing one PostgreSQL store."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def config(self) -> ClusterConfig: ...
+
+    @property
+    def store(self) -> ClusterStore: ...
+
+    @property
+    def adopted(self) -> int: ...
+
+    def outage_switched(self, code: str, down: bool) -> None:
+        """A carrier switched down or up here: every node's link follows."""
+
+
+class Node(Protocol):
+    """The running gateway, as the admin API sees it."""
+
+    @property
+    def config(self) -> GatewayConfig: ...
+
+    @property
+    def reactor(self) -> Clock: ...
+
+    @property
+    def store(self) -> SqliteStore | PostgresStore: ...
+
+    @property
+    def accounts(self) -> AccountBook: ...
+
+    @property
+    def wallets(self) -> Wallets: ...
+
+    @property
+    def gateway(self) -> Gateway: ...
+
+    @property
+    def deliveries(self) -> DeliveryQueue: ...
+
+    @property
+    def compliance(self) -> Compliance: ...
+
+    @property
+    def committer(self) -> GroupCommitter: ...
+
+    @property
+    def carriers(self) -> Mapping[str, CarrierLink]: ...
+
+    @property
+    def factory(self) -> SMPPServerFactory: ...
+
+    @property
+    def cluster(self) -> ClusterNode | None: ...
+
+    @property
+    def rig(self) -> Rig: ...
+
+    def statistics(self) -> Mapping[str, int]: ...
+
+
+class OpenAccount(Protocol):
+    """Open a wallet for a new account; the writes that store the account and its opening balance."""
+
+    def __call__(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]: ...
+
+
+class Reload(Protocol):
+    """Re-read the configuration file and apply it: what changed, as JSON (the report's ``to_json()``);
+    fails with a ConfigError when the file is refused, and the running configuration stays."""
+
+    def __call__(self) -> Deferred[dict[str, Any]]: ...
+
+
+__all__ = ["Clock", "ClusterNode", "ClusterStore", "Node", "OpenAccount", "Reload"]

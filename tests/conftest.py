@@ -4,6 +4,7 @@ loopback ports, with its SQLite store in a temporary folder."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,19 @@ from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
 from smppgw import config as cfg
-from smppgw.service import GatewayService
+from smppgw.app.service import GatewayService
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# The tests live in layers (unit, adapter, store, e2e, system); the helper modules stay here.  Every
+# layer's folder is importable, so a test may reuse another's helpers (``from test_admin_api import
+# call``) whichever folder pytest was started on.
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("unit", "adapter", "store", "e2e", "system")
+for _folder in (TESTS, *(TESTS / layer for layer in LAYERS)):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+ROOT = TESTS.parent
+FIXTURES = ROOT / "fixtures"
 DEFAULT_CONFIG = FIXTURES / "gateway.toml"
 
 
@@ -136,3 +147,12 @@ def no_logged_failures() -> Any:
     yield failures
     globalLogPublisher.removeObserver(observe)
     assert not failures, "\n".join(failures)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything in tests/system (subprocesses, several nodes, PostgreSQL, HAProxy, the browser)
+    is slow: ``pytest -m "not slow"`` leaves it out."""
+    system = TESTS / "system"
+    for item in items:
+        if item.path.is_relative_to(system):
+            item.add_marker(pytest.mark.slow)

@@ -73,7 +73,7 @@ class AccountEndpoints:
         # PBKDF2 takes a good fraction of a second: not on the reactor thread.
         reactor = self.node.reactor
         hashed: Deferred[str] = deferToThreadPool(
-            reactor,  # type: ignore[arg-type]
+            reactor,  # type: ignore[arg-type]  # typed by the little admin uses of it (node.Clock)
             reactor.getThreadPool(),
             hash_password,
             account.password,

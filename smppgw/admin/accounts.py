@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import AccountConfig, read_account, system_id_problem
-from ..rig.settings import faults_to_dict
+from ..config.rig import faults_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
 BALANCE_ALIAS = "balance"

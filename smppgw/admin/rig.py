@@ -4,7 +4,7 @@ GET    /api/scenario        the running scenario, or null
 POST   /api/scenario        {"toml": "<scenario file text>"}: start it (replacing the one running)
 DELETE /api/scenario        stop it and put the carriers back as configured
 GET    /api/accounts/{id}/faults    the protocol faults injected on the account's binds
-POST   /api/accounts/{id}/faults    set them (keys: see smppgw.rig.settings), replacing earlier ones of
+POST   /api/accounts/{id}/faults    set them (keys: see smppgw.config.rig), replacing earlier ones of
                                     the same bind_type (absent: every bind)
 DELETE /api/accounts/{id}/faults    stop injecting (every bind type)
 GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
@@ -24,11 +24,11 @@ from typing import Any
 
 from twisted.web.server import Request
 
+from ..config.rig import faults_from_dict
 from ..rig.receipts import shape_from_dict
 from ..rig.recording import export
 from ..rig.rig import Rig
 from ..rig.scorecard import Scorecard, scorecard_text
-from ..rig.settings import faults_from_dict
 from .http import ApiError, Reply, Result, Route
 from .node import Node
 

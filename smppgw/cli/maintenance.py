@@ -14,7 +14,7 @@ from .serve import config_path, redact_url
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from ..service import build_parts  # noqa: PLC0415
+    from ..app.service import build_parts  # noqa: PLC0415
 
     path = config_path(args)
     try:

@@ -21,7 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
-    from ..service import GatewayService  # noqa: PLC0415
+    from ..app.service import GatewayService  # noqa: PLC0415
     from ..workers.child import WorkerSlot  # noqa: PLC0415
     from ..workers.placement import check_store_layout  # noqa: PLC0415
 
@@ -75,7 +75,7 @@ def _store_name(config: GatewayConfig) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from ..service import node_id  # noqa: PLC0415
+    from ..app.service import node_id  # noqa: PLC0415
 
     return redact_url(url) + f" (node {node_id(config)})"
 
@@ -87,7 +87,7 @@ def redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: Any) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from ..reload import reload  # noqa: PLC0415
+    from ..app.reload import reload  # noqa: PLC0415
 
     def reload_now() -> None:
         # A refused configuration was logged by reload(); the old one stays.

@@ -2,7 +2,7 @@
 delayed or dropped submit_sm_resp, an unbind from the gateway's side, a half-open connection,
 PDUs split across TCP segments, and a slow reader on the gateway's side.
 
-The settings (and what each key does) are in smppgw.rig.settings.  They come from the admin API,
+The settings (and what each key does) are in smppgw.config.rig.  They come from the admin API,
 a scenario's ``[[fault]]`` table or an account's ``faults`` table in the configuration; faults
 set for one bind type win over the account's faults for every bind.
 """
@@ -18,13 +18,13 @@ from weakref import WeakSet
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from ..config.rig import BindFaults
 from ..model import Delivery
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus
 from ..protocol.session import SessionState
 from ..server.backpressure import _socket_transport as socket_transport
 from .receipts import ReceiptShaper
-from .settings import BindFaults
 
 if TYPE_CHECKING:
     from ..server.protocol import SMPPServerProtocol

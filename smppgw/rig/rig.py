@@ -13,8 +13,8 @@ from .scorecard import Scorecards
 from .timeline import ScenarioRun
 
 if TYPE_CHECKING:
+    from ..app.service import GatewayService
     from ..config import AccountConfig, GatewayConfig
-    from ..service import GatewayService
 
 
 class Rig:

@@ -29,7 +29,7 @@ parts = "last"                 # any receipt shape (smppgw.rig.receipts); replac
 at_s = 30
 account = "demo"
 bind_type = "transmitter"      # optional: only these binds of the account
-throttled_percent = 20         # any protocol fault (smppgw.rig.settings); replaces the faults of that
+throttled_percent = 20         # any protocol fault (smppgw.config.rig); replaces the faults of that
                                # account and bind type
 [[fault]]
 at_s = 90
@@ -71,7 +71,7 @@ class ReceiptsEvent:
 class FaultEvent:
     at: float
     account: str
-    settings: Mapping[str, object]  # fault keys (smppgw.rig.settings), validated when the scenario is prepared
+    settings: Mapping[str, object]  # fault keys (smppgw.config.rig), validated when the scenario is prepared
     clear: bool = False  # end the account's faults (of settings' bind_type only, when given) instead
 
 

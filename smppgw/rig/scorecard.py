@@ -14,7 +14,7 @@ sees everything, including what the session refused:
 - resubmits after a reconnect: a submit whose octets (all but the sequence number) equal one the
   account sent on an earlier session within ``resubmit_window_s``.
 
-The thresholds are smppgw.rig.settings.ScorecardRules, the ``[scorecard]`` section of the configuration.
+The thresholds are smppgw.config.rig.ScorecardRules, the ``[scorecard]`` section of the configuration.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 from twisted.logger import Logger
 
+from ..config.rig import ScorecardRules
 from ..protocol.constants import CommandId, CommandStatus
-from .settings import ScorecardRules
 
 log = Logger()
 C = CommandId

@@ -14,12 +14,12 @@ from twisted.logger import Logger
 
 from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, profile_from_dict
+from ..config.rig import BindFaults, faults_from_dict
 from ..pipeline.accounts import TokenBucket
 from ..protocol.constants import CommandStatus
 from .faults import FaultInjector
 from .receipts import ReceiptShape, ReceiptShaper, shape_from_dict
 from .scenario import CarrierEvent, Scenario
-from .settings import BindFaults, faults_from_dict
 
 log = Logger()
 

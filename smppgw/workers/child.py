@@ -23,7 +23,7 @@ from .handoff import HandoffFactory, HandoffReceiver
 from .placement import message_seq_floor, worker_config
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 LISTEN_FD = 3
 RECEIVE_FD = 4

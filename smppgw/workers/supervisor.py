@@ -192,7 +192,7 @@ def supervise(config_path: Path, args: argparse.Namespace) -> int:
     from twisted.internet import reactor as _reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.internet.endpoints import serverFromString  # noqa: PLC0415
 
-    from ..service import build_parts  # noqa: PLC0415
+    from ..app.service import build_parts  # noqa: PLC0415
     from .front import build_front  # noqa: PLC0415
 
     reactor: Any = _reactor

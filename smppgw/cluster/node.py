@@ -37,13 +37,13 @@ from twisted.python.failure import Failure
 from .. import shared_files
 from ..config import ClusterConfig
 from ..model import Delivery, Message
+from ..pipeline.accounts import BIND_TYPE_OF
 from ..server.guard import Lockout
 from ..store.ports import GroupResult, StoredAccount
 from ..store.postgres import ClusterView, PostgresStore, connect
-from .accounts import BIND_TYPE_OF
 
 if TYPE_CHECKING:
-    from ..service import GatewayService
+    from ..app.service import GatewayService
 
 
 class Cluster:
@@ -166,7 +166,7 @@ class Cluster:
             self._apply_shared_config()
 
     def _apply_shared_config(self) -> None:
-        from ..reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
+        from ..app.reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
 
         shared = self.store.shared_config()
         if shared is None:

@@ -17,30 +17,30 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
-from .billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
-from .billing.refunds import RefundPolicy
-from .billing.tariff import PriceList, tariffs_from_toml_table
-from .carriers.link import CarrierLink
-from .carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from .config import AccountConfig, ConfigError, GatewayConfig
-from .content import ContentRules, ContentRulesError
-from .model import Delivery
-from .pipeline.accounts import AccountBook
-from .pipeline.committer import GroupCommitter
-from .pipeline.compliance import Compliance, Held
-from .pipeline.deliveries import DeliveryQueue
-from .pipeline.gateway import Gateway
-from .routing.loader import load_ported_csv
-from .routing.router import Router
-from .routing.table import RouteTable
-from .server.factory import SMPPServerFactory
-from .server.proxy import server_endpoint
-from .store.ports import Op, StoredAccount
-from .store.sqlite import SqliteStore, ledger_row
+from ..billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from ..billing.refunds import RefundPolicy
+from ..billing.tariff import PriceList, tariffs_from_toml_table
+from ..carriers.link import CarrierLink
+from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
+from ..config import AccountConfig, ConfigError, GatewayConfig
+from ..content import ContentRules, ContentRulesError
+from ..model import Delivery
+from ..pipeline.accounts import AccountBook
+from ..pipeline.committer import GroupCommitter
+from ..pipeline.compliance import Compliance, Held
+from ..pipeline.deliveries import DeliveryQueue
+from ..pipeline.gateway import Gateway
+from ..routing.loader import load_ported_csv
+from ..routing.router import Router
+from ..routing.table import RouteTable
+from ..server.factory import SMPPServerFactory
+from ..server.proxy import server_endpoint
+from ..store.ports import Op, StoredAccount
+from ..store.sqlite import SqliteStore, ledger_row
 
 if TYPE_CHECKING:
-    from .pipeline.cluster import Cluster
-    from .store.postgres import PostgresStore
+    from ..cluster.node import Cluster
+    from ..store.postgres import PostgresStore
 
 log = Logger()
 
@@ -120,7 +120,7 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         return SqliteStore(config.store.path)
     import psycopg  # noqa: PLC0415 (only a cluster needs it)
 
-    from .store.postgres import PostgresStore  # noqa: PLC0415
+    from ..store.postgres import PostgresStore  # noqa: PLC0415
 
     try:
         return PostgresStore(config.store.url, node_id(config))
@@ -227,13 +227,13 @@ class GatewayService(MultiService):
             self._build_tls()
         self.cluster: Cluster | None = None
         if config.store.url:
-            from .pipeline.cluster import Cluster  # noqa: PLC0415 (only a cluster needs it)
+            from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
             assert not isinstance(self.store, SqliteStore)
             self.cluster = Cluster(self, self.store, config.cluster)
         self.admin_service: Any = None
         self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
-        from .rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
+        from ..rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
 
         self.rig = Rig(self)
         self._build_admin()
@@ -270,7 +270,7 @@ class GatewayService(MultiService):
             self.reactor.callLater(1.0, _close, proto)
 
     def _build_tls(self) -> None:
-        from .server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
+        from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
 
         certificate, made = load_certificate(self.config.tls)
         if made:
@@ -287,7 +287,7 @@ class GatewayService(MultiService):
         return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
-        from .admin.site import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.site import build_admin_site  # noqa: PLC0415 (twisted.web is loaded when the site is built)
         from .reload import reload  # noqa: PLC0415 (reload builds on this module)
 
         def reload_now() -> Deferred[dict[str, Any]]:
@@ -299,7 +299,7 @@ class GatewayService(MultiService):
         self.admin_service.setServiceParent(self)
 
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
-        from .admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
 
         try:
             return account_from_json(json.loads(stored.settings))

@@ -15,7 +15,7 @@ from smppgw.routing.numbers import InvalidNumber, mask_msisdn, normalise_msisdn
 from smppgw.routing.router import NoRoute, RouteDecision, Router
 from smppgw.routing.table import RouteEntry, RouteTable
 
-ROUTES = Path(__file__).resolve().parent.parent / "fixtures" / "routes"
+ROUTES = Path(__file__).resolve().parents[2] / "fixtures" / "routes"
 
 
 @pytest.fixture(scope="module")

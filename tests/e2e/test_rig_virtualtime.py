@@ -14,8 +14,8 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 
 from smppgw import config as cfg
+from smppgw.app.service import GatewayService
 from smppgw.rig.virtualtime import VirtualClock
-from smppgw.service import GatewayService
 
 
 def receipt_dates(pdu) -> tuple[datetime, datetime]:

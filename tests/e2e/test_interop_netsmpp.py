@@ -14,7 +14,7 @@ from twisted.internet.threads import deferToThread
 from smppgw.protocol.constants import Tag
 from smppgw.protocol.receipt import parse_receipt
 
-SCRIPT = Path(__file__).resolve().parent / "clients" / "netsmpp_client.pl"
+SCRIPT = Path(__file__).resolve().parents[1] / "clients" / "netsmpp_client.pl"
 
 
 def run_client(port: int, version: str, receipts: int) -> list[list[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fast_carriers(text: str) -> str:

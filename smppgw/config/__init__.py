@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .protocol.session import SessionConfig
-from .rig.settings import BindFaults, ScorecardRules, SettingError, faults_from_dict
+from ..protocol.session import SessionConfig
+from .rig import BindFaults, ScorecardRules, SettingError, faults_from_dict
 
 BIND_TYPES = frozenset({"transmitter", "receiver", "transceiver"})
 MESSAGE_ID_FORMATS = frozenset({"hex", "decimal", "uuid"})
@@ -372,7 +372,7 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
 
 
 def _faults(r: _Reader) -> BindFaults | None:
-    """An account's ``faults`` table: the admin API's fault keys (smppgw.rig.settings)."""
+    """An account's ``faults`` table: the admin API's fault keys (smppgw.config.rig)."""
     table = r.get("faults", None)
     if table is None:
         return None

@@ -11,13 +11,13 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from smppgw import config as cfg
+from smppgw.app.service import GatewayService
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import CommandStatus as S
 from smppgw.protocol.events import BindRequested, CloseConnection, RequestReceived, ResponseTimedOut, Unbound
 from smppgw.protocol.framing import FrameBuffer
 from smppgw.protocol.session import SessionConfig, SessionState, SMPPSession
-from smppgw.service import GatewayService
 
 CONFIG = SessionConfig(session_init_timeout=30, enquire_link_interval=30, inactivity_timeout=300, response_timeout=60)
 

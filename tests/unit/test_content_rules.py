@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from smppgw.content import Action, Category, ContentRules, ContentRulesError, Rule
 from smppgw.content.normalise import normalise_for_matching
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "content" / "keywords.toml"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "content" / "keywords.toml"
 
 # Starter list of the reference (section 4), by category.
 STARTER_TERMS = {

@@ -24,7 +24,7 @@ from smpp_helpers import answer, client, receipt_fields
 from smppgw.billing.ledger import check_ledger
 from smppgw.store.sqlite import SqliteStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from smpp_helpers import client, submit_and_wait
 from test_rig_scenario import TOKEN, api
 from twisted.internet.threads import deferToThread
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def session_ids(gw) -> set[int]:

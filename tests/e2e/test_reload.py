@@ -151,7 +151,7 @@ def test_sighup_reloads_a_running_gateway_process(tmp_path: Path) -> None:
 
     config, smpp_port, _ = write_config(tmp_path)
     log = tmp_path / "gateway.log"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "smppgw", "serve", "--config", str(config)],
         stdout=log.open("ab"),

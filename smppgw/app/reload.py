@@ -15,10 +15,10 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .billing.refunds import RefundPolicy
-from .carriers.link import CarrierLink
-from .config import ConfigError, GatewayConfig, load, parse
-from .store.ports import CommitRefusedError, Op
+from ..billing.refunds import RefundPolicy
+from ..carriers.link import CarrierLink
+from ..config import ConfigError, GatewayConfig, load, parse
+from ..store.ports import CommitRefusedError, Op
 
 if TYPE_CHECKING:
     from .service import GatewayService

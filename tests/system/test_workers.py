@@ -29,7 +29,7 @@ from smppgw.workers.front import Answer, choose, join_metrics, plan
 from smppgw.workers.handoff import first_bind
 from smppgw.workers.placement import owner_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "demo-admin-token"
 ACCOUNTS = {"demo": ("demo1234", "10690000"), "demo2": ("demo5678", "10690001")}
 

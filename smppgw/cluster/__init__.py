@@ -1,0 +1,1 @@
+"""Coordination of several nodes that share one PostgreSQL store."""

@@ -7,10 +7,13 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import ConfigError, GatewayConfig, default_config_path, load
+
+if TYPE_CHECKING:
+    from ..app.service import GatewayService
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -85,12 +88,13 @@ def redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _reload_on_sighup(reactor: Any, service: Any) -> None:
+def _reload_on_sighup(reactor: Any, service: GatewayService) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
     from ..app.reload import reload  # noqa: PLC0415
 
     def reload_now() -> None:
-        # A refused configuration was logged by reload(); the old one stays.
+        # Each way a reload fails is logged where it fails (a refused file by reload(), a failed
+        # write by the committer) and the running configuration stays: nothing is left to say here.
         reload(service).addErrback(lambda failure: None)
 
     if hasattr(signal, "SIGHUP"):

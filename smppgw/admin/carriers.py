@@ -5,21 +5,24 @@ GET  /carriers                      POST /carriers/{code}/outage
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.logger import Logger
 from twisted.web.server import Request
 
+from ..carriers.link import CarrierLink
 from .http import ApiError, Reply, Result, Route, peer_of
-from .node import Node
+from .node import ClusterNode
 from .shapes import carrier_json
 
 log = Logger()
 
 
 class CarrierEndpoints:
-    def __init__(self, node: Node) -> None:
-        self.node = node
+    def __init__(self, carriers: Mapping[str, CarrierLink], cluster: ClusterNode | None) -> None:
+        self.carriers = carriers
+        self.cluster = cluster  # on a node of several, an outage switches every node's link
 
     def routes(self) -> list[Route]:
         return [
@@ -28,21 +31,20 @@ class CarrierEndpoints:
         ]
 
     def list_carriers(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        carriers = self.node.carriers
+        carriers = self.carriers
         return Reply(200, {"carriers": [carrier_json(code, carriers[code]) for code in sorted(carriers)]})
 
     def outage(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         code = params[0].upper()
-        link = self.node.carriers.get(code)
+        link = self.carriers.get(code)
         if link is None:
             raise ApiError(404, f"no carrier {params[0]!r}")
         down = body.get("down")
         if not isinstance(down, bool):
             raise ApiError(400, "down must be true or false", "down")
         link.set_down(down)
-        cluster = self.node.cluster
-        if cluster is not None:  # several nodes: every node's link goes down or up
-            cluster.outage_switched(code, down)
+        if self.cluster is not None:
+            self.cluster.outage_switched(code, down)
         log.info(
             "admin: carrier {code} set {state} by {who}",
             code=code,

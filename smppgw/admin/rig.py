@@ -25,20 +25,20 @@ from typing import Any
 from twisted.web.server import Request
 
 from ..config.rig import faults_from_dict
+from ..pipeline.accounts import AccountBook
 from ..rig.receipts import shape_from_dict
 from ..rig.recording import export
 from ..rig.rig import Rig
 from ..rig.scorecard import Scorecard, scorecard_text
 from .http import ApiError, Reply, Result, Route
-from .node import Node
 
 
 class RigEndpoints:
     """The rig's handlers: scenarios, injected faults, receipt shapes, scorecards and recordings."""
 
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.rig: Rig = node.rig
+    def __init__(self, rig: Rig, accounts: AccountBook) -> None:
+        self.rig = rig
+        self.accounts = accounts
 
     def routes(self) -> list[Route]:
         return [
@@ -59,7 +59,7 @@ class RigEndpoints:
         ]
 
     def _account(self, params: tuple[str, ...]) -> str:
-        if self.node.accounts.get(params[0]) is None:
+        if self.accounts.get(params[0]) is None:
             raise ApiError(404, f"no account {params[0]!r}")
         return params[0]
 

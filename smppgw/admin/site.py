@@ -60,10 +60,10 @@ def api_routes(node: Node, open_account: OpenAccount, overview: Overview, drain:
     routes = [
         *AccountEndpoints(node, views, open_account).routes(),
         *MessageEndpoints(node, views).routes(),
-        *CarrierEndpoints(node).routes(),
+        *CarrierEndpoints(node.carriers, node.cluster).routes(),
         *ComplianceEndpoints(node, views).routes(),
         *LockoutEndpoints(node).routes(),
-        *RigEndpoints(node).routes(),
+        *RigEndpoints(node.rig, node.accounts).routes(),
     ]
     if node.cluster is not None:  # a node of several: GET /api/cluster
         routes += cluster_routes(node.cluster)

@@ -1,5 +1,5 @@
 """The durable store's share of one message: microseconds of SqliteStore.apply per message for the
-writes a message with a receipt makes (insert + charge + balance at submit; final state + receipt;
+writes a message with a receipt makes (insert + charge, which sets the balance, at submit; final state + receipt;
 the receipt's deletion), in batches as the group committer sends them.
 
     python benchmarks/store_apply.py [--batch 400] [-n 20000]
@@ -12,9 +12,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from smppgw.model import Message
-from smppgw.store.ports import Op
-from smppgw.store.sqlite import SqliteStore, message_row
+from smppgw.billing.ledger import EntryKind, LedgerEntry
+from smppgw.model import AccountStatus, Delivery, DeliveryKind, Message, MessageState
+from smppgw.store.sqlite import SqliteStore
+from smppgw.writes import (
+    AccountCreated,
+    DeliveryDone,
+    DeliveryStored,
+    LedgerAppended,
+    MessageAccepted,
+    MessageSettled,
+    Write,
+)
 
 RECEIPT = b"id:%015x sub:001 dlvrd:001 submit date:2611272200 done date:2611272200 stat:DELIVRD err:000 text:hello"
 
@@ -53,52 +62,35 @@ def main() -> None:
     n, batch = args.n, args.batch
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "store.db")
-        store.apply([Op("account", ("demo", 0, "CNY", "active", "", 0.0))])
-        submit = [
+        store.apply([AccountCreated("demo", 0, "CNY", AccountStatus.ACTIVE, "", 0.0)])
+        submit: list[list[Write]] = [
             [
-                op
+                w
                 for i in range(b, min(b + batch, n))
-                for op in (
-                    Op("message", message_row(message(i))),
-                    Op("ledger", (i, "demo", "charge", -45, "CNY", 100, 1.0, f"{i:015x}", None, None)),
-                    Op("balance", (100, "demo")),
+                for w in (
+                    MessageAccepted(message(i)),
+                    LedgerAppended(LedgerEntry(i, "demo", EntryKind.CHARGE, -45, "CNY", 100, 1.0, f"{i:015x}", None,
+                                               None)),
                 )
             ]
             for b in range(0, n, batch)
-        ]
-        final = [
+        ]  # fmt: skip
+        final: list[list[Write]] = [
             [
-                op
+                w
                 for i in range(b, min(b + batch, n))
-                for op in (
-                    Op("message_state", (2, 2.0, 0, "", 0, "CMCC", f"{i:015x}")),
-                    Op(
-                        "delivery",
-                        (
-                            i,
-                            "demo",
-                            "receipt",
-                            f"{i:015x}",
-                            "13800138100",
-                            1,
-                            1,
-                            "10690000",
-                            0,
-                            1,
-                            4,
-                            0,
-                            RECEIPT % i,
-                            2,
-                            0,
-                            1.0,
-                        ),
+                for w in (
+                    MessageSettled(f"{i:015x}", MessageState.DELIVERED, 2.0, 0, "", 0, "CMCC"),
+                    DeliveryStored(
+                        Delivery(i, "demo", DeliveryKind.RECEIPT, f"{i:015x}", "13800138100", 1, 1, "10690000", 0,
+                                 1, 4, 0, RECEIPT % i, 2, 0, 1.0)
                     ),
                 )
             ]
             for b in range(0, n, batch)
-        ]
-        done = [[Op("delivery_done", (i,)) for i in range(b, min(b + batch, n))] for b in range(0, n, batch)]
-        for name, batches in (("submit (message, charge, balance)", submit), ("final state + receipt", final),
+        ]  # fmt: skip
+        done: list[list[Write]] = [[DeliveryDone(i) for i in range(b, min(b + batch, n))] for b in range(0, n, batch)]
+        for name, batches in (("submit (message, charge)", submit), ("final state + receipt", final),
                               ("receipt deleted", done)):  # fmt: skip
             started = time.perf_counter()
             for ops in batches:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 
 class MessageState(IntEnum):
@@ -114,7 +114,7 @@ class Delivery:
 
     delivery_id: int
     account: str
-    kind: str  # "receipt" | "mo"
+    kind: DeliveryKind
     message_id: str  # the receipted message, or the MO's own id
     source_addr: str
     source_ton: int
@@ -158,8 +158,10 @@ class GroupKey(NamedTuple):
 class HeldForReview:
     """A message whose content waits for an operator's decision (or its review deadline)."""
 
+    kind: ClassVar[str] = "review"
     message_id: str
     account: str
+    group: str  # the message id its review is filed under: its own, or its long message's first part
     category: str
     term: str
     held_at: float
@@ -170,6 +172,7 @@ class HeldForReview:
 class HeldPart:
     """One part of a long message, held until all its parts are in (or the deadline passes)."""
 
+    kind: ClassVar[str] = "parts"
     message_id: str
     account: str
     group: GroupKey
@@ -182,6 +185,7 @@ class HeldPart:
 class HeldReject:
     """A message accepted only to be refused by a REJECTD receipt (content rules in receipt mode)."""
 
+    kind: ClassVar[str] = "reject"
     message_id: str
     account: str
     code: str  # the receipt's gateway code

@@ -3,6 +3,7 @@ loopback ports, with its SQLite store in a temporary folder."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -156,3 +157,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(system):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``pytest tests/unit`` alone runs the quick budget of examples (tests/hypothesis_budget.py)."""
+    if "SMPPGW_EXAMPLES" not in os.environ:
+        unit = TESTS / "unit"
+        chosen = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+        if chosen and all(path.is_relative_to(unit) for path in chosen):
+            os.environ["SMPPGW_EXAMPLES"] = "quick"
+    if os.environ.get("SMPPGW_EXAMPLES") == "quick":
+        from hypothesis import settings  # noqa: PLC0415
+        from hypothesis_budget import QUICK_DEFAULT  # noqa: PLC0415
+
+        settings.register_profile("quick", max_examples=QUICK_DEFAULT)
+        settings.load_profile("quick")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get("SMPPGW_EXAMPLES") == "quick":
+        return "property tests: the quick budget, a fifth of their examples (SMPPGW_EXAMPLES=full for all)"
+    return "property tests: every example they name"

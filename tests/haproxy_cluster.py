@@ -7,7 +7,7 @@ foreground with fixtures/haproxy.cfg, its frontend, server lines and stats moved
     python tests/haproxy_cluster.py --nodes 2            # prints the addresses; Ctrl-C stops all
     python tests/haproxy_cluster.py --nodes 3 --port 2775
 
-From a test: ``with HAProxyCluster(tmp_path, nodes=2) as cluster: ...`` (see tests/test_haproxy.py).
+From a test: ``with HAProxyCluster(tmp_path, nodes=2) as cluster: ...`` (see tests/system/test_haproxy.py).
 """
 
 from __future__ import annotations

@@ -11,17 +11,20 @@ import json
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.web.server import Request
 
 from ..billing.ledger import LedgerEntry, Refused
 from ..config import AccountConfig
+from ..config.accounts import FieldError, account_from_json, account_to_json
+from ..model import AccountStatus
 from ..passwords import hash_password, is_password_hash
-from ..store.ports import Op
-from .accounts import FieldError, account_from_json, account_to_json
+from ..pipeline.accounts import open_account_writes
+from ..writes import AccountCreated
 from .http import MAX_AMOUNT, ApiError, Reply, Result, Route, amount_field, peer_of, required_text, text_field
-from .node import Node, OpenAccount
+from .node import Node
 from .shapes import entry_json
 from .views import Views
 
@@ -29,10 +32,10 @@ log = Logger()
 
 
 class AccountEndpoints:
-    def __init__(self, node: Node, views: Views, open_account: OpenAccount) -> None:
+    def __init__(self, node: Node, views: Views, threads: IReactorThreads) -> None:
         self.node = node
         self.views = views
-        self.open_account = open_account
+        self.threads = threads  # where passwords are hashed
 
     def routes(self) -> list[Route]:
         return [
@@ -71,13 +74,8 @@ class AccountEndpoints:
         if is_password_hash(account.password):
             return self._open(account, who)
         # PBKDF2 takes a good fraction of a second: not on the reactor thread.
-        reactor = self.node.reactor
-        hashed: Deferred[str] = deferToThreadPool(
-            reactor,  # type: ignore[arg-type]  # typed by the little admin uses of it (node.Clock)
-            reactor.getThreadPool(),
-            hash_password,
-            account.password,
-        )
+        threads = self.threads
+        hashed: Deferred[str] = deferToThreadPool(threads, threads.getThreadPool(), hash_password, account.password)
         return hashed.addCallback(lambda h: self._open(dataclasses.replace(account, password=h), who))
 
     def _open(self, account: AccountConfig, who: str) -> Deferred[Reply]:
@@ -85,12 +83,12 @@ class AccountEndpoints:
         node = self.node
         system_id = account.system_id
         now = node.reactor.seconds()
-        ops = self.open_account(system_id, account.billing_unit, account.initial_balance, now)
+        ops = open_account_writes(node.wallets, system_id, account.billing_unit, account.initial_balance, now)
         # Same opening as a configured account, but the row also keeps the settings, so a restart
         # can rebuild the account without the configuration file knowing it.
-        assert ops[0].kind == "account"
+        assert isinstance(ops[0], AccountCreated)
         settings = json.dumps(account_to_json(account), ensure_ascii=False, sort_keys=True)
-        ops[0] = Op("account", (system_id, 0, account.billing_unit, account.status, settings, now))
+        ops[0] = AccountCreated(system_id, 0, account.billing_unit, AccountStatus(account.status), settings, now)
 
         def stored(_: None) -> Reply:
             state = node.accounts.add(account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from twisted.web.server import Request
@@ -17,7 +18,7 @@ def cluster_routes(cluster: ClusterNode) -> list[Route]:
             200,
             {
                 "node": cluster.node_id,
-                "nodes": cluster.store.nodes(timeout),
+                "nodes": [asdict(node) for node in cluster.store.nodes(timeout)],
                 "binds": cluster.store.cluster_binds(timeout),
                 "adopted": cluster.adopted,
             },

@@ -21,10 +21,10 @@ from twisted.web.server import Request
 from ..pipeline.accounts import AccountState
 from ..pipeline.compliance import GLOBAL, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
-from ..store.ports import Op
+from ..writes import PledgeRecorded
 from .http import ApiError, Reply, Result, Route, iso_time, operator_of, peer_of, required_text, text_field, time_arg
 from .node import Node
-from .shapes import with_iso_at
+from .shapes import row_json
 from .views import Views
 
 log = Logger()
@@ -176,7 +176,7 @@ class ComplianceEndpoints:
             )
             return Reply(201, self.views.account_detail(state))
 
-        d = self.node.committer.write([Op("pledge", (system_id, signed_on, reference, operator, now))])
+        d = self.node.committer.write([PledgeRecorded(system_id, signed_on, reference, operator, now)])
         return d.addCallback(stored)
 
     def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -184,7 +184,7 @@ class ComplianceEndpoints:
         return self._after_commit(lambda: self._incidents(fmt, account))
 
     def _incidents(self, fmt: str, account: str | None) -> Reply:
-        rows = [with_iso_at(r, self.offset) for r in self.node.store.incidents(account)]
+        rows = [row_json(r, self.offset) for r in self.node.store.incidents(account)]
         if fmt == "csv":
             return Reply(200, _csv(INCIDENT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"incidents": rows})
@@ -198,7 +198,7 @@ class ComplianceEndpoints:
 
     def _decisions(self, account: str | None, since: float | None, limit: int) -> Reply:
         rows = self.node.store.decision_list(account, since, limit)
-        return Reply(200, {"decisions": [with_iso_at(r, self.offset) for r in rows]})
+        return Reply(200, {"decisions": [row_json(r, self.offset) for r in rows]})
 
     # ---- opt-out lists ----------------------------------------------------------------------
 
@@ -207,9 +207,7 @@ class ComplianceEndpoints:
         return self._after_commit(lambda: self._optouts(fmt, account))
 
     def _optouts(self, fmt: str, account: str | None) -> Reply:
-        rows = [
-            with_iso_at(r, self.offset) for r in self.node.store.optouts() if account is None or r["account"] == account
-        ]
+        rows = [row_json(r, self.offset) for r in self.node.store.optouts() if account is None or r.account == account]
         if fmt == "csv":
             return Reply(200, _csv(OPTOUT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"optouts": rows})

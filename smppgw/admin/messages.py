@@ -16,7 +16,7 @@ from ..pipeline.compliance import REFUSAL_PREFIX
 from ..routing.numbers import mask_msisdn
 from .http import ApiError, Reply, Result, Route, peer_of, required_text
 from .node import Node
-from .shapes import with_iso_at
+from .shapes import decision_json
 from .views import Views
 
 log = Logger()
@@ -51,7 +51,7 @@ class MessageEndpoints:
         rows = self.node.store.decisions(refusal_id)
         if not rows:
             return None
-        decisions = [with_iso_at(d, self.views.offset) for d in rows]
+        decisions = [decision_json(d, self.views.offset) for d in rows]
         return Reply(200, {"message_id": refusal_id, "state": "refused", "held": None, "decisions": decisions})
 
     def mobile_originated(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:

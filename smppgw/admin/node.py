@@ -1,9 +1,9 @@
 """What the admin handlers need of the running gateway, named here so that admin imports no composition root.
 
 ``Node`` lists the parts the handlers read and drive (all read-only from here: a handler never
-replaces a part); the composition root satisfies it structurally.  The operations the root owns,
-opening an account and reloading the configuration, reach the handlers as callables of the shapes
-below, passed when the site is built.
+replaces a part); the composition root satisfies it structurally.  Reloading the configuration,
+an operation the root owns, reaches the handlers as a callable (``Reload``) passed when the site is
+built.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
-    from twisted.python.threadpool import ThreadPool
+    from twisted.internet.interfaces import IReactorTime
 
     from ..billing.ledger import Wallets
     from ..carriers.link import CarrierLink
@@ -25,19 +25,8 @@ if TYPE_CHECKING:
     from ..pipeline.gateway import Gateway
     from ..rig.rig import Rig
     from ..server.factory import SMPPServerFactory
-    from ..store.ports import Op
     from ..store.postgres import PostgresStore
     from ..store.sqlite import SqliteStore
-
-
-class Clock(Protocol):
-    """The reactor as the handlers use it: the time, and the thread pool for slow work (password hashing)."""
-
-    def seconds(self) -> float: ...
-
-    def getThreadPool(self) -> ThreadPool: ...  # noqa: N802 (Twisted's name)
-
-    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None: ...  # noqa: N802
 
 
 class ClusterStore(Protocol):
@@ -76,7 +65,7 @@ class Node(Protocol):
     def config(self) -> GatewayConfig: ...
 
     @property
-    def reactor(self) -> Clock: ...
+    def reactor(self) -> IReactorTime: ...
 
     @property
     def store(self) -> SqliteStore | PostgresStore: ...
@@ -114,12 +103,6 @@ class Node(Protocol):
     def statistics(self) -> Mapping[str, int]: ...
 
 
-class OpenAccount(Protocol):
-    """Open a wallet for a new account; the writes that store the account and its opening balance."""
-
-    def __call__(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]: ...
-
-
 class Reload(Protocol):
     """Re-read the configuration file and apply it: what changed, as JSON (the report's ``to_json()``);
     fails with a ConfigError when the file is refused, and the running configuration stays."""
@@ -127,4 +110,4 @@ class Reload(Protocol):
     def __call__(self) -> Deferred[dict[str, Any]]: ...
 
 
-__all__ = ["Clock", "ClusterNode", "ClusterStore", "Node", "OpenAccount", "Reload"]
+__all__ = ["ClusterNode", "ClusterStore", "Node", "Reload"]

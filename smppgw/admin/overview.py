@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.internet import TimerService
+from twisted.internet.interfaces import IReactorTime
 
 from ..protocol.constants import CommandId, status_name
 from ..protocol.traffic import Traffic
@@ -41,7 +42,7 @@ def _totals(traffic: Traffic) -> tuple[int, int, dict[str, int]]:
 
 
 class Overview:
-    def __init__(self, traffic: Traffic, clock: Any) -> None:
+    def __init__(self, traffic: Traffic, clock: IReactorTime) -> None:
         self.traffic = traffic
         self.clock = clock
         self.samples: deque[Sample] = deque(maxlen=WINDOW)

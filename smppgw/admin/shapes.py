@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..billing.ledger import LedgerEntry
 from ..carriers.link import CarrierLink
 from ..model import STAT_WORDS, Message, MessageState
+from ..store.ports import StoredDecision
 from .http import iso_time
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    class StoredRow(DataclassInstance, Protocol):
+        """A stored record with the time it happened."""
+
+        @property
+        def at(self) -> float: ...
 
 
 def entry_json(entry: LedgerEntry, utc_offset_minutes: int) -> dict[str, Any]:
@@ -78,9 +88,15 @@ def bind_type(session_state: str) -> str:
     )
 
 
-def with_iso_at(row: Any, utc_offset_minutes: int) -> dict[str, Any]:
-    """A stored row (decision, incident, opt-out, pledge) with its ``at`` as an ISO date-time."""
-    return {**row, "at": iso_time(row["at"], utc_offset_minutes)}
+def row_json(row: StoredRow, utc_offset_minutes: int) -> dict[str, Any]:
+    """A stored record (decision, incident, opt-out) with every field, its ``at`` as an ISO date-time."""
+    return {**dataclasses.asdict(row), "at": iso_time(row.at, utc_offset_minutes)}
 
 
-__all__ = ["bind_type", "carrier_json", "entry_json", "message_json", "receipt_status", "with_iso_at"]
+def decision_json(d: StoredDecision, utc_offset_minutes: int) -> dict[str, Any]:
+    """A decision as a message's detail lists it (the message is known)."""
+    return {"at": iso_time(d.at, utc_offset_minutes), "decision": d.decision, "category": d.category,
+            "term": d.term, "detail": d.detail}  # fmt: skip
+
+
+__all__ = ["bind_type", "carrier_json", "decision_json", "entry_json", "message_json", "receipt_status", "row_json"]

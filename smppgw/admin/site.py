@@ -5,6 +5,7 @@ what, from where)."""
 from __future__ import annotations
 
 from twisted.application.service import IServiceCollection
+from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import Logger
 from twisted.web import http
 from twisted.web.resource import Resource
@@ -20,7 +21,7 @@ from .http import AdminResource, Route, operator_of
 from .lockouts import LockoutEndpoints
 from .messages import MessageEndpoints
 from .metrics import MetricsResource, build_registry
-from .node import Node, OpenAccount, Reload
+from .node import Node, Reload
 from .overview import Overview
 from .rig import RigEndpoints
 from .views import Views
@@ -54,11 +55,11 @@ class AdminSite(Site):
         )
 
 
-def api_routes(node: Node, open_account: OpenAccount, overview: Overview, drain: Drain, reload: Reload) -> list[Route]:
+def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: Drain, reload: Reload) -> list[Route]:
     """Every /api route, in the order they are matched (and named in a 405's Allow header)."""
     views = Views(node)
     routes = [
-        *AccountEndpoints(node, views, open_account).routes(),
+        *AccountEndpoints(node, views, threads).routes(),
         *MessageEndpoints(node, views).routes(),
         *CarrierEndpoints(node.carriers, node.cluster).routes(),
         *ComplianceEndpoints(node, views).routes(),
@@ -72,16 +73,17 @@ def api_routes(node: Node, open_account: OpenAccount, overview: Overview, drain:
     return routes
 
 
-def build_admin_site(node: Node, *, open_account: OpenAccount, reload: Reload, parent: IServiceCollection) -> Site:
+def build_admin_site(node: Node, *, threads: IReactorThreads, reload: Reload, parent: IServiceCollection) -> Site:
     """The admin port: /api (token), /metrics (Prometheus), /health, and the web console at /.
 
-    ``parent`` runs the console overview's sampler (one sample a second while the gateway runs).
+    ``threads`` runs the slow work (password hashing); ``parent`` runs the console overview's sampler
+    (one sample a second while the gateway runs).
     """
     overview = Overview(node.factory.traffic, node.reactor)
     overview.sampler().setServiceParent(parent)
     drain = Drain(node)
     root = Root(ConsoleFiles())
-    routes = api_routes(node, open_account, overview, drain, reload)
+    routes = api_routes(node, threads, overview, drain, reload)
     root.putChild(b"api", AdminResource(routes, node.config.admin.token))
     root.putChild(b"metrics", MetricsResource(build_registry(node)))
     root.putChild(b"health", HealthResource(drain))

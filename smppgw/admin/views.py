@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from ..config.accounts import account_settings
 from ..model import Message
 from ..pipeline.accounts import AccountState
-from .accounts import account_settings
 from .http import ApiError, iso_time
 from .node import Node
-from .shapes import message_json, receipt_status, with_iso_at
+from .shapes import decision_json, message_json, receipt_status
 
 
 class Views:
@@ -53,11 +54,11 @@ class Views:
             why = f"the account is {state.status}" + (" (reinstate: POST /api/accounts/{id}/reinstate)")
         elif cfg.pledge_required and not state.pledged:
             why = "no information-security pledge is recorded (POST /api/accounts/{id}/pledge)"
-        if pledge is not None:
-            pledge = {**pledge, "recorded_at": iso_time(pledge["recorded_at"], self.offset)}  # type: ignore[arg-type]
         return {
             "pledge_required": cfg.pledge_required,
-            "pledge": pledge,
+            "pledge": None
+            if pledge is None
+            else {**dataclasses.asdict(pledge), "recorded_at": iso_time(pledge.recorded_at, self.offset)},
             "binds_refused": why.replace("{id}", cfg.system_id) if why else None,
         }
 
@@ -80,7 +81,7 @@ class Views:
     def message_detail(self, message: Message) -> dict[str, Any]:
         """A message with what compliance holds and decided about it."""
         held = self.node.compliance.held.get(message.message_id)
-        decisions = [with_iso_at(d, self.offset) for d in self.node.store.decisions(message.message_id)]
+        decisions = [decision_json(d, self.offset) for d in self.node.store.decisions(message.message_id)]
         return {**self.message(message), "held": None if held is None else held.kind, "decisions": decisions}
 
     def fresh(self, message: Message) -> Message:

@@ -1,117 +1,59 @@
 """The composition root: builds the gateway from a configuration and returns it as one
-Twisted MultiService (store writer, carriers, SMPP listener, admin API)."""
+Twisted MultiService (store writer, carriers, SMPP listener, admin API).  Every part gets its
+collaborators when it is built, in dependency order; nothing imports this module but the entry points."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import random
-import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorThreads,
+    IReactorTime,
+    IStreamServerEndpoint,
+)
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
-from ..billing.ledger import MONEY, LedgerEntry, Wallets, WalletState
+from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
-from ..billing.tariff import PriceList, tariffs_from_toml_table
 from ..carriers.link import CarrierLink
-from ..carriers.model import Outcome, profile_from_dict, scenario_rules_from_list
-from ..config import AccountConfig, ConfigError, GatewayConfig
-from ..content import ContentRules, ContentRulesError
+from ..carriers.model import CarrierProfile, Outcome
+from ..config import AccountConfig, ConfigError, GatewayConfig, load, node_id, parse
+from ..config.accounts import account_from_stored
 from ..model import Delivery
-from ..pipeline.accounts import AccountBook
+from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.committer import GroupCommitter
-from ..pipeline.compliance import Compliance, Held
+from ..pipeline.compliance import Compliance
 from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
-from ..routing.loader import load_ported_csv
-from ..routing.router import Router
-from ..routing.table import RouteTable
 from ..server.factory import SMPPServerFactory
+from ..server.guard import BindGuard
 from ..server.proxy import server_endpoint
-from ..store.ports import Op, StoredAccount
-from ..store.sqlite import SqliteStore, ledger_row
+from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
+from ..store.sqlite import SqliteStore
+from ..writes import DeliveryDone, Write
+from .listening import ConfiguredListening, Listening
+from .parts import build_parts, load_content_rules
+from .reload import ReloadPlan, ReloadReport, plan_reload
 
 if TYPE_CHECKING:
     from ..cluster.node import Cluster
+    from ..server.protocol import SMPPServerProtocol
     from ..store.postgres import PostgresStore
 
 log = Logger()
 
-INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
 
-
-def build_router(config: GatewayConfig) -> Router:
-    tables = []
-    if config.routing.number_plan is not None:
-        tables.append(RouteTable.from_csv(config.routing.number_plan, country_code="86"))
-    if config.routing.international is not None:
-        tables.append(RouteTable.from_csv(config.routing.international))
-    ported = load_ported_csv(config.routing.ported) if config.routing.ported is not None else {}
-    return Router(RouteTable.merge(*tables), ported, config.routing.failover)
-
-
-def build_prices(config: GatewayConfig) -> PriceList:
-    try:
-        return PriceList(tariffs_from_toml_table(config.rate_plans, config.source.name))
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def build_profiles(config: GatewayConfig) -> dict[str, Any]:
-    name = config.source.name
-    try:
-        shared_rules = scenario_rules_from_list(list(config.scenario), name)
-        profiles = {}
-        for code, table in config.carriers.items():
-            profile = profile_from_dict(code, table, name)
-            # Scenario rules of the whole gateway come before a carrier's own.
-            profiles[code] = dataclasses.replace(profile, rules=shared_rules + profile.rules)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    return profiles
-
-
-def load_content_rules(config: GatewayConfig) -> ContentRules | None:
-    """The keyword rules of ``[content] keywords`` (at start and on reload); a ConfigError names the file's fault."""
-    if config.content.keywords is None:
-        return None
-    try:
-        return ContentRules.from_toml(config.content.keywords)
-    except (ContentRulesError, ValueError, OSError) as err:
-        raise ConfigError(f"{config.source.name}: content.keywords: {err}") from None
-
-
-def build_parts(config: GatewayConfig) -> tuple[Router, PriceList, dict[str, Any]]:
-    """Routes, tariffs and carrier profiles of a configuration, checked against each other
-    (at start, on reload and by ``config check``); a ConfigError names what is wrong."""
-    router = build_router(config)
-    prices = build_prices(config)
-    profiles = build_profiles(config)
-    routed = {entry.carrier for entry in router.table}
-    missing = routed - profiles.keys()
-    if missing:
-        raise ConfigError(f"{config.source.name}: carriers: no profile for {', '.join(sorted(missing))}")
-    for index, outage in enumerate(config.outages):
-        if outage.carrier not in profiles:
-            raise ConfigError(f"{config.source.name}: outage[{index}].carrier: no carrier {outage.carrier!r}")
-    for account in config.accounts.values():
-        if account.rate_plan not in prices.plans():
-            raise ConfigError(
-                f"{config.source.name}: accounts.{account.system_id}.rate_plan: no rate plan {account.rate_plan!r}"
-            )
-    return router, prices, profiles
-
-
-def node_id(config: GatewayConfig) -> str:
-    """This node's name among several: ``[cluster] node_id``, else the host name."""
-    return config.cluster.node_id or socket.gethostname()
+class IGatewayReactor(IReactorTime, IReactorThreads):
+    """What the gateway asks of its reactor: timers, and threads (the store writer, password hashing)."""
 
 
 def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
@@ -128,28 +70,39 @@ def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
         raise ConfigError(f"{config.source.name}: store.url: cannot open the PostgreSQL store: {err}") from None
 
 
-def _close(proto: Any) -> None:
+def _opened_elsewhere(failure: Failure, report: ReloadReport) -> ReloadReport | Failure:
+    """A cluster store refuses a new account's opening balance another node credited first (both
+    loaded the same file): the account is there, credited once.  Any other failure goes on."""
+    return report if isinstance(failure.value, CommitRefusedError) else failure
+
+
+def _close(proto: SMPPServerProtocol) -> None:
     if proto.transport is not None and proto.connected:
         proto.transport.loseConnection()
 
 
 class GatewayService(MultiService):
-    def __init__(self, config: GatewayConfig, reactor: Any, message_seq_floor: int = 1) -> None:
-        """``message_seq_floor``: where message ids start (a worker of ``serve --workers`` counts in its own range)."""
+    def __init__(
+        self,
+        config: GatewayConfig,
+        reactor: IGatewayReactor,
+        message_seq_floor: int = 1,
+        listening: Listening | None = None,
+    ) -> None:
+        """``message_seq_floor``: where message ids start (a worker of ``serve --workers`` counts in its
+        own range); ``listening``: where to listen (default: the configuration's addresses)."""
         super().__init__()  # type: ignore[no-untyped-call]
         self.config = config
-        # What a reload does to a freshly loaded file first (a worker keeps only its own accounts).
-        self.shape_config: Callable[[GatewayConfig], GatewayConfig] = lambda loaded: loaded
         self.reactor = reactor
-        router, prices, profiles = build_parts(config)
+        self.listening: Listening = listening or ConfiguredListening()
+        parts = build_parts(config)
 
         self.store = open_store(config)
         recovered = self.store.load()
-        self.accounts = AccountBook()
         open_charges: dict[str, dict[str, int]] = {}
         for m in recovered.open_messages:
             open_charges.setdefault(m.account, {})[m.message_id] = m.charge - m.refunded
-        wallets = Wallets.restore(
+        self.wallets = wallets = Wallets.restore(
             [
                 WalletState(a.system_id, a.unit, a.balance, open_charges.get(a.system_id, {}))
                 for a in recovered.accounts.values()
@@ -157,9 +110,18 @@ class GatewayService(MultiService):
             recovered.topup_references,
             recovered.next_entry_id,
         )
-        self.wallets = wallets
+        # Several nodes count binds and share lockouts through their store.
+        binds = None
+        if config.store.url:
+            from ..cluster.binds import SharedBinds  # noqa: PLC0415 (only a cluster needs psycopg)
+
+            assert not isinstance(self.store, SqliteStore)
+            binds = SharedBinds(self.store, config.cluster, reactor)
+        self.accounts = AccountBook(
+            bind_gate=binds.bind_gate if binds else None, on_release=binds.bind_released if binds else None
+        )
         now = reactor.seconds()
-        startup_ops: list[Op] = []
+        startup_ops: list[Write] = []
         for account in config.accounts.values():
             stored = recovered.accounts.get(account.system_id)
             self.accounts.add(account, stored.status if stored else None)
@@ -172,24 +134,33 @@ class GatewayService(MultiService):
         if startup_ops:
             self.store.apply(startup_ops)
 
+        self.cluster: Cluster | None = None  # built last: it keeps all of the below in step with the other nodes
         self.committer = GroupCommitter(
             self.store,
             reactor,
             reactor,
             interval=config.store.commit_interval,
             max_batch=config.store.commit_max_batch,
+            on_result=self._committed if binds else None,
         )
-        self.compliance = self._build_compliance(config, reactor)
-        self.deliveries = DeliveryQueue(reactor, config.receipt_retry_interval, self._delivered)
-        self.carriers: dict[str, CarrierLink] = {}
+        self.compliance = self._build_compliance(config)
+        self.deliveries = DeliveryQueue(
+            reactor,
+            config.receipt_retry_interval,
+            self._delivered,
+            on_receivers=self._receivers_changed if binds else None,
+        )
+        self.carriers: dict[str, CarrierLink] = {
+            code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
+        }
         self.gateway = Gateway(
             clock=reactor,
             store=self.store,
             committer=self.committer,
             accounts=self.accounts,
             wallets=wallets,
-            router=router,
-            prices=prices,
+            router=parts.router,
+            prices=parts.prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
             deliver=self._delivery_stored,
@@ -201,73 +172,86 @@ class GatewayService(MultiService):
             compliance=self.compliance,
         )
         self.compliance.gateway = self.gateway
-        for code, profile in profiles.items():
-            self.carriers[code] = CarrierLink(
-                profile,
-                reactor,
-                random.Random(f"{config.seed}:{code}"),
-                self._on_report,
-                self._on_accept,
-            )
-        self.gateway.carriers = self.carriers
         self._recovered = recovered
+        security = config.security
+        guard = BindGuard(
+            security.failed_bind_limit,
+            security.failed_bind_window,
+            security.lockout,
+            on_lock=binds.locked_out if binds else None,
+            on_lift=binds.lifted if binds else None,
+        )
         self.factory = SMPPServerFactory(
             gateway=self.gateway,
             deliveries=self.deliveries,
             session_config=config.session,
             clock=reactor,
             receipt_window=config.receipt_window,
-            security=config.security,
+            security=security,
+            guard=guard,
         )
-        self.smpp_endpoint = self._listener(config.listen, config.proxy_protocol)
-        self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, self.factory)
+        self.smpp_endpoint, smpp_factory = self.listening.smpp(
+            self.factory, self._listener(config.listen, config.proxy_protocol)
+        )
+        self.smpp_service = StreamServerEndpointService(self.smpp_endpoint, smpp_factory)
         self.smpp_service.setServiceParent(self)
         self.tls_service: StreamServerEndpointService | None = None
         if config.tls.listen:
             self._build_tls()
-        self.cluster: Cluster | None = None
-        if config.store.url:
+        if binds is not None:
             from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
             assert not isinstance(self.store, SqliteStore)
-            self.cluster = Cluster(self, self.store, config.cluster)
-        self.admin_service: Any = None
-        self._timers: list[Any] = []  # IDelayedCalls to cancel on stop
+            self.cluster = Cluster(
+                store=self.store,
+                config=config.cluster,
+                binds=binds,
+                committer=self.committer,
+                deliveries=self.deliveries,
+                accounts=self.accounts,
+                wallets=wallets,
+                guard=guard,
+                carriers=self.carriers,
+                gateway=self.gateway,
+                compliance=self.compliance,
+                reactor=reactor,
+                threads=reactor,
+                state_folder=Path(config.store.path).parent,
+                unbind_account=self._unbind_account,
+                open_stored_account=self._stored_account,
+                reload=self.reload,
+            )
+        self._timers: list[IDelayedCall] = []  # to cancel on stop
         from ..rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
 
         self.rig = Rig(self)
+        if self.listening.first_session_id != 1:
+            # Session ids name one session across the workers (the front asks them all for one).
+            self.rig.scorecards.number_from(self.listening.first_session_id)
         self._build_admin()
 
-    def _build_compliance(self, config: GatewayConfig, reactor: Any) -> Compliance:
+    def _build_compliance(self, config: GatewayConfig) -> Compliance:
         compliance = Compliance(
             config=config.content,
             rules=load_content_rules(config),
-            clock=reactor,
+            clock=self.reactor,
             accounts=self.accounts,
             write=self.committer.write_later,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
+            on_suspend=self._unbind_account,
         )
-        held = [
-            Held(str(r["message_id"]), str(r["account"]), str(r["kind"]), str(r["grp"]), str(r["category"]),
-                 str(r["term"]), float(r["held_at"]), float(r["deadline"]))  # type: ignore[arg-type]
-            for r in self.store.held()
-        ]  # fmt: skip
-        compliance.restore([(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()], held)
+        compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
             state = self.accounts.get(account)
             if state is not None:
                 state.pledged = True
-        compliance.on_suspend = self._unbind_account
         return compliance
 
-    def _unbind_account(self, account: str) -> None:
-        """A suspended account's sessions are unbound now, and closed a second later if still open."""
-        for proto in self.factory.sessions_of(account):
-            proto.unbind()
-            self.reactor.callLater(1.0, _close, proto)
+    def _carrier_link(self, code: str, profile: CarrierProfile, seed: int) -> CarrierLink:
+        return CarrierLink(profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept)
 
     def _build_tls(self) -> None:
         from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
@@ -275,8 +259,10 @@ class GatewayService(MultiService):
         certificate, made = load_certificate(self.config.tls)
         if made:
             log.info("smppgw: made a self-signed TLS certificate {path}", path=self.config.tls.certificate)
-        endpoint = self._listener(self.config.tls.listen, self.config.tls.proxy_protocol)
-        self.tls_service = StreamServerEndpointService(endpoint, tls_factory(self.factory, certificate))
+        endpoint, inner = self.listening.tls(
+            self.factory, self._listener(self.config.tls.listen, self.config.tls.proxy_protocol)
+        )
+        self.tls_service = StreamServerEndpointService(endpoint, tls_factory(inner, certificate))
         self.tls_service.setServiceParent(self)
 
     def _listener(self, listen: str, proxy_protocol: bool) -> IStreamServerEndpoint:
@@ -288,23 +274,21 @@ class GatewayService(MultiService):
 
     def _build_admin(self) -> None:
         from ..admin.site import build_admin_site  # noqa: PLC0415 (twisted.web is loaded when the site is built)
-        from .reload import reload  # noqa: PLC0415 (reload builds on this module)
 
         def reload_now() -> Deferred[dict[str, Any]]:
-            return reload(self).addCallback(lambda report: report.to_json())
+            return self.reload().addCallback(lambda report: report.to_json())
 
-        site = build_admin_site(self, open_account=self._open_account, reload=reload_now, parent=self)
-        self.admin_endpoint = serverFromString(self.reactor, self.config.admin.listen)
+        site = build_admin_site(self, threads=self.reactor, reload=reload_now, parent=self)
+        self.admin_endpoint = self.listening.admin(serverFromString(self.reactor, self.config.admin.listen))
         self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
         self.admin_service.setServiceParent(self)
 
-    def _stored_account(self, stored: StoredAccount) -> AccountConfig:
-        from ..admin.accounts import account_from_json  # noqa: PLC0415 (the admin layer sits above this module)
+    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
+        """A new account's wallet, and what stores it (at start, on reload, through the admin API)."""
+        return open_account_writes(self.wallets, system_id, unit, initial, now)
 
-        try:
-            return account_from_json(json.loads(stored.settings))
-        except ValueError as err:
-            raise ConfigError(f"{self.config.store.path}: stored account {stored.system_id}: {err}") from None
+    def _stored_account(self, stored: StoredAccount) -> AccountConfig:
+        return account_from_stored(stored.settings, stored.system_id, str(self.config.store.path))
 
     def _schedule_outages(self) -> None:
         now = self.reactor.seconds()
@@ -317,16 +301,7 @@ class GatewayService(MultiService):
             self._timers.append(self.reactor.callLater(max(begin, 0.0), link.set_down, True))
             self._timers.append(self.reactor.callLater(end, link.set_down, False))
 
-    def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Op]:
-        """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
-        entry, so that balance == sum of ledger entries from the start."""
-        self.wallets.open(system_id, unit or MONEY, 0)
-        ops = [Op("account", (system_id, 0, unit, "active", "", now))]
-        if initial > 0:
-            entry = self.wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
-            assert isinstance(entry, LedgerEntry)
-            ops += [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, system_id))]
-        return ops
+    # ---- what the parts tell each other (through this root, so no part holds a handle on another) ----
 
     def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
         self.gateway.on_carrier_report(message_id, outcome, at)
@@ -342,7 +317,98 @@ class GatewayService(MultiService):
             self.deliveries.add(delivery)
 
     def _delivered(self, delivery: Delivery) -> None:
-        self.committer.write_later([Op("delivery_done", (delivery.delivery_id,))])
+        self.committer.write_later([DeliveryDone(delivery.delivery_id)])
+
+    def _committed(self, result: GroupResult) -> None:
+        if self.cluster is not None:
+            self.cluster.committed(result)
+
+    def _receivers_changed(self, account: str, count: int) -> None:
+        if self.cluster is not None:
+            self.cluster.receivers_changed(account, count)
+
+    def _unbind_account(self, account: str) -> None:
+        """A suspended account's sessions are unbound now, and closed a second later if still open."""
+        for proto in self.factory.sessions_of(account):
+            proto.unbind()
+            self.reactor.callLater(1.0, _close, proto)
+
+    # ---- reload -------------------------------------------------------------------------
+
+    def reload(
+        self, path: Path | None = None, *, shared: str | None = None, copies: Mapping[str, Path] | None = None
+    ) -> Deferred[ReloadReport]:
+        """Load ``path`` (default: the file the service was started from) and apply it.  Fails with a
+        ConfigError before anything changes when the new configuration is invalid.  On a cluster the
+        text and the data files it names go to the other nodes, which apply it as ``shared`` (read as
+        if it were their own file, keeping their own listen addresses, store and node id), reading the
+        ``copies`` of those files (path as written -> this node's copy) instead of their own."""
+        try:
+            source = Path(path or self.config.source)
+            if shared is None:
+                new = load(source)
+                text: str | None = source.read_text(encoding="utf-8")  # what the other nodes of a cluster apply
+            else:
+                new, text = parse(shared, self.config.source, copies), None
+            new = self.listening.shape(new)
+            plan = plan_reload(
+                self.config,
+                new,
+                build_parts(new),
+                load_content_rules(new),
+                accounts={state.config.system_id: state.config for state in self.accounts},
+                carriers={code: link.profile for code, link in self.carriers.items()},
+                shared=shared is not None,
+            )
+        except (ConfigError, ValueError, OSError) as err:
+            log.warn("reload refused, the running configuration stays: {error}", error=str(err))
+            return fail(ConfigError(str(err)))
+        return self.apply_reload(plan, share=text)
+
+    def apply_reload(self, plan: ReloadPlan, share: str | None = None) -> Deferred[ReloadReport]:
+        """Carry out ``plan``; ``share``: the file's text, for the other nodes of a cluster to apply."""
+        old, now = self.config, self.reactor.seconds()
+        # Money first: new accounts get their wallet and opening balance through the store.
+        ops: list[Write] = []
+        for account in plan.accounts_added:
+            if account.system_id not in self.wallets:
+                ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
+            self.accounts.add(account)
+        for account in plan.accounts_updated:
+            self.accounts.update(account)
+        for code, profile in plan.carriers_added.items():
+            self.carriers[code] = self._carrier_link(code, profile, plan.seed)
+        for code, profile in plan.carriers_updated.items():
+            self.carriers[code].set_profile(profile)
+        self.gateway.reconfigure(
+            router=plan.parts.router,
+            prices=plan.parts.prices,
+            refunds=plan.refunds,
+            when_all_down=plan.config.routing.when_all_down,
+            carriers=self.carriers,
+        )
+        self.compliance.configure(plan.config.content, plan.content_rules)
+        self.rig.reconfigure(old, plan.config)
+        self.config = plan.config
+        report = plan.report()
+        restart = report.restart_needed
+        log.info(
+            "configuration reloaded from {source}: accounts +{added} ~{updated}, carriers +{cadded} ~{cupdated}, "
+            "{routes} routes, rate plans {plans}, {keywords} keyword rules{restart}",
+            source=report.source,
+            added=len(report.accounts_added),
+            updated=len(report.accounts_updated),
+            cadded=len(report.carriers_added),
+            cupdated=len(report.carriers_updated),
+            routes=report.routes,
+            plans="changed" if report.rate_plans_changed else "unchanged",
+            keywords=report.keyword_rules,
+            restart=f"; restart needed for {', '.join(restart)}" if restart else "",
+        )
+        if share is not None and self.cluster is not None:
+            self.cluster.config_reloaded(share, plan.config.files)
+        done: Deferred[None] = self.committer.write(ops) if ops else succeed(None)
+        return done.addCallbacks(lambda _: report, _opened_elsewhere, errbackArgs=(report,))
 
     # ---- lifecycle ----------------------------------------------------------------------
 

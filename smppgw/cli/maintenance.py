@@ -7,19 +7,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import ConfigError, load
 from .serve import config_path, redact_url
 
+if TYPE_CHECKING:
+    from ..store.ports import Store
+
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from ..app.service import build_parts  # noqa: PLC0415
+    from ..app.parts import build_parts  # noqa: PLC0415
 
     path = config_path(args)
     try:
         config = load(path)
-        router, _, profiles = build_parts(config)
+        parts = build_parts(config)
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 1
@@ -29,8 +32,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         "admin": config.admin.listen,
         "store": config.store.path,
         "accounts": sorted(config.accounts),
-        "carriers": sorted(profiles),
-        "routes": len(router.table),
+        "carriers": sorted(parts.profiles),
+        "routes": len(parts.router.table),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -40,7 +43,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | None:
+def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Store]] | None:
     """The stores ``ledger check`` reads, by name: --store (a SQLite file or a postgresql:// URL), else the
     configuration's; with serve --workers every worker's SQLite file."""
     from ..store.sqlite import SqliteStore  # noqa: PLC0415
@@ -64,7 +67,7 @@ def _open_stores_for_check(args: argparse.Namespace) -> list[tuple[str, Any]] | 
     return [(str(path), SqliteStore(path)) for path in paths]
 
 
-def _open_postgres(url: str) -> Any:
+def _open_postgres(url: str) -> Store | None:
     import psycopg  # noqa: PLC0415
 
     from ..store.postgres import PostgresStore  # noqa: PLC0415

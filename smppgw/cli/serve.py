@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config import ConfigError, GatewayConfig, default_config_path, load
+from ..config import ConfigError, GatewayConfig, default_config_path, load, node_id
 
 if TYPE_CHECKING:
     from ..app.service import GatewayService
@@ -25,16 +25,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: PLC0415
 
     from ..app.service import GatewayService  # noqa: PLC0415
-    from ..workers.child import WorkerSlot  # noqa: PLC0415
+    from ..workers.child import WorkerListening, WorkerSlot  # noqa: PLC0415
     from ..workers.placement import check_store_layout  # noqa: PLC0415
 
     if args.workers < 1:
         print(f"smppgw: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.worker is None:
+        from ..app.parts import build_parts  # noqa: PLC0415
         from ..workers.supervisor import supervise  # noqa: PLC0415
 
-        return supervise(config_path(args), args)
+        return supervise(config_path(args), args, build_parts)
     try:
         config = load(config_path(args))
         slot = WorkerSlot.parse(args.worker) if args.worker else None
@@ -47,9 +48,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from ..rig.virtualtime import VirtualClock  # noqa: PLC0415
 
             clock = VirtualClock(reactor, args.clock_factor)
-        service = GatewayService(config, clock, slot.seq_floor if slot else 1)
-        if slot is not None:
-            slot.install(service, reactor)
+        listening = WorkerListening(slot, config, reactor) if slot is not None else None
+        service = GatewayService(config, clock, slot.seq_floor if slot else 1, listening)
+        if listening is not None:
+            listening.start()
     except (ConfigError, ValueError) as err:
         print(f"smppgw: {err}", file=sys.stderr)
         return 2
@@ -78,8 +80,6 @@ def _store_name(config: GatewayConfig) -> str:
     url: str = config.store.url
     if not url:
         return str(config.store.path)
-    from ..app.service import node_id  # noqa: PLC0415
-
     return redact_url(url) + f" (node {node_id(config)})"
 
 
@@ -90,12 +90,15 @@ def redact_url(url: str) -> str:
 
 def _reload_on_sighup(reactor: Any, service: GatewayService) -> None:
     """SIGHUP re-reads the configuration (as POST /api/reload does); errors are logged, not fatal."""
-    from ..app.reload import reload  # noqa: PLC0415
+    from twisted.logger import Logger  # noqa: PLC0415
+
+    def refused(failure: Any) -> None:
+        # A refused configuration was logged by the reload, and the old one stays; anything else is a fault.
+        if not isinstance(failure.value, ConfigError):
+            Logger().failure("reload failed", failure)
 
     def reload_now() -> None:
-        # Each way a reload fails is logged where it fails (a refused file by reload(), a failed
-        # write by the committer) and the running configuration stays: nothing is left to say here.
-        reload(service).addErrback(lambda failure: None)
+        service.reload().addErrback(refused)
 
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda signum, frame: reactor.callFromThread(reload_now))

@@ -24,35 +24,87 @@ except bind counting (the reader connection: a bind needs its answer now) and th
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import psycopg
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorFromThreads, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from .. import shared_files
-from ..config import ClusterConfig
-from ..model import Delivery, Message
-from ..pipeline.accounts import BIND_TYPE_OF
-from ..server.guard import Lockout
-from ..store.ports import GroupResult, StoredAccount
-from ..store.postgres import ClusterView, PostgresStore, connect
+from ..billing.ledger import Wallets
+from ..carriers.link import CarrierLink
+from ..config import AccountConfig, ClusterConfig, ConfigError
+from ..model import AccountStatus, Delivery, Message
+from ..pipeline.accounts import AccountBook
+from ..pipeline.committer import GroupCommitter
+from ..pipeline.compliance import Compliance
+from ..pipeline.deliveries import DeliveryQueue
+from ..pipeline.gateway import Gateway
+from ..server.guard import BindGuard
+from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
+from ..store.postgres import connect
+from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
+from .binds import SharedBinds
+from .sync import throughput_share
 
-if TYPE_CHECKING:
-    from ..app.service import GatewayService
+
+class SharedReload(Protocol):
+    """Apply a configuration reloaded on another node: its text, read with this node's copies of
+    the data files it names; fails (a ConfigError, already logged) when the text is refused here."""
+
+    def __call__(self, *, shared: str, copies: Mapping[str, Path]) -> Deferred[Any]: ...
 
 
 class Cluster:
     log = Logger()
 
-    def __init__(self, service: GatewayService, store: PostgresStore, config: ClusterConfig) -> None:
-        self.service = service
+    def __init__(
+        self,
+        *,
+        store: ClusterStore,
+        config: ClusterConfig,
+        binds: SharedBinds,
+        committer: GroupCommitter,
+        deliveries: DeliveryQueue,
+        accounts: AccountBook,
+        wallets: Wallets,
+        guard: BindGuard,
+        carriers: Mapping[str, CarrierLink],
+        gateway: Gateway,
+        compliance: Compliance,
+        reactor: IReactorTime,
+        threads: IReactorFromThreads,
+        state_folder: Path,
+        unbind_account: Callable[[str], None],
+        open_stored_account: Callable[[StoredAccount], AccountConfig],
+        reload: SharedReload,
+    ) -> None:
+        """``carriers``: the node's carrier links (a live view: a reload adds to it); ``state_folder``
+        the folder under which the copies of shared data files go; ``unbind_account`` ends the sessions of an account
+        suspended elsewhere; ``open_stored_account`` reads an account another node created through
+        its admin API."""
         self.store = store
         self.config = config
+        self.binds = binds
+        self.committer = committer
+        self.deliveries = deliveries
+        self.accounts = accounts
+        self.wallets = wallets
+        self.guard = guard
+        self.carriers = carriers
+        self.gateway = gateway
+        self.compliance = compliance
+        self.reactor = reactor
+        self.threads = threads  # wake-ups from the listener thread
+        self.state_folder = state_folder
+        self._unbind_account = unbind_account
+        self._open_stored_account = open_stored_account
+        self._reload = reload
         self.node_id = store.node_id
         self._receiving: set[str] = set()  # accounts with a receiving bind here
         self._claiming = False
@@ -65,14 +117,6 @@ class Cluster:
         self._generations: dict[str, int] | None = None  # as last seen
         self._outage_generation = -1  # the 'carriers' generation last applied (-1: none yet)
         self._outage_writes: dict[str, int] = {}  # carrier -> generation of this node's last switch of it
-        # Lockouts started (until) and lifted (None) here lately: (when, account, address or None, until).
-        self._lock_changes: list[tuple[float, str, str | None, float | None]] = []
-        service.committer.on_result = self._committed
-        service.deliveries.on_receivers = self._receivers_changed
-        service.accounts.bind_gate = self._bind_gate
-        service.accounts.on_release = self._bind_released
-        service.factory.guard.on_lock = self._locked_out
-        service.factory.guard.on_lift = self._lifted
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -82,7 +126,7 @@ class Cluster:
         except psycopg.Error as err:
             self.log.warn("cluster: stored carrier outages not read at start (next heartbeat): {err}", err=err)
         self._loop = LoopingCall(self._tick)
-        self._loop.clock = self.service.reactor
+        self._loop.clock = self.reactor
         self._loop.start(self.config.heartbeat_interval, now=True).addErrback(self._log, "heartbeat loop")
         self._listener = threading.Thread(target=self._listen, name="smppgw-listen", daemon=True)
         self._listener.start()
@@ -94,7 +138,7 @@ class Cluster:
         for call in self._releases.values():
             if call.active():
                 call.cancel()
-        await self.service.committer.run_on_store_thread(self.store.leave)
+        await self.committer.run_on_store_thread(self.store.leave)
         if self._listener is not None:
             self._listener.join(timeout=2.0)  # it wakes every half second to see the stop
 
@@ -105,8 +149,8 @@ class Cluster:
     # ---- heartbeat: liveness, balances and statuses, dead nodes' messages --------------------
 
     def _tick(self) -> None:
-        now = self.service.reactor.seconds()
-        d = self.service.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout, now)
+        now = self.reactor.seconds()
+        d = self.committer.run_on_store_thread(self.store.heartbeat, self.config.node_timeout, now)
         d.addCallback(self._beaten)
         d.addErrback(self._log, "heartbeat")
         self.claim()  # the fallback for a NOTIFY this node missed
@@ -115,9 +159,9 @@ class Cluster:
         if self._stopping.is_set():
             return
         self._resync({account: stored.balance for account, stored in view.accounts.items()})
-        accounts = self.service.accounts
+        accounts = self.accounts
         # This node's own changes not committed when the view was read: the view is older than them.
-        changing = {op.args[1] for op in self.service.committer.uncommitted() if op.kind == "account_status"}
+        changing = {w.system_id for w in self.committer.uncommitted() if isinstance(w, AccountStatusSet)}
         for account, stored in view.accounts.items():
             state = accounts.get(account)
             if state is None:
@@ -130,12 +174,12 @@ class Cluster:
                     account=account,
                     status=stored.status,
                 )
-                if stored.status != "active":
-                    self.service._unbind_account(account)
+                if stored.status != AccountStatus.ACTIVE:
+                    self._unbind_account(account)
         self._follow(view.generations)
         self._follow_outages(view.generations.get("carriers", 0), view.outages)
         self._share_throughput(view.binds)
-        self.service.factory.guard.adopt(self._lockouts(view.lockouts))
+        self.guard.adopt(self.binds.lockouts(view.lockouts))
         if view.adopted:
             self._adopt(view.adopted)
 
@@ -147,33 +191,31 @@ class Cluster:
                 self._apply_shared_config()
             return
         moved = {name for name, value in generations.items() if seen.get(name) != value}
-        service = self.service
+        compliance = self.compliance
         if "optouts" in moved:
-            stored = [(str(r["account"]), str(r["msisdn"])) for r in self.store.optouts()]
-            service.compliance.optouts = {}
-            service.compliance.restore(stored, [])
-            for op in service.committer.uncommitted():  # this node's own, not stored yet
-                if op.kind == "optout":
-                    service.compliance.optouts.setdefault(str(op.args[0]), set()).add(str(op.args[1]))
-                elif op.kind == "optout_remove":
-                    service.compliance.optouts.get(str(op.args[0]), set()).discard(str(op.args[1]))
+            stored = [(r.account, r.msisdn) for r in self.store.optouts()]
+            compliance.optouts = {}
+            compliance.restore(stored, [])
+            for w in self.committer.uncommitted():  # this node's own, not stored yet
+                if isinstance(w, OptoutAdded):
+                    compliance.optouts.setdefault(w.account, set()).add(w.msisdn)
+                elif isinstance(w, OptoutRemoved):
+                    compliance.optouts.get(w.account, set()).discard(w.msisdn)
         if "pledges" in moved:
             for account in self.store.pledges():
-                state = service.accounts.get(account)
+                state = self.accounts.get(account)
                 if state is not None:
                     state.pledged = True
         if "config" in moved:
             self._apply_shared_config()
 
     def _apply_shared_config(self) -> None:
-        from ..app.reload import reload  # noqa: PLC0415 (reload builds on the service, as this does)
-
         shared = self.store.shared_config()
         if shared is None:
             return
         # The files it names are read from this node's copies of the shared ones (a file the
         # sharing node did not send, from before files were shared, from this node's own folder).
-        state = Path(self.service.config.store.path).parent
+        state = self.state_folder
         try:
             copies = shared_files.write(shared_files.folder(state, shared.generation), shared.files)
         except OSError as err:
@@ -184,8 +226,12 @@ class Cluster:
             generation=shared.generation,
             n=len(copies),
         )
-        d = reload(self.service, shared=shared.text, copies=copies)
-        d.addErrback(lambda failure: None)  # a refusal is logged by reload
+        d = self._reload(shared=shared.text, copies=copies)
+        d.addErrback(self._refused)
+
+    def _refused(self, failure: Failure) -> None:
+        if not isinstance(failure.value, ConfigError):  # a refused configuration was logged by the reload
+            self._log(failure, "applying the configuration of another node")
 
     def config_reloaded(self, text: str, files: Mapping[str, Path]) -> None:
         """This node reloaded its configuration: every other node applies the same text, with the
@@ -217,7 +263,7 @@ class Cluster:
                 continue
             if switched < self._outage_writes.get(code, 0):
                 continue  # read before this node's own later switch of it, which stands
-            link = self.service.carriers.get(code)
+            link = self.carriers.get(code)
             if link is None or link.is_up != down:
                 continue  # not a carrier of this node, or already so
             link.set_down(down)
@@ -239,101 +285,51 @@ class Cluster:
         if not stored.settings:
             return  # a configured account this node's file does not have
         try:
-            config = self.service._stored_account(stored)
+            config = self._open_stored_account(stored)
         except ValueError as err:
             self.log.warn("cluster: account {account} not loaded: {err}", account=stored.system_id, err=err)
             return
-        self.service.accounts.add(config, stored.status)
-        if stored.system_id not in self.service.wallets:
-            self.service.wallets.open(stored.system_id, stored.unit, stored.balance)
+        self.accounts.add(config, stored.status)
+        if stored.system_id not in self.wallets:
+            self.wallets.open(stored.system_id, stored.unit, stored.balance)
         self.log.info("cluster: account {account} created on another node", account=stored.system_id)
 
     def _share_throughput(self, binds: dict[str, tuple[int, int]]) -> None:
         """An account's messages/s are shared by the nodes in proportion to the binds each holds."""
-        for state in self.service.accounts:
+        for state in self.accounts:
             limit = state.config.throughput
-            here, total = binds.get(state.config.system_id, (0, 0))
-            if limit > 0 and here > 0 and total > 0:
-                state.bucket.rate = limit * here / total
-            elif limit > 0:
-                state.bucket.rate = limit
+            if limit > 0:
+                state.bucket.rate = throughput_share(limit, *binds.get(state.config.system_id, (0, 0)))
 
     def _adopt(self, messages: list[Message]) -> None:
-        wallets = self.service.wallets
+        wallets = self.wallets
         for message in messages:
             wallet = wallets.get(message.account)
             if wallet is not None:
                 wallet.adopt_charge(message.message_id, message.charge - message.refunded)
-        self.service.gateway.resume(messages)
+        self.gateway.resume(messages)
         self.adopted += len(messages)
         self.log.info("cluster: adopted {n} open messages of a node that stopped", n=len(messages))
 
     # ---- money ----------------------------------------------------------------------------
 
-    def _committed(self, result: GroupResult) -> None:
+    def committed(self, result: GroupResult) -> None:
+        """The committer's hook: a group committed, with the balances the database holds now."""
         self._resync(result.balances)
 
     def _resync(self, balances: dict[str, int]) -> None:
         """Stored balance plus what this node wrote and has not committed yet."""
         pending: dict[str, int] = {}
-        for op in self.service.committer.uncommitted():
-            if op.kind == "ledger":
-                args: tuple[Any, ...] = op.args
-                pending[args[1]] = pending.get(args[1], 0) + args[3]
-        wallets = self.service.wallets
+        for w in self.committer.uncommitted():
+            if isinstance(w, LedgerAppended):
+                pending[w.entry.account] = pending.get(w.entry.account, 0) + w.entry.amount
+        wallets = self.wallets
         for account, balance in balances.items():
             wallet = wallets.get(account)
             if wallet is not None:
                 wallet.resync(max(0, balance + pending.get(account, 0)))
 
     # ---- binds ----------------------------------------------------------------------------
-
-    def _bind_gate(self, account: str, bind_command: int, limit: int) -> bool:
-        try:
-            return self.store.reserve_bind(
-                account, BIND_TYPE_OF.get(bind_command, "?"), limit, self.config.node_timeout
-            )
-        except psycopg.Error as err:
-            self.log.warn(
-                "cluster: bind of {account} refused, the store cannot count it: {err}", account=account, err=err
-            )
-            return False
-
-    def _bind_released(self, account: str) -> None:
-        try:
-            self.store.release_bind(account)
-        except psycopg.Error as err:  # the row expires with this node's heartbeat anyway
-            self.log.warn("cluster: unbind of {account} not recorded: {err}", account=account, err=err)
-
-    def _lockouts(self, stored: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
-        """The lockouts in force: the stored ones, with this node's changes of the last two heartbeats
-        (a heartbeat's read may have started before them)."""
-        now = self.service.reactor.seconds()
-        self._lock_changes = [c for c in self._lock_changes if c[0] > now - 2 * self.config.heartbeat_interval]
-        locked = dict(stored)
-        for _, account, address, until in self._lock_changes:
-            if until is not None and address is not None:
-                locked[(account, address)] = until
-            else:
-                for key in [k for k in locked if k[0] == account and (address is None or k[1] == address)]:
-                    del locked[key]
-        return locked
-
-    def _locked_out(self, lockout: Lockout) -> None:
-        self._lock_changes.append((self.service.reactor.seconds(), lockout.account, lockout.address, lockout.until))
-        try:
-            self.store.lock_out(lockout.account, lockout.address, lockout.until)
-        except psycopg.Error as err:
-            self.log.warn(
-                "cluster: lockout of {account} kept on this node only: {err}", account=lockout.account, err=err
-            )
-
-    def _lifted(self, account: str, address: str | None) -> None:
-        self._lock_changes.append((self.service.reactor.seconds(), account, address, None))
-        try:
-            self.store.lift_lockouts(account, address)
-        except psycopg.Error as err:
-            self.log.warn("cluster: lockout of {account} not lifted in the store: {err}", account=account, err=err)
 
     # ---- receipts and MO -----------------------------------------------------------------------
 
@@ -343,14 +339,15 @@ class Cluster:
         account = delivery.account
         if delivery.delivery_id in self.store.claimed:
             self.store.claimed.discard(delivery.delivery_id)
-            self.service.deliveries.add(delivery)
+            self.deliveries.add(delivery)
             if account not in self._receiving and account not in self._releases:
                 # The receiver left while it was being stored: hand it back like the rest.
-                self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+                self._releases[account] = self.reactor.callLater(1.0, self._release, account)
         elif account in self._receiving:
             self.claim()
 
-    def _receivers_changed(self, account: str, count: int) -> None:
+    def receivers_changed(self, account: str, count: int) -> None:
+        """The delivery queue's hook: ``account`` has ``count`` receiving binds here now."""
         if count > 0:
             self._receiving.add(account)
             self.store.receiving = frozenset(self._receiving)
@@ -362,15 +359,15 @@ class Cluster:
             self._receiving.discard(account)
             self.store.receiving = frozenset(self._receiving)
             # A client that rebinds at once keeps its receipts here; one that went elsewhere gets them there.
-            self._releases[account] = self.service.reactor.callLater(1.0, self._release, account)
+            self._releases[account] = self.reactor.callLater(1.0, self._release, account)
 
     def _release(self, account: str) -> None:
         self._releases.pop(account, None)
         if account in self._receiving:
             return
-        dropped = self.service.deliveries.drop(account)
+        dropped = self.deliveries.drop(account)
         if dropped:
-            d = self.service.committer.run_on_store_thread(self.store.unclaim, account)
+            d = self.committer.run_on_store_thread(self.store.unclaim, account)
             d.addErrback(self._log, "handing receipts back")
 
     def claim(self) -> None:
@@ -383,13 +380,13 @@ class Cluster:
         self._claiming = True
         self._claim_again = False
         accounts = sorted(self._receiving)
-        d = self.service.committer.run_on_store_thread(self.store.claim, accounts, self.config.node_timeout)
+        d = self.committer.run_on_store_thread(self.store.claim, accounts, self.config.node_timeout)
         d.addCallback(self._claimed)
         d.addErrback(self._log, "claiming receipts")
         d.addBoth(self._claim_done)
 
     def _claimed(self, deliveries: list[Delivery]) -> None:
-        queue = self.service.deliveries
+        queue = self.deliveries
         for delivery in deliveries:
             if not queue.has(delivery.delivery_id, delivery.account):
                 queue.add(delivery)
@@ -403,7 +400,7 @@ class Cluster:
 
     def _listen(self) -> None:
         """The listener thread: LISTEN on its own connection, hand each wake-up to the reactor."""
-        reactor: Any = self.service.reactor
+        threads = self.threads
         while not self._stopping.is_set():
             try:
                 with connect(self.store.url) as conn:
@@ -411,7 +408,7 @@ class Cluster:
                     conn.execute("LISTEN smppgw_accounts")
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            reactor.callFromThread(self._notified, note.channel, note.payload)
+                            threads.callFromThread(self._notified, note.channel, note.payload)
             except psycopg.Error:
                 if self._stopping.wait(1.0):  # reconnect; polling covers the gap
                     return

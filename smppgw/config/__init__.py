@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..billing.tariff import Tariff, tariffs_from_toml_table
+from ..carriers.model import CarrierProfile, ScenarioRule, profile_from_dict, scenario_rules_from_list
 from ..protocol.session import SessionConfig
 from .rig import BindFaults, ScorecardRules, SettingError, faults_from_dict
 
@@ -143,9 +147,12 @@ class GatewayConfig:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     refund_states: frozenset[str] = frozenset({"UNDELIV", "REJECTD"})
-    rate_plans: Mapping[str, Any] = field(default_factory=dict)  # raw, parsed by billing.tariff
-    carriers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # raw, parsed by carriers.model
-    scenario: tuple[Mapping[str, Any], ...] = ()  # raw scenario rules
+    rate_plans: tuple[Tariff, ...] = ()
+    # Each carrier's profile, the gateway's [[scenario]] rules before its own.
+    profiles: Mapping[str, CarrierProfile] = field(default_factory=dict)
+    # The carrier tables as written: a scenario timeline lays its changes over them.
+    carriers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    scenario: tuple[ScenarioRule, ...] = ()
     accounts: Mapping[str, AccountConfig] = field(default_factory=dict)
     outages: tuple[Outage, ...] = ()
     seed: int = 1
@@ -508,6 +515,16 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
         raise root.error("carriers", "must be a table of carrier tables")
     if not isinstance(scenario, list) or not all(isinstance(v, Mapping) for v in scenario):
         raise root.error("scenario", "must be an array of tables ([[scenario]])")
+    name = path.name
+    try:
+        tariffs = tuple(tariffs_from_toml_table(rate_plans, name))
+        shared_rules = scenario_rules_from_list(scenario, name)
+        profiles = {}
+        for code, table in carriers.items():
+            profile = profile_from_dict(code, table, name)
+            profiles[code] = replace(profile, rules=shared_rules + profile.rules)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
     outages = []
     raw_outages = root.get("outage", [])
@@ -546,9 +563,10 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
         routing=routing,
         content=content,
         refund_states=refund_states,
-        rate_plans=rate_plans,
+        rate_plans=tariffs,
+        profiles=profiles,
         carriers=carriers,
-        scenario=tuple(scenario),
+        scenario=shared_rules,
         accounts=accounts,
         outages=tuple(outages),
         seed=seed,
@@ -615,6 +633,12 @@ def load(path: str | Path) -> GatewayConfig:
     return parse(text, path.resolve())
 
 
+def node_id(config: GatewayConfig) -> str:
+    """This node's name among several: ``[cluster] node_id``, else the host name."""
+    return config.cluster.node_id or socket.gethostname()
+
+
 def default_config_path() -> Path:
-    """The demo configuration shipped in fixtures/ of the source tree."""
-    return Path(__file__).resolve().parent.parent / "fixtures" / "gateway.toml"
+    """The demo configuration and the files it names, shipped in the package (smppgw/data, which
+    is the source tree's fixtures/): found wherever the package is installed and run from."""
+    return Path(str(resources.files("smppgw") / "data" / "gateway.toml"))

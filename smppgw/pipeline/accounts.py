@@ -10,13 +10,30 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from ..billing.ledger import MONEY, LedgerEntry, Wallets
 from ..config import AccountConfig
+from ..model import AccountStatus
 from ..passwords import verify_password
 from ..protocol.constants import CommandStatus
+from ..writes import AccountCreated, LedgerAppended, Write
 
 S = CommandStatus
 
 BIND_TYPE_OF = {0x00000001: "receiver", 0x00000002: "transmitter", 0x00000009: "transceiver"}
+
+INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
+
+
+def open_account_writes(wallets: Wallets, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
+    """A new account gets a wallet at 0 and, when it has one, its opening balance as a top-up
+    entry, so that balance == sum of ledger entries from the start.  Returns what to store."""
+    wallets.open(system_id, unit or MONEY, 0)
+    ops: list[Write] = [AccountCreated(system_id, 0, unit, AccountStatus.ACTIVE, "", now)]
+    if initial > 0:
+        entry = wallets[system_id].topup(initial, INITIAL_BALANCE_REFERENCE.format(system_id), "config", now)
+        assert isinstance(entry, LedgerEntry)
+        ops.append(LedgerAppended(entry))
+    return ops
 
 
 @dataclass(slots=True)
@@ -41,24 +58,28 @@ class TokenBucket:
 @dataclass(slots=True)
 class AccountState:
     config: AccountConfig
-    status: str
+    status: AccountStatus
     binds: int = 0
     pledged: bool = False  # an information-security pledge is on record
     bucket: TokenBucket = field(default_factory=lambda: TokenBucket(0.0, 0.0, 0.0))
 
 
 class AccountBook:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        bind_gate: Callable[[str, int, int], bool] | None = None,
+        on_release: Callable[[str], None] | None = None,
+    ) -> None:
         self._accounts: dict[str, AccountState] = {}
         # After one slow hash check succeeds, later binds compare a salted fast digest in constant time.
         self._salt = os.urandom(16)
         self._verified: dict[str, bytes] = {}
         # Several nodes: the bind limit is counted over all of them (account, bind command, limit -> allowed).
-        self.bind_gate: Callable[[str, int, int], bool] | None = None
-        self.on_release: Callable[[str], None] | None = None
+        self.bind_gate = bind_gate
+        self.on_release = on_release
 
     def add(self, config: AccountConfig, status: str | None = None) -> AccountState:
-        state = AccountState(config, status or config.status)
+        state = AccountState(config, AccountStatus(status or config.status))
         state.bucket = TokenBucket(config.throughput, config.throughput, 0.0)
         self._accounts[config.system_id] = state
         return state
@@ -83,7 +104,7 @@ class AccountBook:
     def __contains__(self, system_id: object) -> bool:
         return system_id in self._accounts
 
-    def set_status(self, system_id: str, status: str) -> None:
+    def set_status(self, system_id: str, status: AccountStatus) -> None:
         self._accounts[system_id].status = status
 
     def set_password(self, system_id: str, password_hash: str) -> None:
@@ -116,7 +137,7 @@ class AccountBook:
                 return S.ESME_RBINDFAIL
         if not self._password_ok(state, password):
             return S.ESME_RINVPASWD
-        if state.status != "active" or (cfg.pledge_required and not state.pledged):
+        if state.status is not AccountStatus.ACTIVE or (cfg.pledge_required and not state.pledged):
             return S.ESME_RBINDFAIL
         if (cfg.not_before is not None and now < cfg.not_before) or (cfg.not_after is not None and now > cfg.not_after):
             return S.ESME_RBINDFAIL

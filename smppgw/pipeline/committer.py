@@ -13,7 +13,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from ..store.ports import CommitRefusedError, GroupResult, GroupStore, Op, Store
+from ..store.ports import CommitRefusedError, GroupResult, GroupStore, Store
+from ..writes import Write
 
 _T = TypeVar("_T")
 
@@ -29,6 +30,7 @@ class GroupCommitter:
         *,
         interval: float = 0.002,
         max_batch: int = 2000,
+        on_result: Callable[[GroupResult], None] | None = None,
     ) -> None:
         self.store = store
         self._reactor = reactor
@@ -36,13 +38,13 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._pool = ThreadPool(1, 1, "smppgw-store")
         self._threads = threads
-        self._ops: list[Op] = []
+        self._ops: list[Write] = []
         self._waiters: list[Deferred[None]] = []
         self._sizes: list[int] = []  # ops of each waiter's write, for a store that refuses some
-        self._flying: list[Op] = []  # the batch being committed
+        self._flying: list[Write] = []  # the batch being committed
         # A cluster store commits the writes of a batch or refuses some; on_result sees each outcome.
         self._grouped: GroupStore | None = store if hasattr(store, "apply_groups") else None  # type: ignore[assignment]
-        self.on_result: Callable[[GroupResult], None] | None = None
+        self.on_result = on_result
         self._timer: IDelayedCall | None = None
         self._in_flight: Deferred[None] | None = None
         self.commits = 0
@@ -51,12 +53,12 @@ class GroupCommitter:
     def start(self) -> None:
         self._pool.start()
 
-    def write(self, ops: Sequence[Op]) -> Deferred[None]:
-        """Queue ops; the Deferred fires once they are committed (or fails if the commit failed)."""
-        self._ops.extend(ops)
+    def write(self, writes: Sequence[Write]) -> Deferred[None]:
+        """Queue writes; the Deferred fires once they are committed (or fails if the commit failed)."""
+        self._ops.extend(writes)
         d: Deferred[None] = Deferred()
         self._waiters.append(d)
-        self._sizes.append(len(ops))
+        self._sizes.append(len(writes))
         if self._in_flight is None:
             if len(self._ops) >= self._max_batch or self._interval <= 0:
                 self._cancel_timer()
@@ -65,9 +67,9 @@ class GroupCommitter:
                 self._timer = self._reactor.callLater(self._interval, self._flush)
         return d
 
-    def write_later(self, ops: Sequence[Op]) -> None:
-        """Queue ops nobody waits for (e.g. deletions of delivered receipts)."""
-        self.write(ops).addErrback(self._log_failure)
+    def write_later(self, writes: Sequence[Write]) -> None:
+        """Queue writes nobody waits for (e.g. deletions of delivered receipts)."""
+        self.write(writes).addErrback(self._log_failure)
 
     def _log_failure(self, failure: Failure) -> None:
         self.log.failure("background write failed", failure)
@@ -115,20 +117,20 @@ class GroupCommitter:
 
         d.addBoth(done)
 
-    def _apply(self, ops: list[Op], sizes: list[int]) -> GroupResult | None:
+    def _apply(self, ops: list[Write], sizes: list[int]) -> GroupResult | None:
         """On the database thread: the batch, as one list or (cluster store) as its writes."""
         if self._grouped is None:
             self.store.apply(ops)
             return None
-        groups: list[Sequence[Op]] = []
+        groups: list[Sequence[Write]] = []
         start = 0
         for size in sizes:
             groups.append(ops[start : start + size])
             start += size
         return self._grouped.apply_groups(groups)
 
-    def uncommitted(self) -> Iterator[Op]:
-        """Ops written but not committed yet: the batch in flight, then those queued."""
+    def uncommitted(self) -> Iterator[Write]:
+        """Writes made but not committed yet: the batch in flight, then those queued."""
         yield from self._flying
         yield from self._ops
 

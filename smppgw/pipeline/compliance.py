@@ -19,13 +19,22 @@ from twisted.logger import Logger
 
 from ..config import AccountConfig, ContentConfig
 from ..content import Action, ContentRules, Hit
-from ..model import Message
+from ..model import AccountStatus, Decision, GroupKey, Held, HeldForReview, HeldPart, HeldReject, Message
 from ..protocol import pdu as p
 from ..protocol.coding import decode_text
 from ..protocol.concat import ConcatInfo, split_udh
 from ..protocol.constants import ESM_CLASS_UDHI, CommandStatus
 from ..routing.numbers import InvalidNumber, mask_msisdn, normalise_msisdn
-from ..store.ports import Op
+from ..writes import (
+    AccountStatusSet,
+    DecisionRecorded,
+    HeldAdded,
+    HeldDone,
+    IncidentRecorded,
+    OptoutAdded,
+    OptoutRemoved,
+    Write,
+)
 from .accounts import AccountBook, AccountState
 
 if TYPE_CHECKING:
@@ -45,7 +54,7 @@ REVIEW_REJECT = (3, "MK:0115")
 class Judgement:
     """What the text checks (signature, keywords) decided for one whole message."""
 
-    decision: str  # allowed | flagged | held | rejected | suspended
+    decision: Decision  # allowed | flagged | held | rejected | suspended
     status: int = 0  # != 0: refuse in submit_sm_resp with this status
     err: int = 0  # receipt rejection: err and code of the REJECTD receipt
     code: str = ""
@@ -56,10 +65,10 @@ class Judgement:
 
     @property
     def refused(self) -> bool:
-        return self.decision in ("rejected", "suspended")
+        return self.decision is Decision.REJECTED or self.decision is Decision.SUSPENDED
 
 
-ALLOWED = Judgement("allowed")
+ALLOWED = Judgement(Decision.ALLOWED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +76,10 @@ class Precheck:
     """The outcome of ``precheck`` for a submit that may go on."""
 
     judgement: Judgement | None  # None: a part of a long message, judged once all parts are in
-    group: str  # the held group (long message key), or "" for a single message
+    group: GroupKey | None  # the long message this is a part of, or None for a single message
     defer_until: float | None = None  # outside the send window, deferred to its next start
     text: str = ""
     part: int = 1  # this part's number in its long message (UDH or SAR TLVs)
-
-
-@dataclass(slots=True)
-class Held:
-    message_id: str
-    account: str
-    kind: str  # review | parts | reject
-    group: str
-    category: str
-    term: str
-    held_at: float
-    deadline: float
 
 
 @dataclass(slots=True)
@@ -120,11 +117,12 @@ class Compliance:
         rules: ContentRules | None,
         clock: IReactorTime,
         accounts: AccountBook,
-        write: Callable[[list[Op]], None],
+        write: Callable[[list[Write]], None],
         dc0: str = "gsm7",
         utc_offset_minutes: int = 480,
         next_incident_id: int = 1,
         next_refusal_id: int = 1,
+        on_suspend: Callable[[str], None] = lambda account: None,
     ) -> None:
         self.configure(config, rules)
         self.clock = clock
@@ -134,14 +132,15 @@ class Compliance:
         self.utc_offset_minutes = utc_offset_minutes
         self.optouts: dict[str, set[str]] = {}
         self.held: dict[str, Held] = {}
-        self._groups: dict[str, _Group] = {}
-        self._parts: dict[str, dict[int, str]] = {}  # group -> part number -> message id
+        self._reviews: dict[str, _Group] = {}  # review group (its first message id) -> members
+        self._long: dict[GroupKey, _Group] = {}  # long messages waiting for parts
+        self._parts: dict[GroupKey, dict[int, str]] = {}  # long message -> part number -> message id
         self._next_incident = next_incident_id
         # Starts above every stored decision_id; each refusal writes one row, so ids never repeat.
         self._next_refusal = next_refusal_id
         self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
         self.gateway: Gateway | None = None  # set by the composition root
-        self.on_suspend: Callable[[str], None] = lambda account: None
+        self.on_suspend = on_suspend  # ends the sessions of an account just suspended
 
     def configure(self, config: ContentConfig, rules: ContentRules | None) -> None:
         """New settings and keyword rules (at start and on reload): they judge the next message;
@@ -161,29 +160,27 @@ class Compliance:
     def resume(self) -> None:
         """After a restart: re-arm the timers of everything held (gateway.active has the messages)."""
         gateway = self._gateway()
-        by_group: dict[str, list[Held]] = {}
+        reviews: dict[str, list[HeldForReview]] = {}
+        longs: dict[GroupKey, list[HeldPart]] = {}
         for entry in list(self.held.values()):
             if entry.message_id not in gateway.active:
                 del self.held[entry.message_id]
-                continue
-            by_group.setdefault(entry.group, []).append(entry)
-        for group, entries in by_group.items():
-            kind = entries[0].kind
-            if kind == "reject":
-                for entry in entries:
-                    err, code = int(entry.term or 0), entry.category
-                    del self.held[entry.message_id]
-                    gateway.content_reject(gateway.active[entry.message_id], err, code, self.clock.seconds())
-                continue
-            state = self._groups.setdefault(group, _Group())
-            state.members = [e.message_id for e in entries]
-            if kind == "parts":
-                parts = self._parts.setdefault(group, {})
-                for index, e in enumerate(entries):
-                    parts[int(e.term) if e.term.isdigit() else index + 1] = e.message_id
-                self._arm(group, entries[0].deadline, self._parts_timeout)
+            elif isinstance(entry, HeldReject):
+                del self.held[entry.message_id]
+                gateway.content_reject(gateway.active[entry.message_id], entry.err, entry.code, self.clock.seconds())
+            elif isinstance(entry, HeldPart):
+                longs.setdefault(entry.group, []).append(entry)
             else:
-                self._arm(group, entries[0].deadline, self._review_timeout)
+                reviews.setdefault(entry.group, []).append(entry)
+        for key, parts_held in longs.items():
+            self._long.setdefault(key, _Group()).members = [e.message_id for e in parts_held]
+            parts = self._parts.setdefault(key, {})
+            for index, e in enumerate(parts_held):
+                parts[e.part or index + 1] = e.message_id
+            self._arm_parts(key, parts_held[0].deadline)
+        for group, entries in reviews.items():
+            self._reviews.setdefault(group, _Group()).members = [e.message_id for e in entries]
+            self._arm_review(group, entries[0].deadline)
 
     # ---- submit -------------------------------------------------------------------------
 
@@ -205,7 +202,9 @@ class Compliance:
         to = pdu.destination_addr
         if self.optout_refusal(cfg.system_id, msisdn):
             why = "the recipient opted out"
-            self.record_refusal(cfg.system_id, to, S.SMPPGW_ROPTEDOUT, why, now=now, peer=peer, decision="opted_out")
+            self.record_refusal(
+                cfg.system_id, to, S.SMPPGW_ROPTEDOUT, why, now=now, peer=peer, decision=Decision.OPTED_OUT
+            )
             return S.SMPPGW_ROPTEDOUT, why
         defer = None
         if cfg.send_window is not None:
@@ -218,36 +217,36 @@ class Compliance:
                 return S.SMPPGW_RQUIETHOURS, why
         text = message_text(pdu.data_coding, pdu.esm_class, pdu.payload, self.dc0)
         if concat is not None:
-            group = f"{cfg.system_id}|{pdu.source_addr}|{pdu.destination_addr}|{concat.ref}|{concat.total}"
-            return Precheck(None, group, defer, text, concat.seqnum)
+            key = GroupKey(cfg.system_id, pdu.source_addr, pdu.destination_addr, concat.ref, concat.total)
+            return Precheck(None, key, defer, text, concat.seqnum)
         judgement = self.judge(cfg, text, receipts_only=False)
         if judgement.status:
             refusal_id = self.record_refusal(
                 cfg.system_id, to, judgement.status, judgement.detail, now=now, peer=peer,
                 decision=judgement.decision, category=judgement.category, term=judgement.term,
             )  # fmt: skip
-            if judgement.decision == "suspended" or judgement.legal_category is not None:
+            if judgement.decision is Decision.SUSPENDED or judgement.legal_category is not None:
                 self._write(
-                    self._incident_ops(
+                    self._incident_writes(
                         judgement, account=cfg.system_id, message_id=refusal_id, peer=peer,
                         destination=to, text=text, now=now,
                     )
                 )  # fmt: skip
-            if judgement.decision == "suspended":
+            if judgement.decision is Decision.SUSPENDED:
                 self.suspend(cfg.system_id, now, f"{judgement.category}: {judgement.term}")
             return judgement.status, judgement.detail
-        return Precheck(judgement, "", defer, text)
+        return Precheck(judgement, None, defer, text)
 
     def record_refusal(
         self, account: str, destination: str, status: int, why: str, *, now: float, peer: str,
-        decision: str = "refused", category: str = "", term: str = "",
+        decision: Decision = Decision.REFUSED, category: str = "", term: str = "",
     ) -> str:  # fmt: skip
         """Record a submit refused in its submit_sm_resp as a decision with an id of its own."""
         refusal_id = f"{REFUSAL_PREFIX}{self._next_refusal}"
         self._next_refusal += 1
         detail = f"submit refused with 0x{status:08X} ({why}), to {mask_msisdn(destination)}"
         detail += f" from {peer}" if peer else ""
-        self._write([Op("decision", (refusal_id, account, now, decision, category, term, detail))])
+        self._write([DecisionRecorded(refusal_id, account, now, decision, category, term, detail)])
         return refusal_id
 
     def judge(self, cfg: AccountConfig, text: str, *, receipts_only: bool) -> Judgement:
@@ -256,7 +255,7 @@ class Compliance:
             if not any(stripped.startswith(s) or stripped.endswith(s) for s in cfg.signatures):
                 err, code = SIGNATURE_REJECT
                 status = 0 if receipts_only else S.SMPPGW_RNOSIGNATURE
-                return Judgement("rejected", status, err, code, "signature", "", None, "no registered signature")
+                return Judgement(Decision.REJECTED, status, err, code, "signature", "", None, "no registered signature")
         if self.rules is None:
             return ALLOWED
         verdict = self.rules.check(text)
@@ -266,44 +265,37 @@ class Compliance:
         rule = hit.rule
         cat, term, legal = rule.category, hit.matched, rule.legal_category
         if verdict.action is Action.FLAG:
-            return Judgement("flagged", category=cat, term=term, legal_category=legal)
+            return Judgement(Decision.FLAGGED, category=cat, term=term, legal_category=legal)
         if verdict.action is Action.REVIEW:
-            return Judgement("held", category=cat, term=term, legal_category=legal, detail="held for review")
-        decision = "suspended" if verdict.action is Action.SUSPEND else "rejected"
+            return Judgement(Decision.HELD, category=cat, term=term, legal_category=legal, detail="held for review")
+        decision = Decision.SUSPENDED if verdict.action is Action.SUSPEND else Decision.REJECTED
         status = S.SMPPGW_RCONTENT if rule.reject_mode == "status" and not receipts_only else 0
         return Judgement(decision, status, rule.err_code, CONTENT_REJECT_CODE, cat, term, legal, f"{cat}: {term}")
 
-    def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> list[Op]:
-        """Ops stored with a message just accepted: its decision, and what holds it back."""
-        self._note_held(message, pre, now)
+    def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> list[Write]:
+        """Writes stored with a message just accepted: its decision, and what holds it back."""
+        entry = self._held_entry(message, pre, now)
+        if entry is not None:
+            # Known in memory from the moment the message is accepted (before its commit).
+            self.held[message.message_id] = entry
         judgement = pre.judgement
         if judgement is None:
-            info = pre.group.rsplit("|", 2)
-            part = pre.part
-            detail = f"part {part} of {info[-1]}: waiting for the other parts"
-            return [
-                self._decision(message, now, "held", detail=detail),
-                self._held_op(Held(message.message_id, message.account, "parts", pre.group, "", str(part), now,
-                                   now + self.config.concat_timeout)),
-            ]  # fmt: skip
-        ops = [self._decision(message, now, judgement.decision, judgement)]
+            assert entry is not None and pre.group is not None
+            detail = f"part {pre.part} of {pre.group.total}: waiting for the other parts"
+            return [self._decision(message, now, Decision.HELD, detail=detail), HeldAdded(entry)]
+        writes: list[Write] = [self._decision(message, now, judgement.decision, judgement)]
         if pre.defer_until is not None:
-            ops.append(self._decision(message, now, "deferred", detail="outside the send window"))
-        if judgement.decision == "held":
-            entry = Held(message.message_id, message.account, "review", message.message_id, judgement.category,
-                         judgement.term, now, now + self.config.review_timeout)  # fmt: skip
-            ops.append(self._held_op(entry))
-        elif judgement.refused:
-            entry = Held(message.message_id, message.account, "reject", message.message_id, judgement.code,
-                         str(judgement.err), now, now)  # fmt: skip
-            ops.append(self._held_op(entry))
-            ops += self._incident_ops(
+            writes.append(self._decision(message, now, Decision.DEFERRED, detail="outside the send window"))
+        if entry is not None:
+            writes.append(HeldAdded(entry))
+        if judgement.refused:
+            writes += self._incident_writes(
                 judgement, account=message.account, message_id=message.message_id, peer=peer,
                 destination=message.destination_addr, text=pre.text, now=now,
             )  # fmt: skip
-            if judgement.decision == "suspended":
+            if judgement.decision is Decision.SUSPENDED:
                 self.suspend(message.account, now, f"{judgement.category}: {judgement.term}")
-        return ops
+        return writes
 
     def intercept(self, message: Message) -> bool:
         """Once the submit_sm_resp is out: True when compliance keeps the message (held, rejected)."""
@@ -311,44 +303,40 @@ class Compliance:
         if entry is None:
             return False
         gateway = self._gateway()
-        if entry.kind == "reject":
+        if isinstance(entry, HeldReject):
             del self.held[message.message_id]
-            gateway.content_reject(message, int(entry.term), entry.category, self.clock.seconds())
-        elif entry.kind == "review":
-            group = self._groups.setdefault(entry.group, _Group())
-            group.members.append(message.message_id)
-            self._arm(entry.group, entry.deadline, self._review_timeout)
+            gateway.content_reject(message, entry.err, entry.code, self.clock.seconds())
+        elif isinstance(entry, HeldForReview):
+            self._reviews.setdefault(entry.group, _Group()).members.append(message.message_id)
+            self._arm_review(entry.group, entry.deadline)
         else:
-            parts = self._parts.setdefault(entry.group, {})
-            if int(entry.term) in parts:
+            key = entry.group
+            parts = self._parts.setdefault(key, {})
+            if entry.part in parts:
                 # The client reused the reference of an unfinished long message: judge what came of
                 # the earlier one as it is, so none of its parts is held for ever.
-                self._complete(entry.group, why="its reference was reused before all parts came; ")
-                parts = self._parts.setdefault(entry.group, {})
-            parts[int(entry.term)] = message.message_id
-            group = self._groups.setdefault(entry.group, _Group())
-            group.members.append(message.message_id)
-            total = int(entry.group.rsplit("|", 1)[1])
-            if len(parts) >= total:
-                self._complete(entry.group)
+                self._complete(key, why="its reference was reused before all parts came; ")
+                parts = self._parts.setdefault(key, {})
+            parts[entry.part] = message.message_id
+            self._long.setdefault(key, _Group()).members.append(message.message_id)
+            if len(parts) >= key.total:
+                self._complete(key)
             else:
-                self._arm(entry.group, entry.deadline, self._parts_timeout)
+                self._arm_parts(key, entry.deadline)
         return True
 
-    def _note_held(self, message: Message, pre: Precheck, now: float) -> None:
-        """Known in memory from the moment the message is accepted (before its commit)."""
-        if pre.judgement is None:
-            entry = Held(message.message_id, message.account, "parts", pre.group, "", str(pre.part),
-                         now, now + self.config.concat_timeout)  # fmt: skip
-        elif pre.judgement.decision == "held":
-            entry = Held(message.message_id, message.account, "review", message.message_id, pre.judgement.category,
-                         pre.judgement.term, now, now + self.config.review_timeout)  # fmt: skip
-        elif pre.judgement.refused:
-            entry = Held(message.message_id, message.account, "reject", message.message_id, pre.judgement.code,
-                         str(pre.judgement.err), now, now)  # fmt: skip
-        else:
-            return
-        self.held[message.message_id] = entry
+    def _held_entry(self, message: Message, pre: Precheck, now: float) -> Held | None:
+        judgement = pre.judgement
+        if judgement is None:
+            assert pre.group is not None
+            return HeldPart(message.message_id, message.account, pre.group, pre.part, now,
+                            now + self.config.concat_timeout)  # fmt: skip
+        if judgement.decision is Decision.HELD:
+            return HeldForReview(message.message_id, message.account, message.message_id, judgement.category,
+                                 judgement.term, now, now + self.config.review_timeout)  # fmt: skip
+        if judgement.refused:
+            return HeldReject(message.message_id, message.account, judgement.code, judgement.err, now)
+        return None
 
     def forget(self, message_id: str) -> None:
         """The commit of an accepted message failed: it never existed."""
@@ -359,13 +347,13 @@ class Compliance:
 
     # ---- long messages --------------------------------------------------------------------
 
-    def _parts_timeout(self, group: str) -> None:
-        self._complete(group, why="timed out waiting for parts; ")
+    def _parts_timeout(self, key: GroupKey) -> None:
+        self._complete(key, why="timed out waiting for parts; ")
 
-    def _complete(self, group: str, *, why: str = "") -> None:
+    def _complete(self, key: GroupKey, *, why: str = "") -> None:
         gateway = self._gateway()
-        state = self._groups.pop(group, None)
-        parts = self._parts.pop(group, {})
+        state = self._long.pop(key, None)
+        parts = self._parts.pop(key, {})
         if state is not None and state.timer is not None and state.timer.active():
             state.timer.cancel()
         messages = [gateway.active[mid] for _, mid in sorted(parts.items()) if mid in gateway.active]
@@ -380,52 +368,53 @@ class Compliance:
         if acct is None:
             return
         judgement = self.judge(acct.config, text, receipts_only=True)
-        ops: list[Op] = []
+        writes: list[Write] = []
         for m in messages:
-            ops.append(Op("held_done", (m.message_id,)))
-            ops.append(self._decision(m, now, judgement.decision, judgement, prefix=f"{why}whole message: "))
-        if judgement.decision == "held":
-            new_group = first.message_id
+            writes.append(HeldDone(m.message_id))
+            writes.append(self._decision(m, now, judgement.decision, judgement, prefix=f"{why}whole message: "))
+        if judgement.decision is Decision.HELD:
+            review = first.message_id
             members = _Group()
             for m in messages:
-                entry = Held(m.message_id, m.account, "review", new_group, judgement.category, judgement.term, now,
-                             now + self.config.review_timeout)  # fmt: skip
+                entry = HeldForReview(m.message_id, m.account, review, judgement.category, judgement.term, now,
+                                      now + self.config.review_timeout)  # fmt: skip
                 self.held[m.message_id] = entry
                 members.members.append(m.message_id)
-                ops.append(self._held_op(entry))
-            self._groups[new_group] = members
-            self._arm(new_group, now + self.config.review_timeout, self._review_timeout)
-            self._write(ops)
+                writes.append(HeldAdded(entry))
+            self._reviews[review] = members
+            self._arm_review(review, now + self.config.review_timeout)
+            self._write(writes)
             return
         if judgement.refused:
-            ops += self._incident_ops(
+            writes += self._incident_writes(
                 judgement, account=first.account, message_id=first.message_id, peer="",
                 destination=first.destination_addr, text=text, now=now,
             )  # fmt: skip
-            self._write(ops)
-            if judgement.decision == "suspended":
+            self._write(writes)
+            if judgement.decision is Decision.SUSPENDED:
                 self.suspend(first.account, now, f"{judgement.category}: {judgement.term}")
             for m in messages:
                 gateway.content_reject(m, judgement.err, judgement.code, now)
             return
-        self._write(ops)
+        self._write(writes)
         for m in messages:
             gateway.dispatch(m.message_id)
 
     # ---- review queue -------------------------------------------------------------------
 
-    def review_items(self) -> list[Held]:
-        return sorted((h for h in self.held.values() if h.kind == "review"), key=lambda h: (h.held_at, h.message_id))
+    def review_items(self) -> list[HeldForReview]:
+        items = [h for h in self.held.values() if isinstance(h, HeldForReview)]
+        return sorted(items, key=lambda h: (h.held_at, h.message_id))
 
     def review_length(self) -> int:
         """Messages waiting for a decision, a long message counted once (as the review list shows them)."""
-        return len({h.group for h in self.held.values() if h.kind == "review"})
+        return len({h.group for h in self.held.values() if isinstance(h, HeldForReview)})
 
     def group_of(self, message_id: str) -> list[str]:
         entry = self.held.get(message_id)
-        if entry is None or entry.kind != "review":
+        if not isinstance(entry, HeldForReview):
             return []
-        state = self._groups.get(entry.group)
+        state = self._reviews.get(entry.group)
         return list(state.members) if state is not None else [message_id]
 
     def decide(self, message_id: str, approve: bool, who: str, why: str = "") -> list[str] | None:
@@ -434,23 +423,24 @@ class Compliance:
         if not members:
             return None
         entry = self.held[message_id]
-        state = self._groups.pop(entry.group, None)
+        assert isinstance(entry, HeldForReview)
+        state = self._reviews.pop(entry.group, None)
         if state is not None and state.timer is not None and state.timer.active():
             state.timer.cancel()
         gateway = self._gateway()
         now = self.clock.seconds()
-        ops: list[Op] = []
+        writes: list[Write] = []
         messages = []
+        decision = Decision.APPROVED if approve else Decision.REJECTED
         for mid in members:
             self.held.pop(mid, None)
             m = gateway.active.get(mid)
             if m is None:
                 continue
             messages.append(m)
-            detail = why or f"{'approved' if approve else 'rejected'} by {who}"
-            ops += [Op("held_done", (mid,)), self._decision(m, now, "approved" if approve else "rejected",
-                                                            detail=detail)]  # fmt: skip
-        self._write(ops)
+            detail = why or f"{decision} by {who}"
+            writes += [HeldDone(mid), self._decision(m, now, decision, detail=detail)]
+        self._write(writes)
         for m in messages:
             if approve:
                 gateway.dispatch(m.message_id)
@@ -460,7 +450,7 @@ class Compliance:
         return [m.message_id for m in messages]
 
     def _review_timeout(self, group: str) -> None:
-        state = self._groups.get(group)
+        state = self._reviews.get(group)
         if state is None or not state.members:
             return
         state.timer = None
@@ -469,39 +459,44 @@ class Compliance:
             state.members[0], approve, "timeout", why=f"review timed out: {'approved' if approve else 'rejected'}"
         )
 
-    def _arm(self, group: str, deadline: float, fire: Callable[[str], None]) -> None:
-        state = self._groups.setdefault(group, _Group())
-        if state.timer is not None and state.timer.active():
-            return
-        state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), fire, group)
+    def _arm_review(self, group: str, deadline: float) -> None:
+        state = self._reviews.setdefault(group, _Group())
+        if state.timer is None or not state.timer.active():
+            state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._review_timeout, group)
+
+    def _arm_parts(self, key: GroupKey, deadline: float) -> None:
+        state = self._long.setdefault(key, _Group())
+        if state.timer is None or not state.timer.active():
+            state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._parts_timeout, key)
 
     # ---- suspension and incidents ----------------------------------------------------------
 
     def suspend(self, account: str, now: float, why: str) -> None:
         acct = self.accounts.get(account)
-        if acct is None or acct.status == "suspended":
+        if acct is None or acct.status is AccountStatus.SUSPENDED:
             return
-        self.accounts.set_status(account, "suspended")
-        self._write([Op("account_status", ("suspended", account))])
+        self.accounts.set_status(account, AccountStatus.SUSPENDED)
+        self._write([AccountStatusSet(account, AccountStatus.SUSPENDED)])
         self.log.warn("account {account} suspended: {why}", account=account, why=why)
         # After the current submit is answered: its submit_sm_resp goes out before the unbind.
         self.clock.callLater(0, self.on_suspend, account)
 
     def reinstate(self, account: str, who: str) -> None:
-        self.accounts.set_status(account, "active")
-        self._write([Op("account_status", ("active", account))])
+        self.accounts.set_status(account, AccountStatus.ACTIVE)
+        self._write([AccountStatusSet(account, AccountStatus.ACTIVE)])
         self.log.info("account {account} reinstated by {who}", account=account, who=who)
 
-    def _incident_ops(
+    def _incident_writes(
         self, j: Judgement, *, account: str, message_id: str, peer: str, destination: str, text: str, now: float
-    ) -> list[Op]:
+    ) -> list[Write]:
         incident_id = self._next_incident
         self._next_incident += 1
         key = (j.decision, j.category)
         self.incident_counts[key] = self.incident_counts.get(key, 0) + 1
-        row = (incident_id, account, now, message_id, j.category, j.legal_category, j.term, j.decision, peer,
-               destination, text)  # fmt: skip
-        return [Op("incident", row)]
+        return [
+            IncidentRecorded(incident_id, account, now, message_id, j.category, j.legal_category, j.term, j.decision,
+                             peer, destination, text)
+        ]  # fmt: skip
 
     # ---- consent ------------------------------------------------------------------------
 
@@ -518,13 +513,13 @@ class Compliance:
         known = self.optouts.setdefault(account, set())
         if msisdn not in known:
             known.add(msisdn)
-            self._write([Op("optout", (account, msisdn, source, now))])
+            self._write([OptoutAdded(account, msisdn, source, now)])
         return msisdn
 
     def remove_optout(self, account: str, number: str) -> str:
         msisdn = normalise_msisdn(number)
         self.optouts.get(account, set()).discard(msisdn)
-        self._write([Op("optout_remove", (account, msisdn))])
+        self._write([OptoutRemoved(account, msisdn)])
         return msisdn
 
     def mobile_originated(self, account: str, sender: str, text: str, now: float) -> bool:
@@ -544,14 +539,16 @@ class Compliance:
         return self.gateway
 
     @staticmethod
-    def _held_op(h: Held) -> Op:
-        return Op("held", (h.message_id, h.account, h.kind, h.group, h.category, h.term, h.held_at, h.deadline))
-
-    @staticmethod
     def _decision(
-        message: Message, now: float, decision: str, j: Judgement | None = None, *, detail: str = "", prefix: str = ""
-    ) -> Op:
+        message: Message,
+        now: float,
+        decision: Decision,
+        j: Judgement | None = None,
+        *,
+        detail: str = "",
+        prefix: str = "",
+    ) -> DecisionRecorded:
         category = j.category if j is not None else ""
         term = j.term if j is not None else ""
         text = detail or (j.detail if j is not None else "")
-        return Op("decision", (message.message_id, message.account, now, decision, category, term, prefix + text))
+        return DecisionRecorded(message.message_id, message.account, now, decision, category, term, prefix + text)

@@ -34,14 +34,20 @@ class _Outbox:
 
 
 class DeliveryQueue:
-    def __init__(self, clock: IReactorTime, retry_interval: float, on_done: Callable[[Delivery], None]) -> None:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        retry_interval: float,
+        on_done: Callable[[Delivery], None],
+        on_receivers: Callable[[str, int], None] | None = None,
+    ) -> None:
         self._clock = clock
         self._retry_interval = retry_interval
         self._on_done = on_done
         self._boxes: dict[str, _Outbox] = {}
         # Told how many receivers an account has here after each attach and detach (a cluster node
         # claims only the receipts it can deliver).
-        self.on_receivers: Callable[[str, int], None] | None = None
+        self.on_receivers = on_receivers
 
     def _box(self, account: str) -> _Outbox:
         box = self._boxes.get(account)

@@ -19,7 +19,7 @@ from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
 from ..carriers.link import CarrierJob, CarrierLink
 from ..carriers.model import Outcome
-from ..model import STAT_WORDS, Delivery, Message, MessageState
+from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
 from ..protocol.concat import concat_info
@@ -34,8 +34,8 @@ from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
 from ..routing.numbers import mask_msisdn
 from ..routing.router import NoRoute, Router
-from ..store.ports import CommitRefusedError, Op, Store
-from ..store.sqlite import delivery_row, ledger_row, message_row
+from ..store.ports import CommitRefusedError, Store
+from ..writes import DeliveryStored, LedgerAppended, MessageAccepted, MessageReplaced, MessageSettled, Write
 from .accounts import AccountBook
 from .committer import GroupCommitter
 from .compliance import Compliance, Precheck
@@ -182,7 +182,7 @@ class Gateway:
 
     def _submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str) -> Accepted | Rejected:
         acct = self.accounts.get(account_id)
-        if acct is None or acct.status != "active":
+        if acct is None or acct.status is not AccountStatus.ACTIVE:
             if acct is not None and self.compliance is not None:
                 why = f"the account is {acct.status}"
                 self.compliance.record_refusal(
@@ -260,18 +260,15 @@ class Gateway:
             seq=seq,
         )
         self.active[message_id] = message
-        ops = [Op("message", message_row(message))]
+        ops: list[Write] = [MessageAccepted(message)]
         if charged is not None:
-            ops += self._money_ops(charged)
+            ops.append(LedgerAppended(charged))
         if self.compliance is not None and pre is not None:
             ops += self.compliance.accepted(message, pre, peer, now)
         committed = self.committer.write(ops)
         if schedule is not None and schedule > now:
             self._scheduled[message_id] = schedule
         return Accepted(message, committed)
-
-    def _money_ops(self, entry: LedgerEntry) -> list[Op]:
-        return [Op("ledger", ledger_row(entry)), Op("balance", (entry.balance_after, entry.account))]
 
     def abort(self, message: Message) -> None:
         """The commit of an accepted message failed: forget it and give the money back in memory
@@ -355,7 +352,7 @@ class Gateway:
         stat: str,
         refund_all: bool = False,
     ) -> None:
-        ops: list[Op] = []
+        ops: list[Write] = []
         wallet = self.wallets.get(message.account)
         refund = 0
         if wallet is not None:
@@ -364,16 +361,16 @@ class Gateway:
             if refund:
                 entry = wallet.refund(message.message_id, refund, at, reason=stat)
                 if isinstance(entry, LedgerEntry):
-                    ops += self._money_ops(entry)
+                    ops.append(LedgerAppended(entry))
                 else:
                     refund = 0
             wallet.settle(message.message_id)
         final = message.settled(state, at, err, code, message.refunded + refund)
-        ops.append(Op("message_state", (int(state), at, err, code, final.refunded, final.carrier, final.message_id)))
+        ops.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier))
         self._settling[final.message_id] = final
         delivery = self._receipt(final, at) if final.wants_receipt and state is not MessageState.DELETED else None
         if delivery is not None:
-            ops.append(Op("delivery", delivery_row(delivery)))
+            ops.append(DeliveryStored(delivery))
         d = self.committer.write(ops)
 
         def committed(_: None) -> None:
@@ -406,7 +403,7 @@ class Gateway:
         return Delivery(
             delivery_id=self._take_delivery_id(),
             account=message.account,
-            kind="receipt",
+            kind=DeliveryKind.RECEIPT,
             message_id=message.message_id,
             source_addr=message.destination_addr,  # swapped, as carriers send them
             source_ton=message.dest_ton,
@@ -424,7 +421,7 @@ class Gateway:
 
     def _send_receipt(self, message: Message, at: float, *, intermediate: bool) -> None:
         delivery = self._receipt(message, at, intermediate=intermediate)
-        self.committer.write([Op("delivery", delivery_row(delivery))]).addCallback(lambda _: self._deliver(delivery))
+        self.committer.write([DeliveryStored(delivery)]).addCallback(lambda _: self._deliver(delivery))
 
     def account_for_service_number(self, number: str) -> str | None:
         best: tuple[int, str] | None = None
@@ -443,7 +440,7 @@ class Gateway:
         delivery = Delivery(
             delivery_id=self._take_delivery_id(),
             account=account,
-            kind="mo",
+            kind=DeliveryKind.MO,
             message_id=f"mo{self._next_delivery}",
             source_addr=sender,
             source_ton=1 if sender.startswith("+") else 0,
@@ -458,7 +455,7 @@ class Gateway:
             err=0,
             created_at=now,
         )
-        d = self.committer.write([Op("delivery", delivery_row(delivery))])
+        d = self.committer.write([DeliveryStored(delivery)])
 
         def committed(_: None) -> Delivery:
             self._deliver(delivery)
@@ -536,7 +533,7 @@ class Gateway:
         )
         self.active[message.message_id] = updated
         self.committer.write_later(
-            [Op("message_body", (body, updated.data_coding, updated.registered_delivery, validity, message.message_id))]
+            [MessageReplaced(message.message_id, body, updated.data_coding, updated.registered_delivery, validity)]
         )
         return S.ESME_ROK
 
@@ -551,7 +548,23 @@ class Gateway:
         entry = wallet.topup(amount, reference, operator, now)
         if isinstance(entry, Refused):
             return entry
-        return self.committer.write(self._money_ops(entry)).addCallbacks(lambda _: entry, _refused_topup)
+        return self.committer.write([LedgerAppended(entry)]).addCallbacks(lambda _: entry, _refused_topup)
+
+    def reconfigure(
+        self,
+        *,
+        router: Router,
+        prices: PriceList,
+        refunds: RefundPolicy,
+        when_all_down: str,
+        carriers: Mapping[str, CarrierLink],
+    ) -> None:
+        """A reload: routes, tariffs, refund policy and carriers for what is submitted from now on."""
+        self.router = router
+        self.prices = prices
+        self.refunds = refunds
+        self.when_all_down = when_all_down
+        self.carriers = dict(carriers)
 
     # ---- restart ------------------------------------------------------------------------
 

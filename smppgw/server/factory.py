@@ -31,6 +31,7 @@ class SMPPServerFactory(ServerFactory):
         clock: IReactorTime,
         receipt_window: int = 100,
         security: SecurityConfig | None = None,
+        guard: BindGuard | None = None,
     ) -> None:
         self.gateway = gateway
         self.deliveries = deliveries
@@ -43,7 +44,7 @@ class SMPPServerFactory(ServerFactory):
         self.injector: FaultInjector | None = None  # protocol faults of the test rig
         self.scorecards: Scorecards | None = None  # the test rig grades each client
         self.security = security = security or SecurityConfig()
-        self.guard = BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
+        self.guard = guard or BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
         self.limits = ConnectionLimits(security.max_connections, security.max_connections_per_address)
 
     def buildProtocol(self, addr: IAddress | None) -> SMPPServerProtocol:  # noqa: N802 (Twisted's name)

@@ -29,15 +29,22 @@ class Lockout:
 
 
 class BindGuard:
-    def __init__(self, limit: int, window: float, lockout: float) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        lockout: float,
+        on_lock: Callable[[Lockout], None] | None = None,
+        on_lift: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.window = window
         self.lockout = lockout
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._locked: dict[tuple[str, str], float] = {}
         # Several nodes share lockouts through their store: told of each one started and lifted here.
-        self.on_lock: Callable[[Lockout], None] | None = None
-        self.on_lift: Callable[[str, str | None], None] | None = None
+        self.on_lock = on_lock
+        self.on_lift = on_lift
 
     def locked(self, account: str, address: str, now: float) -> bool:
         until = self._locked.get((account, address))

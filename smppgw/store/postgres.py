@@ -21,17 +21,42 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
-from ..model import FINAL_STATES, Delivery, Message, MessageState
-from .ports import GroupResult, Op, Recovered, StoredAccount
+from ..model import FINAL_STATES, Delivery, Held, Message
+from ..writes import AccountCreated, DeliveryStored, LedgerAppended, MessageAccepted, Write
+from .ports import (
+    ClusterView,
+    GroupResult,
+    Incident,
+    NodeStatus,
+    Optout,
+    Pledge,
+    Recovered,
+    SharedConfig,
+    StoredDecision,
+)
+from .rows import (
+    WRITE_ROWS,
+    account_from_row,
+    decision_from_row,
+    delivery_from_row,
+    delivery_row,
+    entry_from_row,
+    held_from_row,
+    incident_from_row,
+    message_from_row,
+    message_row,
+    node_from_row,
+    optout_from_row,
+    pledge_from_row,
+)
 
-_R = TypeVar("_R", Message, Delivery, LedgerEntry)
+__all__ = ["ClusterView", "PostgresStore", "SharedConfig", "connect", "upgrade"]  # the views live in .ports
 
 # Each node reserves this many numbers of each kind at start: enough for any run, and hex message
 # ids (15 digits) still hold a billion restarts.
@@ -214,7 +239,8 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-# Statements by Op kind; "ledger" and "balance" are handled apart (the balance lives here).
+# Statements by kind of write (rows.WRITE_ROWS names them); ledger entries and accounts are handled
+# apart (the balance lives here).
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
     "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}, node) VALUES ({_placeholders(27)})",  # noqa: S608
@@ -337,71 +363,32 @@ _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
 
 
-@dataclass(slots=True)
-class ClusterView:
-    """What a heartbeat reads: every account as stored, live binds per account (this node's,
-    all nodes'), the lockouts in force, and the open messages adopted from dead nodes."""
-
-    accounts: dict[str, StoredAccount] = field(default_factory=dict)
-    binds: dict[str, tuple[int, int]] = field(default_factory=dict)
-    lockouts: dict[tuple[str, str], float] = field(default_factory=dict)
-    adopted: list[Message] = field(default_factory=list)
-    generations: dict[str, int] = field(default_factory=dict)
-    outages: dict[str, tuple[bool, int]] = field(default_factory=dict)  # carrier -> (down, generation)
-
-
-@dataclass(frozen=True, slots=True)
-class SharedConfig:
-    """The configuration the last reload on any node applied: its generation, its text and the
-    files it names (path as written -> contents)."""
-
-    generation: int
-    text: str
-    files: dict[str, bytes]
-
-
 class _OverdrawnError(Exception):
     """The one-round-trip commit would overdraw an account (or credit a reference twice): redo it."""
 
 
-def _row_record(cls: type[_R], row: dict[str, Any], **converted: object) -> _R:
-    values = {f.name: row[f.name] for f in fields(cls)}
-    values.update(converted)
-    record: _R = cls(**values)
-    return record
-
-
-def message_from_row(row: dict[str, Any]) -> Message:
-    return _row_record(Message, row, body=bytes(row["body"]), state=MessageState(row["state"]))
-
-
-def delivery_from_row(row: dict[str, Any]) -> Delivery:
-    return _row_record(Delivery, row, body=bytes(row["body"]))
-
-
-def _entry_from_row(row: dict[str, Any]) -> LedgerEntry:
-    return _row_record(LedgerEntry, row, kind=EntryKind(row["kind"]))
-
-
-def _ledger_args(op: Op) -> tuple[Any, ...]:
-    """(account, kind, amount, unit, at, message_id, reference, operator) of a "ledger" op (its
+def _ledger_args(entry: LedgerEntry) -> tuple[Any, ...]:
+    """(account, kind, amount, unit, at, message_id, reference, operator) of a ledger entry (its
     entry id and balance_after are the database's to give)."""
-    args: tuple[Any, ...] = op.args
-    return args[1], args[2], args[3], args[4], args[6], args[7], args[8], args[9]
+    return (entry.account, str(entry.kind), entry.amount, entry.unit, entry.at, entry.message_id, entry.reference,
+            entry.operator)  # fmt: skip
 
 
-def _deltas(groups: Iterable[Sequence[Op]]) -> dict[str, int]:
+def _deltas(groups: Iterable[Sequence[Write]]) -> dict[str, int]:
     deltas: dict[str, int] = {}
-    for ops in groups:
-        for op in ops:
-            if op.kind == "ledger":
-                args: tuple[Any, ...] = op.args
-                deltas[args[1]] = deltas.get(args[1], 0) + args[3]
+    for writes in groups:
+        for w in writes:
+            if isinstance(w, LedgerAppended):
+                deltas[w.entry.account] = deltas.get(w.entry.account, 0) + w.entry.amount
     return deltas
 
 
-def _references(ops: Sequence[Op]) -> list[str]:
-    return [str(op.args[8]) for op in ops if op.kind == "ledger" and op.args[2] in _CREDIT_KINDS and op.args[8]]
+def _references(writes: Sequence[Write]) -> list[str]:
+    return [
+        w.entry.reference
+        for w in writes
+        if isinstance(w, LedgerAppended) and w.entry.kind in _CREDIT_KINDS and w.entry.reference
+    ]
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
@@ -444,12 +431,12 @@ class PostgresStore:
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
-    def apply(self, ops: Sequence[Op]) -> None:
+    def apply(self, writes: Sequence[Write]) -> None:
         """One group (start-up and reload writes); a refused credit (reference already credited
         by another node starting at the same time) is simply not written again."""
-        self.apply_groups([ops])
+        self.apply_groups([writes])
 
-    def apply_groups(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
+    def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
         deltas = _deltas(groups)
         references = [ref for ops in groups for ref in _references(ops)]
         if not references:
@@ -459,7 +446,7 @@ class PostgresStore:
                 pass
         return self._commit_checked(groups)
 
-    def _commit(self, groups: Sequence[Sequence[Op]], deltas: dict[str, int]) -> GroupResult:
+    def _commit(self, groups: Sequence[Sequence[Write]], deltas: dict[str, int]) -> GroupResult:
         """One round trip: BEGIN, lock, debit, insert, COMMIT sent together with a single Sync (psycopg's
         transaction() would sync at BEGIN and COMMIT too); a CHECK violation means a retry."""
         conn = self._writer
@@ -490,7 +477,7 @@ class PostgresStore:
         if self._writer.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self._writer.execute("ROLLBACK")
 
-    def _commit_checked(self, groups: Sequence[Sequence[Op]]) -> GroupResult:
+    def _commit_checked(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
         """Lock the accounts, take each write in order while its account's money lasts (and its
         top-up reference is new), then commit those.  Two round trips."""
         conn = self._writer
@@ -505,7 +492,7 @@ class PostgresStore:
                 locked = conn.execute(_LOCK_ACCOUNTS, (accounts,)) if accounts else None
                 fresh = {row[0] for row in credited} if credited is not None else set()
                 balances = {str(a): int(b) for a, b in locked} if locked is not None else {}
-                kept: list[Sequence[Op]] = []
+                kept: list[Sequence[Write]] = []
                 for index, ops in enumerate(groups):
                     refs = _references(ops)
                     if any(ref not in fresh for ref in refs):
@@ -532,32 +519,33 @@ class PostgresStore:
         result.balances = balances
         return result
 
-    def _insert_accounts(self, groups: Sequence[Sequence[Op]]) -> None:
+    def _insert_accounts(self, groups: Sequence[Sequence[Write]]) -> None:
         """New accounts, before their balances are locked (another node may open them too)."""
-        rows = [op.args for ops in groups for op in ops if op.kind == "account"]
+        rows = [WRITE_ROWS[AccountCreated][1](w) for ws in groups for w in ws if isinstance(w, AccountCreated)]
         if rows:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
-    def _insert(self, groups: Sequence[Sequence[Op]]) -> None:
+    def _insert(self, groups: Sequence[Sequence[Write]]) -> None:
         """Every write of the groups but accounts and balances (done first), in order of kind."""
         runs: dict[str, list[tuple[object, ...]]] = {}
-        ledger: list[Op] = []
-        for ops in groups:
-            for op in ops:
-                if op.kind == "ledger":
-                    ledger.append(op)
-                elif op.kind == "message":
-                    runs.setdefault("message", []).append((*op.args, self.node_id))
-                elif op.kind == "delivery":
+        ledger: list[tuple[Any, ...]] = []
+        for writes in groups:
+            for w in writes:
+                if isinstance(w, LedgerAppended):
+                    ledger.append(_ledger_args(w.entry))
+                elif isinstance(w, MessageAccepted):
+                    runs.setdefault("message", []).append((*message_row(w.message), self.node_id))
+                elif isinstance(w, DeliveryStored):
                     # Claimed at once when this node holds a receiving bind of the account: no wake-up,
                     # no claim query; the reactor finds its id in `claimed` and queues it here.
-                    args: tuple[Any, ...] = op.args
-                    here = args[1] in self.receiving
+                    delivery = w.delivery
+                    here = delivery.account in self.receiving
                     if here:
-                        self.claimed.add(args[0])
-                    runs.setdefault("delivery", []).append((*args, self.node_id if here else ""))
-                elif op.kind not in ("balance", "account"):
-                    runs.setdefault(op.kind, []).append(op.args)
+                        self.claimed.add(delivery.delivery_id)
+                    runs.setdefault("delivery", []).append((*delivery_row(delivery), self.node_id if here else ""))
+                elif not isinstance(w, AccountCreated):
+                    kind, row = WRITE_ROWS[type(w)]
+                    runs.setdefault(kind, []).append(row(w))
         cur = self._writer.cursor()
         # Removals of deliveries last: a receipt may be stored and acknowledged in one batch.
         for kind, rows in runs.items():
@@ -575,7 +563,7 @@ class PostgresStore:
         accounts = sorted({str(args[1]) for args in runs.get("delivery", ()) if not args[-1]})
         if accounts:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
-        if "account_status" in runs or any(int(_ledger_args(op)[2]) > 0 for op in ledger):
+        if "account_status" in runs or any(int(row[2]) > 0 for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
         moved = [name for name, kinds in _GENERATIONS.items() if any(kind in runs for kind in kinds)]
         if moved:
@@ -585,8 +573,7 @@ class PostgresStore:
             ids = [args[0] for args in runs["delivery_done"]]
             cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
 
-    def _insert_ledger(self, cur: psycopg.Cursor[Any], ledger: list[Op]) -> None:
-        rows = [_ledger_args(op) for op in ledger]
+    def _insert_ledger(self, cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         tails: list[int] = []
         later: dict[str, int] = {}
         for account, _, amount, *_rest in reversed(rows):
@@ -627,9 +614,8 @@ class PostgresStore:
         cur = conn.cursor(row_factory=dict_row)
         view = ClusterView()
         for row in cur.execute("SELECT * FROM accounts"):
-            view.accounts[row["system_id"]] = StoredAccount(
-                row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
-            )
+            account = account_from_row(row)
+            view.accounts[account.system_id] = account
         for row in cur.execute(
             f"SELECT account, node_id = %s AS here, count(*) AS n FROM binds WHERE node_id IN ({self._live()}) "  # noqa: S608
             "GROUP BY 1, 2",
@@ -813,14 +799,14 @@ class PostgresStore:
         )
         return bool(rows)
 
-    def nodes(self, node_timeout: float) -> list[dict[str, object]]:
+    def nodes(self, node_timeout: float) -> list[NodeStatus]:
         """Every node that ever registered: its heartbeat's age in seconds and whether it is alive."""
         rows = self._rows(
             "SELECT node_id, round(extract(epoch FROM now() - heartbeat)::numeric, 3)::float8 AS heartbeat_age_s, "
             "heartbeat > now() - make_interval(secs => %s) AS alive FROM nodes ORDER BY node_id",
             (node_timeout,),
         )
-        return [dict(row) for row in rows]
+        return [node_from_row(row) for row in rows]
 
     def cluster_binds(self, node_timeout: float) -> dict[str, int]:
         """Live binds per account, all nodes together."""
@@ -855,9 +841,8 @@ class PostgresStore:
     def _load(self) -> Recovered:
         out = Recovered()
         for row in self._fetch("SELECT * FROM accounts"):
-            out.accounts[row["system_id"]] = StoredAccount(
-                row["system_id"], int(row["balance"]), row["unit"], row["status"], row["settings"], row["created_at"]
-            )
+            account = account_from_row(row)
+            out.accounts[account.system_id] = account
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         out.open_messages = [
             message_from_row(row)
@@ -907,61 +892,48 @@ class PostgresStore:
         rows = self._rows(
             "SELECT * FROM ledger WHERE (%s::text IS NULL OR account = %s) ORDER BY entry_id", (account, account)
         )
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def balances(self) -> dict[str, int]:
         return {row["system_id"]: int(row["balance"]) for row in self._rows("SELECT system_id, balance FROM accounts")}
 
-    def account_states(self) -> dict[str, tuple[int, str]]:
-        """Every account's stored (balance, status): what other nodes changed."""
-        rows = self._rows("SELECT system_id, balance, status FROM accounts")
-        return {row["system_id"]: (int(row["balance"]), row["status"]) for row in rows}
-
     # ---- compliance (reads off the hot path) ------------------------------------------------
 
-    def held(self) -> list[dict[str, object]]:
-        return list(self._rows("SELECT * FROM held ORDER BY held_at, message_id"))
+    def held(self) -> list[Held]:
+        return [held_from_row(row) for row in self._rows("SELECT * FROM held ORDER BY held_at, message_id")]
 
-    def decisions(self, message_id: str) -> list[dict[str, object]]:
-        return list(
-            self._rows(
-                "SELECT at, decision, category, term, detail FROM decisions WHERE message_id = %s ORDER BY decision_id",
-                (message_id,),
-            )
-        )
+    def decisions(self, message_id: str) -> list[StoredDecision]:
+        rows = self._rows("SELECT * FROM decisions WHERE message_id = %s ORDER BY decision_id", (message_id,))
+        return [decision_from_row(row) for row in rows]
 
-    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[dict[str, object]]:
+    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[StoredDecision]:
         """The newest decisions first, refused submits included (ids starting "refused-")."""
-        return list(
-            self._rows(
-                "SELECT decision_id, message_id, account, at, decision, category, term, detail FROM decisions "
-                "WHERE (%s::text IS NULL OR account = %s) AND (%s::float8 IS NULL OR at >= %s) "
-                "ORDER BY decision_id DESC LIMIT %s",
-                (account, account, since, since, limit),
-            )
+        rows = self._rows(
+            "SELECT * FROM decisions WHERE (%s::text IS NULL OR account = %s) AND (%s::float8 IS NULL OR at >= %s) "
+            "ORDER BY decision_id DESC LIMIT %s",
+            (account, account, since, since, limit),
         )
+        return [decision_from_row(row) for row in rows]
 
     def next_decision_id(self) -> int:
         with self._reader_lock:
             return self._next_block("decision_id_blocks")
 
-    def incidents(self, account: str | None = None) -> list[dict[str, object]]:
-        return list(
-            self._rows(
-                "SELECT * FROM incidents WHERE (%s::text IS NULL OR account = %s) ORDER BY incident_id",
-                (account, account),
-            )
+    def incidents(self, account: str | None = None) -> list[Incident]:
+        rows = self._rows(
+            "SELECT * FROM incidents WHERE (%s::text IS NULL OR account = %s) ORDER BY incident_id", (account, account)
         )
+        return [incident_from_row(row) for row in rows]
 
     def next_incident_id(self) -> int:
         with self._reader_lock:
             return self._next_block("incident_id_blocks")
 
-    def optouts(self) -> list[dict[str, object]]:
-        return list(self._rows("SELECT * FROM optouts ORDER BY account, at, msisdn"))
+    def optouts(self) -> list[Optout]:
+        return [optout_from_row(row) for row in self._rows("SELECT * FROM optouts ORDER BY account, at, msisdn")]
 
-    def pledges(self) -> dict[str, dict[str, object]]:
-        return {str(row["account"]): dict(row) for row in self._rows("SELECT * FROM pledges")}
+    def pledges(self) -> dict[str, Pledge]:
+        return {str(row["account"]): pledge_from_row(row) for row in self._rows("SELECT * FROM pledges")}
 
     def close(self) -> None:
         self._writer.close()

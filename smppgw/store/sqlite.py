@@ -1,21 +1,38 @@
 """SQLite (WAL) store.  One writer connection, used only by the committer's thread; one reader
-connection for the few lookups made on the reactor thread (WAL lets them run side by side)."""
+connection for the few lookups made on the reactor thread (WAL lets them run side by side).
+
+``SqliteStore(":memory:")`` is a store in memory that both connections share (SQLite's ``memdb``
+file system, as a file on disk would be); it is gone once the store is closed.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import fields
 from pathlib import Path
-from typing import TypeVar
 
-from ..billing.ledger import EntryKind, LedgerEntry
-from ..model import FINAL_STATES, Delivery, Message, MessageState
-from .ports import Op, Recovered, StoredAccount
+from ..billing.ledger import LedgerEntry
+from ..model import FINAL_STATES, Held, Message
+from ..writes import LedgerAppended, Write
+from .ports import Incident, Optout, Pledge, Recovered, StoredDecision
+from .rows import (
+    WRITE_ROWS,
+    account_from_row,
+    decision_from_row,
+    delivery_from_row,
+    entry_from_row,
+    held_from_row,
+    incident_from_row,
+    message_from_row,
+    optout_from_row,
+    pledge_from_row,
+)
 
 SCHEMA_VERSION = 1
-
-_R = TypeVar("_R", Message, Delivery, LedgerEntry)
+MEMORY = ":memory:"
+_memory_names = itertools.count(1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,12 +109,6 @@ CREATE TABLE IF NOT EXISTS pledges (
 );
 """
 
-HELD_COLUMNS = ("message_id", "account", "kind", "grp", "category", "term", "held_at", "deadline")
-INCIDENT_COLUMNS = (
-    "incident_id", "account", "at", "message_id", "category", "legal_category", "term", "action", "source_ip",
-    "destination", "text",
-)  # fmt: skip
-
 _MESSAGE_COLUMNS = (
     "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
     "msisdn, carrier, home_carrier, segments, price, charge, data_coding, esm_class, body, registered_delivery, "
@@ -138,79 +149,50 @@ _SQL: dict[str, str] = {
 }
 
 
-def message_row(m: Message) -> tuple[object, ...]:
-    return (
-        m.seq, m.message_id, m.account, m.source_addr, m.source_ton, m.source_npi, m.destination_addr,
-        m.dest_ton, m.dest_npi, m.msisdn, m.carrier, m.home_carrier, m.segments, m.price, m.charge,
-        m.data_coding, m.esm_class, m.body, m.registered_delivery, m.submitted_at, m.validity_until,
-        int(m.state), m.final_at, m.err, m.code, m.refunded,
-    )  # fmt: skip
-
-
-def _from_row(cls: type[_R], row: sqlite3.Row, **converted: object) -> _R:
-    """A record from a row whose columns carry the record's field names; ``converted`` overrides."""
-    values = {f.name: row[f.name] for f in fields(cls)}
-    values.update(converted)
-    record: _R = cls(**values)
-    return record
-
-
-def _message_from_row(r: sqlite3.Row) -> Message:
-    return _from_row(Message, r, body=bytes(r["body"]), state=MessageState(r["state"]))
-
-
-def delivery_row(d: Delivery) -> tuple[object, ...]:
-    return (
-        d.delivery_id, d.account, d.kind, d.message_id, d.source_addr, d.source_ton, d.source_npi,
-        d.destination_addr, d.dest_ton, d.dest_npi, d.esm_class, d.data_coding, d.body, d.state, d.err,
-        d.created_at,
-    )  # fmt: skip
-
-
-def ledger_row(e: LedgerEntry) -> tuple[object, ...]:
-    return (e.entry_id, e.account, str(e.kind), e.amount, e.unit, e.balance_after, e.at, e.message_id,
-            e.reference, e.operator)  # fmt: skip
-
-
-def _entry_from_row(r: sqlite3.Row) -> LedgerEntry:
-    return _from_row(LedgerEntry, r, kind=EntryKind(r["kind"]))
+def _database(path: str | Path) -> tuple[str, bool]:
+    """What both connections open, and whether it is a URI: ``:memory:`` alone would give each
+    connection a database of its own, so it becomes one named in-memory database they share."""
+    if str(path) != MEMORY:
+        return str(path), False
+    return f"file:/smppgw-{os.getpid()}-{next(_memory_names)}?vfs=memdb", True
 
 
 class SqliteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        if str(path) != MEMORY:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        database, uri = _database(path)
         # The writer is opened here and then used only from the committer's single thread.
-        self._writer = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer = sqlite3.connect(database, check_same_thread=False, isolation_level=None, uri=uri)
+        self._writer.execute("PRAGMA journal_mode=WAL")  # in memory: stays "memory" (readers wait for commits)
         self._writer.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
         self._writer.executescript(_SCHEMA)
         self._writer.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
-        self._reader = sqlite3.connect(str(path), check_same_thread=False)
+        self._reader = sqlite3.connect(database, check_same_thread=False, uri=uri)
         self._reader.row_factory = sqlite3.Row
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
-    def apply(self, ops: Sequence[Op]) -> None:
+    def apply(self, writes: Sequence[Write]) -> None:
         cur = self._writer.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             run_kind: str | None = None
             run: list[tuple[object, ...]] = []
-            balances: dict[object, object] = {}
-            for op in ops:
-                if op.kind == "balance":  # only the last balance of each account in a batch matters
-                    balances[op.args[1]] = op.args[0]
-                    continue
-                if op.kind != run_kind and run:
+            balances: dict[str, int] = {}
+            for w in writes:
+                kind, row = WRITE_ROWS[type(w)]
+                if kind != run_kind and run:
                     assert run_kind is not None
                     cur.executemany(_SQL[run_kind], run)
                     run = []
-                run_kind = op.kind
-                run.append(op.args)
+                run_kind = kind
+                run.append(row(w))
+                if isinstance(w, LedgerAppended):  # only the last balance of each account in a batch matters
+                    balances[w.entry.account] = w.entry.balance_after
             if run and run_kind is not None:
                 cur.executemany(_SQL[run_kind], run)
             if balances:
@@ -226,26 +208,17 @@ class SqliteStore:
         r = self._reader
         out = Recovered()
         for row in r.execute("SELECT * FROM accounts"):
-            out.accounts[row["system_id"]] = StoredAccount(
-                system_id=row["system_id"],
-                balance=row["balance"],
-                unit=row["unit"],
-                status=row["status"],
-                settings=row["settings"],
-                created_at=row["created_at"],
-            )
+            account = account_from_row(row)
+            out.accounts[account.system_id] = account
         final = ",".join(str(int(s)) for s in FINAL_STATES)
         out.open_messages = [
-            _message_from_row(row)
+            message_from_row(row)
             for row in r.execute(f"SELECT * FROM messages WHERE state NOT IN ({final}) ORDER BY seq")  # noqa: S608
         ]
-        out.deliveries = [
-            _from_row(Delivery, row, body=bytes(row["body"]))
-            for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")
-        ]
-        out.topup_references = {
-            row[0] for row in r.execute("SELECT reference FROM ledger WHERE kind = 'topup' AND reference IS NOT NULL")
-        }
+        out.deliveries = [delivery_from_row(row) for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")]
+        # Payments and message packages alike: a reference is credited once, whatever the wallet.
+        credits = "SELECT reference FROM ledger WHERE kind IN ('topup', 'package') AND reference IS NOT NULL"
+        out.topup_references = {row[0] for row in r.execute(credits)}
         out.next_entry_id = (r.execute("SELECT MAX(entry_id) FROM ledger").fetchone()[0] or 0) + 1
         out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
         out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1
@@ -253,7 +226,7 @@ class SqliteStore:
 
     def get_message(self, message_id: str) -> Message | None:
         row = self._reader.execute("SELECT * FROM messages WHERE message_id = ?", (message_id,)).fetchone()
-        return None if row is None else _message_from_row(row)
+        return None if row is None else message_from_row(row)
 
     def messages(self, *, account: str | None = None, limit: int = 100) -> list[Message]:
         if account is None:
@@ -262,7 +235,7 @@ class SqliteStore:
             rows = self._reader.execute(
                 "SELECT * FROM messages WHERE account = ? ORDER BY seq DESC LIMIT ?", (account, limit)
             )
-        return [_message_from_row(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     def search_messages(
         self,
@@ -289,57 +262,54 @@ class SqliteStore:
         # Only the fixed clauses above are joined in; every value is a bound parameter.
         condition = " WHERE " + " AND ".join(where) if where else ""
         sql = f"SELECT * FROM messages{condition} ORDER BY seq DESC LIMIT ?"  # noqa: S608
-        return [_message_from_row(row) for row in self._reader.execute(sql, (*args, limit))]
+        return [message_from_row(row) for row in self._reader.execute(sql, (*args, limit))]
 
     def ledger(self, account: str | None = None) -> list[LedgerEntry]:
         if account is None:
             rows = self._reader.execute("SELECT * FROM ledger ORDER BY entry_id")
         else:
             rows = self._reader.execute("SELECT * FROM ledger WHERE account = ? ORDER BY entry_id", (account,))
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def balances(self) -> dict[str, int]:
         return {row[0]: row[1] for row in self._reader.execute("SELECT system_id, balance FROM accounts")}
 
     # ---- compliance (reads off the hot path) ------------------------------------------------
 
-    def held(self) -> list[dict[str, object]]:
-        return [dict(row) for row in self._reader.execute("SELECT * FROM held ORDER BY held_at, message_id")]
+    def held(self) -> list[Held]:
+        return [held_from_row(row) for row in self._reader.execute("SELECT * FROM held ORDER BY held_at, message_id")]
 
-    def decisions(self, message_id: str) -> list[dict[str, object]]:
-        rows = self._reader.execute(
-            "SELECT at, decision, category, term, detail FROM decisions WHERE message_id = ? ORDER BY decision_id",
-            (message_id,),
-        )
-        return [dict(row) for row in rows]
+    def decisions(self, message_id: str) -> list[StoredDecision]:
+        rows = self._reader.execute("SELECT * FROM decisions WHERE message_id = ? ORDER BY decision_id", (message_id,))
+        return [decision_from_row(row) for row in rows]
 
-    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[dict[str, object]]:
+    def decision_list(self, account: str | None, since: float | None, limit: int) -> list[StoredDecision]:
         """The newest decisions first, refused submits included (ids starting "refused-")."""
         rows = self._reader.execute(
-            "SELECT decision_id, message_id, account, at, decision, category, term, detail FROM decisions "
-            "WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY decision_id DESC LIMIT ?3",
+            "SELECT * FROM decisions WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR at >= ?2) "
+            "ORDER BY decision_id DESC LIMIT ?3",
             (account, since, limit),
         )
-        return [dict(row) for row in rows]
+        return [decision_from_row(row) for row in rows]
 
     def next_decision_id(self) -> int:
         return (self._reader.execute("SELECT MAX(decision_id) FROM decisions").fetchone()[0] or 0) + 1
 
-    def incidents(self, account: str | None = None) -> list[dict[str, object]]:
-        if account is None:
-            rows = self._reader.execute("SELECT * FROM incidents ORDER BY incident_id")
-        else:
-            rows = self._reader.execute("SELECT * FROM incidents WHERE account = ? ORDER BY incident_id", (account,))
-        return [dict(row) for row in rows]
+    def incidents(self, account: str | None = None) -> list[Incident]:
+        rows = self._reader.execute(
+            "SELECT * FROM incidents WHERE (?1 IS NULL OR account = ?1) ORDER BY incident_id", (account,)
+        )
+        return [incident_from_row(row) for row in rows]
 
     def next_incident_id(self) -> int:
         return (self._reader.execute("SELECT MAX(incident_id) FROM incidents").fetchone()[0] or 0) + 1
 
-    def optouts(self) -> list[dict[str, object]]:
-        return [dict(row) for row in self._reader.execute("SELECT * FROM optouts ORDER BY account, at, msisdn")]
+    def optouts(self) -> list[Optout]:
+        rows = self._reader.execute("SELECT * FROM optouts ORDER BY account, at, msisdn")
+        return [optout_from_row(row) for row in rows]
 
-    def pledges(self) -> dict[str, dict[str, object]]:
-        return {row["account"]: dict(row) for row in self._reader.execute("SELECT * FROM pledges")}
+    def pledges(self) -> dict[str, Pledge]:
+        return {row["account"]: pledge_from_row(row) for row in self._reader.execute("SELECT * FROM pledges")}
 
     def close(self) -> None:
         self._writer.close()

@@ -10,20 +10,18 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint
-from twisted.internet.interfaces import IListeningPort, IReadDescriptor
+from twisted.internet.interfaces import IListeningPort, IReadDescriptor, IStreamServerEndpoint
+from twisted.internet.protocol import Factory, ServerFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ..config import GatewayConfig
 from .handoff import HandoffFactory, HandoffReceiver
 from .placement import message_seq_floor, worker_config
-
-if TYPE_CHECKING:
-    from ..app.service import GatewayService
 
 LISTEN_FD = 3
 RECEIVE_FD = 4
@@ -53,52 +51,70 @@ class WorkerSlot:
     def shape(self, config: GatewayConfig) -> GatewayConfig:
         return worker_config(config, self.index, self.workers)
 
-    def install(self, service: GatewayService, reactor: Any) -> None:
-        """Listen on the inherited socket through the hand-off sorter, adopt connections other
-        workers send, and report the internal admin port once it listens."""
-        service.shape_config = self.shape  # a reload keeps to this worker's accounts
-        listen = socket.socket(fileno=LISTEN_FD)
-        family = listen.family
-        listen.detach()
-        senders = [socket.socket(fileno=FIRST_SENDER_FD + j) for j in range(self.workers)]
 
-        def sorting(**relaying: Any) -> HandoffFactory:
-            return HandoffFactory(
-                service.factory,
-                index=self.index,
-                workers=self.workers,
-                senders=senders,
-                clock=reactor,
-                init_timeout=service.config.session.session_init_timeout,
-                max_sorting=service.config.security.max_connections,
-                **relaying,
-            )
+class WorkerListening:
+    """How a worker listens (the gateway's Listening): on the sockets the supervisor passed, through
+    the hand-off sorter, so that each account's connections reach the worker that owns it; the
+    internal admin port is reported to the supervisor once it listens."""
 
-        handoff = sorting()
-        service.handoff = handoff  # type: ignore[attr-defined]
-        if service.factory.scorecards is not None:
-            # Session ids name one session across the workers (the front asks them all for one).
-            service.factory.scorecards.number_from(self.index * SESSION_ID_SPAN + 1)
-        service.smpp_service.endpoint = AdoptedStreamServerEndpoint(reactor, LISTEN_FD, family)
-        service.smpp_service.factory = handoff
-        if service.tls_service is not None:
-            tls_listen = socket.socket(fileno=TLS_LISTEN_FD)
-            tls_family = tls_listen.family
-            tls_listen.detach()
-            service.tls_service.endpoint = AdoptedStreamServerEndpoint(reactor, TLS_LISTEN_FD, tls_family)
-            # Inside TLS: the same sorting, but another worker's account is relayed, not handed over.
-            service.tls_service.factory.wrappedFactory = sorting(reactor=reactor, relay=True)
-        receiver = HandoffReceiver(reactor, socket.socket(fileno=RECEIVE_FD), handoff)
-        reactor.callWhenRunning(receiver.start)
-        reactor.addSystemEventTrigger("before", "shutdown", receiver.stop)
-        service.admin_service.endpoint = _Reporting(service.admin_service.endpoint, self.index)
-        reactor.addReader(_ParentWatch(reactor))
+    def __init__(self, slot: WorkerSlot, config: GatewayConfig, reactor: Any) -> None:
+        self.slot = slot
+        self.config = config
+        self.reactor = reactor
+        # Session ids name one session across the workers (the front asks them all for one).
+        self.first_session_id = slot.index * SESSION_ID_SPAN + 1
+        self._senders = [socket.socket(fileno=FIRST_SENDER_FD + j) for j in range(slot.workers)]
+        self._handoff: HandoffFactory | None = None
+
+    def shape(self, config: GatewayConfig) -> GatewayConfig:
+        return self.slot.shape(config)  # a reload keeps to this worker's accounts
+
+    def _sorting(self, inner: ServerFactory, **relaying: Any) -> HandoffFactory:
+        return HandoffFactory(
+            inner,
+            index=self.slot.index,
+            workers=self.slot.workers,
+            senders=self._senders,
+            clock=self.reactor,
+            init_timeout=self.config.session.session_init_timeout,
+            max_sorting=self.config.security.max_connections,
+            **relaying,
+        )
+
+    def smpp(self, factory: ServerFactory, configured: IStreamServerEndpoint) -> tuple[IStreamServerEndpoint, Factory]:
+        self._handoff = self._sorting(factory)
+        return _adopted(self.reactor, LISTEN_FD), self._handoff
+
+    def tls(self, factory: ServerFactory, configured: IStreamServerEndpoint) -> tuple[IStreamServerEndpoint, Factory]:
+        # Inside TLS: the same sorting, but another worker's account is relayed, not handed over.
+        return _adopted(self.reactor, TLS_LISTEN_FD), self._sorting(factory, reactor=self.reactor, relay=True)
+
+    def admin(self, configured: IStreamServerEndpoint) -> IStreamServerEndpoint:
+        return _Reporting(configured, self.slot.index)
+
+    def start(self) -> None:
+        """Once the gateway is built: adopt the connections other workers send, and stop when the
+        supervisor is gone."""
+        assert self._handoff is not None, "the gateway listens through smpp() first"
+        receiver = HandoffReceiver(self.reactor, socket.socket(fileno=RECEIVE_FD), self._handoff)
+        self.reactor.callWhenRunning(receiver.start)
+        self.reactor.addSystemEventTrigger("before", "shutdown", receiver.stop)
+        self.reactor.addReader(_ParentWatch(self.reactor))
 
 
+def _adopted(reactor: Any, fd: int) -> IStreamServerEndpoint:
+    """The listening socket inherited at ``fd``."""
+    sock = socket.socket(fileno=fd)
+    family = sock.family
+    sock.detach()
+    return AdoptedStreamServerEndpoint(reactor, fd, family)
+
+
+@implementer(IStreamServerEndpoint)
 class _Reporting:
     """An endpoint that tells the supervisor which port it got."""
 
-    def __init__(self, endpoint: Any, index: int) -> None:
+    def __init__(self, endpoint: IStreamServerEndpoint, index: int) -> None:
         self.endpoint = endpoint
         self.index = index
 

@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,18 +189,19 @@ class Supervisor:
         return self.admin_ports[owner_of(system_id, self.count)]
 
 
-def supervise(config_path: Path, args: argparse.Namespace) -> int:
+def supervise(config_path: Path, args: argparse.Namespace, check: Callable[[GatewayConfig], object]) -> int:
+    """Run the workers of ``serve --workers``; ``check`` refuses a configuration the gateway could
+    not build (a ConfigError), here rather than in a loop of failing workers."""
     from twisted.internet import reactor as _reactor  # noqa: PLC0415 (install the reactor only when serving)
     from twisted.internet.endpoints import serverFromString  # noqa: PLC0415
 
-    from ..app.service import build_parts  # noqa: PLC0415
     from .front import build_front  # noqa: PLC0415
 
     reactor: Any = _reactor
 
     try:
         config = load(config_path)
-        build_parts(config)  # refuse a broken file here, not in a loop of failing workers
+        check(config)
         check_store_layout(config.store.path, args.workers)
         if config.store.url:  # workers would share one node id: its binds, heartbeats and adoptions
             raise ConfigError(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from dataclasses import replace
 from io import BytesIO
 from typing import Any
@@ -16,15 +15,15 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 from conftest import DEFAULT_CONFIG, RunningGateway
+from polling import until
 from twisted.internet import reactor
-from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
-from smppgw.admin.accounts import FieldError, account_from_json, account_to_json
 from smppgw.admin.shapes import receipt_status
 from smppgw.config import ConfigError, parse
+from smppgw.config.accounts import FieldError, account_from_json, account_to_json
 from smppgw.model import Message, MessageState
 
 TOKEN = "demo-admin-token"  # the demo fixture's
@@ -78,15 +77,6 @@ def smpp_submit(port: int, destination: str) -> str:
         return message_id.decode() if isinstance(message_id, bytes) else str(message_id)
     finally:
         client.disconnect()
-
-
-async def wait_for(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            return value
-        await deferLater(reactor, 0.05, lambda: None)
 
 
 # ---- authorisation and paths ----------------------------------------------------------------
@@ -279,8 +269,7 @@ async def test_message_lookup(any_store_gateway_factory: Any) -> None:
         body = (await call(gateway, "GET", f"/api/messages/{message_id}"))[1]
         return body if body["final_at"] else None
 
-    body = await wait_for(final)
-    assert body is not None, "no final state within 10 s"
+    body = await until(final, what="a final state")
     assert body["message_id"] == message_id and body["account"] == "demo"
     assert body["msisdn"] == "8613800138000" and body["carrier"] == body["home_carrier"] == "CMCC"
     assert body["segments"] == 1 and body["price"] == 45 and body["charge"] == 45

@@ -9,9 +9,10 @@ import threading
 from typing import Any
 
 import pytest_twisted
+from polling import until
 from smpp_helpers import client, read_receipts, receipt_fields
 from test_admin_api import call
-from test_e2e_pipeline import until, with_fast_rule
+from test_e2e_pipeline import with_fast_rule
 from test_security import edits, setting
 from twisted.internet.threads import deferToThread
 

@@ -3,14 +3,11 @@ term, bind limits, message-count packages, failover, receipts resent, replace_sm
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import pytest_twisted
 import smpplib.exceptions
+from polling import until
 from smpp_helpers import Raw, client, read_receipts, receipt_fields, submit_and_wait
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from smppgw import config as cfg
@@ -35,13 +32,6 @@ def demo2_settings(**settings: str):
         return text.replace(DEMO2, DEMO2 + "".join(f"{k} = {v}\n" for k, v in settings.items()), 1)
 
     return edit
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await deferLater(reactor, 0.02, lambda: None)
 
 
 def bind_status(port: int, system_id: str, password: str) -> int:

@@ -14,8 +14,9 @@ import pytest_twisted
 import smpplib.client
 import smpplib.exceptions
 from conftest import FIXTURES
+from polling import until
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
-from test_e2e_pipeline import until, with_fast_rule
+from test_e2e_pipeline import with_fast_rule
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread

@@ -3,14 +3,12 @@ checking routing, money, receipts and MO as a partner system sees them."""
 
 from __future__ import annotations
 
-import time
-
 import pytest_twisted
 import smpplib.consts
+from polling import until
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
-from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from smppgw.cli import main as cli_main
@@ -29,13 +27,6 @@ def with_fast_rule(text: str) -> str:
     return text.replace(
         '[[scenario]]\npattern = "0000"', FAST_DELIVERED.strip() + '\n\n[[scenario]]\npattern = "0000"', 1
     )
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await deferLater(reactor, 0.02, lambda: None)
 
 
 @pytest_twisted.ensureDeferred

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import quote
 from urllib.request import urlopen
@@ -13,6 +12,7 @@ from urllib.request import urlopen
 import pytest
 import pytest_twisted
 from interop import HttpCollector, free_port, need_program, wait_port
+from polling import wait_until
 from test_e2e_pipeline import with_fast_rule
 from twisted.internet.threads import deferToThread
 
@@ -99,10 +99,7 @@ async def test_kannel_sendsms_reaches_the_gateway_and_dlrs_come_back(gateway_fac
         assert wait_port(ports["smsbox"], 15), "bearerbox did not open its smsbox port"
         start(smsbox)
         assert wait_port(ports["sendsms"], 15), "smsbox did not open its sendsms port"
-        deadline = time.monotonic() + 15
-        while not bound() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert bound(), "Kannel did not bind to the gateway"
+        wait_until(bound, 15, what="Kannel bound to the gateway")
         answers = {
             "gsm": sendsms("13800008888", "hello from kannel", "gsm"),
             "undeliv": sendsms("13800000000", "to an empty number", "undeliv"),

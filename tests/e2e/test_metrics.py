@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 import urllib.request
 
 import pytest_twisted
 from conftest import RunningGateway
+from polling import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
@@ -87,12 +87,11 @@ async def test_metrics_show_a_carrier_down_and_receipts_by_state(gateway: Runnin
     await deferToThread(submit)
 
     def scrape_until_reported() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        deadline = time.monotonic() + 10
-        while True:
+        def reported() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
             samples = scrape(gateway)
-            if value(samples, "smppgw_receipts_total", state="UNDELIV") or time.monotonic() > deadline:
-                return samples
-            time.sleep(0.1)
+            return samples if value(samples, "smppgw_receipts_total", state="UNDELIV") else None
+
+        return wait_until(reported, 10, what="an UNDELIV receipt counted", interval=0.1)
 
     samples = await deferToThread(scrape_until_reported)
     assert value(samples, "smppgw_receipts_total", state="UNDELIV") == 1

@@ -1,7 +1,7 @@
 """The PROXY protocol on the SMPP listeners, and the health check and drain mode, in process:
 raw sockets send the header HAProxy's ``send-proxy-v2`` sends, naming addresses the loopback
 client does not have, so the tests see which address the gateway uses.  With a real HAProxy:
-tests/test_haproxy.py."""
+tests/system/test_haproxy.py."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import pytest_twisted
 from conftest import DEFAULT_CONFIG
+from polling import until
 from smpp_helpers import Raw
 from test_admin_api import call
 from test_cli_admin import conn, run_cli
-from test_security import edits, setting, until
+from test_security import edits, setting
 from twisted.internet.threads import deferToThread
 from twisted.logger import formatEvent, globalLogPublisher
 

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest_twisted
 from conftest import FIXTURES, RunningGateway, config_text
+from polling import wait_until
 from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
 
@@ -190,8 +190,4 @@ def _listening(port: int) -> bool:
 
 
 def wait_for(condition: Callable[[], bool], log: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out; gateway log:\n" + log.read_text())
-        time.sleep(0.05)
+    wait_until(condition, timeout, detail=lambda: "gateway log:\n" + log.read_text())

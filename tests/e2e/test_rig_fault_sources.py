@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 from conftest import DEFAULT_CONFIG, config_text
+from polling import wait_until
 from smpp_helpers import client, submit_and_wait
 from test_crash_recovery import ROOT, write_config
 from test_reload import _listening as listening
@@ -40,19 +41,22 @@ clear = true
 
 @pytest_twisted.ensureDeferred
 async def test_scenario_switches_a_fault_on_and_off(gateway):
+    def faults():
+        return api(gateway, "GET", "/api/accounts/demo/faults")[1]
+
     def run():
         c = client(gateway.smpp_port)
         status, body = api(gateway, "POST", "/api/scenario", {"toml": SWITCHING})
         assert status == 201, body
-        started = time.monotonic()
         before = submit_and_wait(c, "13800005555").status
-        time.sleep(max(0.0, 0.8 - (time.monotonic() - started)))
+        # The timeline's two instants, awaited on what the gateway shows rather than on the wall clock.
+        wait_until(lambda: faults()["faults"], 5, what="the fault at 0.6 s in force")
         during = [submit_and_wait(c, "13800005555").status for _ in range(3)]
-        shown = api(gateway, "GET", "/api/accounts/demo/faults")[1]
+        shown = faults()
         running = api(gateway, "GET", "/api/scenario")[1]["scenario"]
-        time.sleep(max(0.0, 2.2 - (time.monotonic() - started)))
+        wait_until(lambda: faults()["faults"] is None, 5, what="the fault cleared at 2 s")
         after = submit_and_wait(c, "13800005555").status
-        cleared = api(gateway, "GET", "/api/accounts/demo/faults")[1]
+        cleared = faults()
         c.unbind()
         c.disconnect()
         return before, during, shown, running, after, cleared
@@ -81,7 +85,9 @@ async def test_fault_per_bind_type_and_stopping_the_scenario_restores_the_faults
         trx = client(gateway.smpp_port)
         api(gateway, "POST", "/api/accounts/demo/faults", {"syserr_percent": 100})
         assert api(gateway, "POST", "/api/scenario", {"toml": PER_BIND_TYPE})[0] == 201
-        time.sleep(0.2)
+        wait_until(
+            lambda: api(gateway, "GET", "/api/accounts/demo/faults")[1]["bind_types"], 5, what="the scenario's fault"
+        )
         during = submit_and_wait(tx, "13800005555").status, submit_and_wait(trx, "13800005555").status
         shown = api(gateway, "GET", "/api/accounts/demo/faults")[1]
         assert api(gateway, "DELETE", "/api/scenario")[0] == 200

@@ -12,10 +12,9 @@ from typing import Any
 import pytest_twisted
 import smpplib.client
 import smpplib.smpp
+from polling import until
 from smpp_helpers import Raw, client, submit_and_wait
 from test_admin_api import TOKEN, call
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.logger import formatEvent, globalLogPublisher
 
@@ -48,13 +47,6 @@ def edits(*changes: Any) -> Any:
         return text
 
     return edit
-
-
-async def until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await deferLater(reactor, 0.02, lambda: None)
 
 
 def bind_status(port: int, system_id: str, password: str) -> int:

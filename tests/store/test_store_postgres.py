@@ -11,11 +11,11 @@ from smpp_helpers import client
 from test_e2e_compliance import api
 from twisted.internet.threads import deferToThread
 
-from smppgw.billing.ledger import Wallets, check_ledger
+from smppgw.billing.ledger import Refused, Wallets, check_ledger
 from smppgw.cli import main as cli_main
-from smppgw.store.ports import Op
+from smppgw.model import AccountStatus
 from smppgw.store.postgres import SCHEMA_VERSION, PostgresStore
-from smppgw.store.sqlite import ledger_row
+from smppgw.writes import AccountCreated, LedgerAppended, Write
 
 
 def test_db_upgrade_applies_the_migrations_once(pg_url: str, capsys: Any) -> None:
@@ -33,18 +33,20 @@ def test_a_batch_refuses_only_the_writes_the_money_no_longer_covers(pg_url: str)
         wallets = Wallets()
         wallets.open("demo")
         wallets.open("demo2")
-        opening = []
+        opening: list[Write] = []
         for account, amount in (("demo", 100), ("demo2", 1000)):
             entry = wallets.topup(account, amount, f"open-{account}", "test", 1.0)
-            opening += [Op("account", (account, 0, "li", "active", "", 1.0)), Op("ledger", ledger_row(entry))]
+            assert not isinstance(entry, Refused)
+            opening += [AccountCreated(account, 0, "li", AccountStatus.ACTIVE, "", 1.0), LedgerAppended(entry)]
         store.apply(opening)
         # This node believes demo has plenty (another node spent it meanwhile, say): 4 charges of 45.
         wallets["demo"].resync(10_000)
-        groups = []
+        groups: list[list[Write]] = []
         for i in range(4):
             for account in ("demo", "demo2"):
                 charge = wallets.charge(account, f"{account}-{i}", 1, 45, 2.0)
-                groups.append([Op("ledger", ledger_row(charge))])
+                assert not isinstance(charge, Refused)
+                groups.append([LedgerAppended(charge)])
         result = store.apply_groups(groups)
         # demo's third and fourth charges would overdraw it: refused; demo2's all go through.
         assert result.refused == {4: "insufficient_funds", 6: "insufficient_funds"}
@@ -56,7 +58,8 @@ def test_a_batch_refuses_only_the_writes_the_money_no_longer_covers(pg_url: str)
         other_node.open("demo")
         again = other_node.topup("demo", 500, "open-demo2", "test", 3.0)
         fresh = wallets.topup("demo", 500, "BANK-1", "test", 3.0)
-        result = store.apply_groups([[Op("ledger", ledger_row(again))], [Op("ledger", ledger_row(fresh))]])
+        assert not isinstance(again, Refused) and not isinstance(fresh, Refused)
+        result = store.apply_groups([[LedgerAppended(again)], [LedgerAppended(fresh)]])
         assert result.refused == {0: "duplicate_reference"}
         assert store.balances()["demo"] == 510
     finally:

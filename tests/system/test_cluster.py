@@ -15,6 +15,7 @@ import pytest
 import smpplib.client
 import smpplib.exceptions
 from cluster_harness import GatewayCluster, Node
+from polling import wait_until
 from smpp_helpers import answer, client, read_receipts, receipt_fields, submit_and_wait
 
 from smppgw.billing.ledger import EntryKind, check_ledger
@@ -48,10 +49,7 @@ def make_cluster(tmp_path: Path, pg_url: str) -> Iterator[type[GatewayCluster]]:
 
 
 def until(predicate, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} not met in {timeout} s"
-        time.sleep(0.05)
+    wait_until(predicate, timeout, what=what)
 
 
 def test_a_receiver_on_node_a_gets_the_receipts_of_messages_submitted_through_node_b(make_cluster, pg_url):
@@ -191,7 +189,7 @@ def test_sigkill_of_a_node_mid_load_loses_no_acknowledged_message(make_cluster, 
     tx = threading.Thread(target=submitter)
     rx_on_b.start()
     tx.start()
-    time.sleep(1.2)
+    wait_until(lambda: len(acked) > 40, 15, what="traffic flowing before the kill")
     cluster.kill(b)
     stop.set()
     tx.join(timeout=20)

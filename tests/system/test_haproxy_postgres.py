@@ -6,12 +6,12 @@ live node and gets the receipts of what is submitted next.  Needs Debian's hapro
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from haproxy_cluster import HAProxyCluster, haproxy_binary, on_postgres
+from polling import wait_until
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
 from test_cluster import fast
 
@@ -22,13 +22,14 @@ def node_of(cluster: HAProxyCluster, connection: Any) -> str:
     """The node that serves this client connection, found by the client's own address, which each node
     learns from HAProxy's PROXY header."""
     local = "{}:{}".format(*connection._socket.getsockname()[:2])
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def serving() -> str | None:
         for node in cluster.nodes:
             if node.process is not None and node.process.poll() is None and local in node.peers():
                 return node.name
-        time.sleep(0.05)
-    raise AssertionError(f"no node lists the session of {local}")
+        return None
+
+    return wait_until(serving, 5, what=f"a node listing the session of {local}")
 
 
 def test_receipts_reach_a_receiver_bound_through_haproxy_whichever_node_took_the_submits(

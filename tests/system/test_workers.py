@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import smpplib.client
 from conftest import FIXTURES, config_text
+from polling import wait_until
 from smpp_helpers import Raw, client, read_receipts, receipt_fields, submit_and_wait
 
 from smppgw.protocol import codec
@@ -55,15 +56,15 @@ class Workers:
             self.lines.append(raw.decode("utf-8", "replace"))
 
     def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def found() -> re.Match[str] | None:
             for line in self.lines[after:]:
-                if (found := re.search(pattern, line)) is not None:
-                    return found
+                if (match := re.search(pattern, line)) is not None:
+                    return match
             if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} in:\n{''.join(self.lines)}")
+                raise AssertionError(f"exited without {pattern!r}:\n{''.join(self.lines)}")
+            return None
+
+        return wait_until(found, timeout, what=repr(pattern), detail=lambda: "".join(self.lines))
 
     def worker_pids(self) -> dict[int, int]:
         pids = {}
@@ -331,12 +332,11 @@ def test_workers_stop_when_their_supervisor_is_killed(own_workers: Workers) -> N
     assert len(pids) == 2
     own_workers.proc.kill()
     own_workers.proc.wait()
-    deadline = time.monotonic() + 15
-    alive = set(pids.values())
-    while alive and time.monotonic() < deadline:
-        alive = {pid for pid in alive if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
-        time.sleep(0.1)
-    assert not alive, f"workers {alive} outlived their supervisor"
+
+    def alive() -> set[int]:
+        return {pid for pid in pids.values() if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
+
+    wait_until(lambda: not alive(), 15, what="no worker outliving its supervisor", detail=lambda: f"alive: {alive()}")
 
 
 def _zombie(pid: int) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from smppgw.billing.ledger import (
     MESSAGES,
@@ -317,7 +318,7 @@ def run(ops: list[tuple[str, str, int, int]]) -> tuple[Wallets, list[LedgerEntry
     return wallets, entries
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(operations)
 def test_ledger_of_any_operation_sequence_adds_up(ops: list[tuple[str, str, int, int]]) -> None:
     wallets, entries = run(ops)

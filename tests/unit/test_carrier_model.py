@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from smppgw.carriers.model import (
     LOST_OUTCOME,
@@ -211,7 +212,7 @@ def test_validity_defaults_and_cap() -> None:
     assert validity_end(profile, 50.0, 10_000.0) == 150.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     seed=st.integers(0, 2**32),
     suffix=st.integers(0, 9999),

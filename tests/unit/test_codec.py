@@ -8,6 +8,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pdu_strategies import any_pdu, pdu_of, u32
 
 from smppgw.protocol import codec
@@ -17,7 +18,7 @@ from smppgw.protocol.constants import TLV_LENGTHS, CommandId, CommandStatus, Tag
 from smppgw.protocol.errors import LocalProtocolError, PduDecodeError
 
 S = CommandStatus
-ROUND_TRIP = settings(max_examples=200, deadline=None)
+ROUND_TRIP = settings(max_examples=examples(200), deadline=None)
 
 
 def frame(command_id: int, body: bytes = b"", *, status: int = 0, seq: int = 1) -> bytes:
@@ -444,13 +445,13 @@ def check_decode(data: bytes) -> PduDecodeError | None:
     return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_raise_only_pdu_decode_error(data: bytes) -> None:
     check_decode(data)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(command_id=st.sampled_from(sorted(p.PDU_BY_ID)), body=st.binary(max_size=200), seq=u32)
 def test_random_body_behind_a_valid_header(command_id: int, body: bytes, seq: int) -> None:
     err = check_decode(frame(command_id, body, seq=seq))
@@ -459,7 +460,7 @@ def test_random_body_behind_a_valid_header(command_id: int, body: bytes, seq: in
         assert (err.command_id, err.sequence_number) == (command_id, seq)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(pdu=any_pdu(), steps=st.lists(mutations, min_size=1, max_size=4), fix_length=st.booleans())
 def test_mutated_encodings_raise_only_pdu_decode_error(pdu: p.Pdu, steps: list[Mutation], fix_length: bool) -> None:
     data = encode(pdu)

@@ -8,6 +8,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pdu_strategies import any_pdu, u32
 
 from smppgw.protocol import pdu as p
@@ -96,7 +97,7 @@ def test_max_pdu_size_is_inclusive() -> None:
     assert FrameBuffer().max_pdu_size == DEFAULT_MAX_PDU_SIZE
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(pdus=st.lists(any_pdu(), min_size=1, max_size=6), cuts=st.lists(st.integers(0, 1 << 16), max_size=12))
 def test_any_chunking_yields_the_same_pdus(pdus: list[p.Pdu], cuts: list[int]) -> None:
     data = b"".join(encode(pdu) for pdu in pdus)
@@ -129,7 +130,7 @@ def receive(chunks: list[bytes]) -> list[p.Pdu | PduDecodeError]:
     return seen
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.binary(max_size=400), cuts=st.lists(st.integers(0, 1 << 16), max_size=8))
 def test_random_stream_raises_only_pdu_decode_error(data: bytes, cuts: list[int]) -> None:
     receive(split(data, cuts))
@@ -144,7 +145,7 @@ def damaged_stream(draw: st.DrawFn) -> bytes:
     return bytes(wire) + draw(st.binary(max_size=20))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=damaged_stream(), cuts=st.lists(st.integers(0, 1 << 16), max_size=8))
 def test_damaged_stream_raises_only_pdu_decode_error(data: bytes, cuts: list[int]) -> None:
     seen = receive(split(data, cuts))
@@ -152,7 +153,7 @@ def test_damaged_stream_raises_only_pdu_decode_error(data: bytes, cuts: list[int
     assert [type(x) for x in seen] == [type(x) for x in receive([data])]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(seq=u32, junk=st.binary(min_size=1, max_size=40))
 def test_bad_body_keeps_the_stream_in_step(seq: int, junk: bytes) -> None:
     # A PDU whose body cannot be decoded still occupies exactly command_length octets,

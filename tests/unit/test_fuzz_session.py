@@ -7,7 +7,7 @@ well-formed PDUs, must keep its bounds, and must go silent once closed.
 
 The suite runs a bounded number of examples; a longer run (figures in docs/reliability.md):
 
-    SMPPGW_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_session.py -p no:cacheprovider -s
+    SMPPGW_FUZZ_EXAMPLES=20000 python -m pytest tests/unit/test_fuzz_session.py -p no:cacheprovider -s
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections import Counter
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis_budget import examples
 from pdu_strategies import any_pdu, pdu_of
 
 from smppgw.protocol import codec
@@ -28,7 +29,7 @@ from smppgw.protocol.constants import CommandStatus as S
 from smppgw.protocol.events import BindRequested, CloseConnection, RequestReceived
 from smppgw.protocol.session import SessionConfig, SMPPSession
 
-EXAMPLES = int(os.environ.get("SMPPGW_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SMPPGW_FUZZ_EXAMPLES", str(examples(60))))
 CONFIG = SessionConfig(
     session_init_timeout=5,
     enquire_link_interval=3,

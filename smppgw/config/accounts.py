@@ -1,17 +1,18 @@
 """Accounts as JSON: what the admin API accepts, and what the store keeps for accounts made through it.
 
-Validation is config.py's own (``read_account``), so an account is held to the same rules whether it
-comes from the TOML file or over HTTP; only the way an error names its place differs.
+Validation is the configuration file's own (``read_account``), so an account is held to the same rules
+whether it comes from the TOML file or over HTTP; only the way an error names its place differs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..config import AccountConfig, read_account, system_id_problem
-from ..config.rig import faults_to_dict
+from . import AccountConfig, ConfigError, read_account, system_id_problem
+from .rig import faults_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
 BALANCE_ALIAS = "balance"
@@ -53,6 +54,15 @@ def account_from_json(data: Mapping[str, Any]) -> AccountConfig:
             raise FieldError(BALANCE_ALIAS, "give balance or initial_balance, not both")
         table["initial_balance"] = table.pop(BALANCE_ALIAS)
     return read_account(table, system_id, _JsonFields())
+
+
+def account_from_stored(settings: str, system_id: str, where: str) -> AccountConfig:
+    """An account created through the admin API, from the settings the store keeps for it (JSON of
+    account_to_json); a ConfigError names ``where`` (the store) and the account."""
+    try:
+        return account_from_json(json.loads(settings))
+    except ValueError as err:
+        raise ConfigError(f"{where}: stored account {system_id}: {err}") from None
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -8,7 +8,7 @@ built.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -25,18 +25,9 @@ if TYPE_CHECKING:
     from ..pipeline.gateway import Gateway
     from ..rig.rig import Rig
     from ..server.factory import SMPPServerFactory
+    from ..store.ports import ClusterStore
     from ..store.postgres import PostgresStore
     from ..store.sqlite import SqliteStore
-
-
-class ClusterStore(Protocol):
-    """The shared store's reads the admin API answers from on a node of several."""
-
-    def receipt_queued(self, message_id: str) -> bool: ...
-
-    def nodes(self, node_timeout: float) -> Sequence[Any]: ...
-
-    def cluster_binds(self, node_timeout: float) -> Mapping[str, int]: ...
 
 
 class ClusterNode(Protocol):
@@ -110,4 +101,4 @@ class Reload(Protocol):
     def __call__(self) -> Deferred[dict[str, Any]]: ...
 
 
-__all__ = ["ClusterNode", "ClusterStore", "Node", "Reload"]
+__all__ = ["ClusterNode", "Node", "Reload"]

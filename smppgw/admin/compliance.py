@@ -127,7 +127,7 @@ class ComplianceEndpoints:
 
     def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Result:
         who = _operator(request, body)
-        done = self.node.compliance.decide(message_id, approve, who)
+        done = self.node.gateway.decide(message_id, approve, who)
         if done is None:
             raise ApiError(404, f"message {message_id!r} is not held for review")
         verb = "approved" if approve else "rejected"
@@ -149,13 +149,13 @@ class ComplianceEndpoints:
         who = _operator(request, body)
         reason = text_field(body, "reason", required=False)
         why = f"by operator {who}" + (f": {reason}" if reason else "")
-        self.node.compliance.suspend(state.config.system_id, self.node.reactor.seconds(), why)
+        self.node.gateway.suspend(state.config.system_id, self.node.reactor.seconds(), why)
         return self._after_commit(lambda: Reply(200, self.views.account_detail(state)))
 
     def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
         who = _operator(request, body)
-        self.node.compliance.reinstate(state.config.system_id, who)
+        self.node.gateway.reinstate(state.config.system_id, who)
         return self._after_commit(lambda: Reply(200, self.views.account_detail(state)))
 
     def pledge(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -227,7 +227,7 @@ class ComplianceEndpoints:
         remove = body.get("remove", False)
         if not isinstance(remove, bool):
             raise ApiError(400, "remove must be true or false", "remove")
-        compliance, now = self.node.compliance, self.node.reactor.seconds()
+        compliance, gateway, now = self.node.compliance, self.node.gateway, self.node.reactor.seconds()
         invalid = []
         for number in numbers:
             try:
@@ -237,7 +237,7 @@ class ComplianceEndpoints:
         if invalid:
             raise ApiError(400, f"not phone numbers: {'; '.join(invalid[:5])}", "numbers")
         done = [
-            compliance.remove_optout(account, n) if remove else compliance.add_optout(account, n, "import", now)
+            gateway.remove_optout(account, n) if remove else gateway.add_optout(account, n, "import", now)
             for n in numbers
         ]
         log.info("admin: {n} numbers {verb} opt-out list {account}", n=len(done),

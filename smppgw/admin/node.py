@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from ..carriers.link import CarrierLink
     from ..config import ClusterConfig, GatewayConfig
     from ..pipeline.accounts import AccountBook
-    from ..pipeline.committer import GroupCommitter
     from ..pipeline.compliance import Compliance
-    from ..pipeline.deliveries import DeliveryQueue
-    from ..pipeline.gateway import Gateway
     from ..rig.rig import Rig
+    from ..runtime.committer import GroupCommitter
+    from ..runtime.deliveries import DeliveryQueue
+    from ..runtime.runner import GatewayRunner
     from ..server.factory import SMPPServerFactory
     from ..store.ports import ClusterStore
     from ..store.postgres import PostgresStore
@@ -68,7 +68,7 @@ class Node(Protocol):
     def wallets(self) -> Wallets: ...
 
     @property
-    def gateway(self) -> Gateway: ...
+    def gateway(self) -> GatewayRunner: ...
 
     @property
     def deliveries(self) -> DeliveryQueue: ...

@@ -67,7 +67,7 @@ class Views:
     def receipt_queued(self, message: Message) -> bool:
         """The message's receipt is stored and its client has not acknowledged it yet."""
         node = self.node
-        if node.gateway.settling(message.message_id) is not None:  # its receipt is being stored right now
+        if message.message_id in node.gateway.settling:  # final, its receipt is being stored right now
             return True
         if node.cluster is not None:  # several nodes: the receipt waits in the shared outbox
             return node.cluster.store.receipt_queued(message.message_id)
@@ -87,7 +87,7 @@ class Views:
     def fresh(self, message: Message) -> Message:
         """The live copy of a stored message, when the gateway holds one."""
         gateway = self.node.gateway
-        return gateway.active.get(message.message_id) or gateway.settling(message.message_id) or message
+        return gateway.active.get(message.message_id) or gateway.settling.get(message.message_id) or message
 
 
 __all__ = ["Views"]

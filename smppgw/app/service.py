@@ -30,10 +30,12 @@ from ..config import AccountConfig, ConfigError, GatewayConfig, load, node_id, p
 from ..config.accounts import account_from_stored
 from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
-from ..pipeline.committer import GroupCommitter
 from ..pipeline.compliance import Compliance
-from ..pipeline.deliveries import DeliveryQueue
 from ..pipeline.gateway import Gateway
+from ..pipeline.outcomes import Effects
+from ..runtime.committer import GroupCommitter
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from ..server.factory import SMPPServerFactory
 from ..server.guard import BindGuard
 from ..server.proxy import server_endpoint
@@ -143,7 +145,8 @@ class GatewayService(MultiService):
             max_batch=config.store.commit_max_batch,
             on_result=self._committed if binds else None,
         )
-        self.compliance = self._build_compliance(config)
+        effects = Effects()  # what the core and compliance leave for the runner
+        self.compliance = self._build_compliance(config, effects)
         self.deliveries = DeliveryQueue(
             reactor,
             config.receipt_retry_interval,
@@ -153,25 +156,25 @@ class GatewayService(MultiService):
         self.carriers: dict[str, CarrierLink] = {
             code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
         }
-        self.gateway = Gateway(
-            clock=reactor,
+        core = Gateway(
             store=self.store,
-            committer=self.committer,
             accounts=self.accounts,
             wallets=wallets,
             router=parts.router,
             prices=parts.prices,
             refunds=RefundPolicy(config.refund_states),
             carriers=self.carriers,
-            deliver=self._delivery_stored,
+            effects=effects,
+            compliance=self.compliance,
             next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
-            compliance=self.compliance,
         )
-        self.compliance.gateway = self.gateway
+        self.gateway = GatewayRunner(
+            core, self.committer, reactor, deliver=self._delivery_stored, on_suspend=self._unbind_account
+        )
         self._recovered = recovered
         security = config.security
         guard = BindGuard(
@@ -230,18 +233,16 @@ class GatewayService(MultiService):
             self.rig.scorecards.number_from(self.listening.first_session_id)
         self._build_admin()
 
-    def _build_compliance(self, config: GatewayConfig) -> Compliance:
+    def _build_compliance(self, config: GatewayConfig, effects: Effects) -> Compliance:
         compliance = Compliance(
             config=config.content,
             rules=load_content_rules(config),
-            clock=self.reactor,
             accounts=self.accounts,
-            write=self.committer.write_later,
+            effects=effects,
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
             next_incident_id=self.store.next_incident_id(),
             next_refusal_id=self.store.next_decision_id(),
-            on_suspend=self._unbind_account,
         )
         compliance.restore([(r.account, r.msisdn) for r in self.store.optouts()], self.store.held())
         for account in self.store.pledges():
@@ -441,6 +442,7 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        self.gateway.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.committer.flush()

@@ -20,25 +20,31 @@ DEFAULT_REFUND_STATES = frozenset({"UNDELIV", "REJECTD"})
 
 
 class RefundPolicy:
-    """Refund the whole charge of a message whose final receipt stat word is one of `refund_states`."""
+    """Refund the whole charge of a message whose final state is one of ``states``; the configuration
+    names them by their receipt stat words (`refund_states`)."""
 
-    __slots__ = ("refund_states",)
+    __slots__ = ("states",)
 
     def __init__(self, refund_states: Iterable[str] = DEFAULT_REFUND_STATES) -> None:
-        states = frozenset(word.strip().upper() for word in refund_states)
-        unknown = states - REFUNDABLE_STAT_WORDS
+        words = frozenset(word.strip().upper() for word in refund_states)
+        unknown = words - REFUNDABLE_STAT_WORDS
         if unknown:
             raise ValueError(
                 f"refund states must be final failure stat words ({', '.join(sorted(REFUNDABLE_STAT_WORDS))}),"
                 f" got {', '.join(sorted(unknown))}"
             )
-        self.refund_states: frozenset[str] = states
+        self.states: frozenset[MessageState] = frozenset(s for s, word in STAT_WORDS.items() if word in words)
+
+    @property
+    def refund_states(self) -> frozenset[str]:
+        """The stat words of the states refunded (as the configuration writes them)."""
+        return frozenset(STAT_WORDS[s] for s in self.states)
 
     def __repr__(self) -> str:
         return f"RefundPolicy({sorted(self.refund_states)!r})"
 
-    def refund_for(self, stat: str, charged: int) -> int:
-        """How much of `charged` (厘 or messages) to give back for a receipt with this stat word."""
+    def refund_for(self, state: MessageState, charged: int) -> int:
+        """How much of `charged` (厘 or messages) to give back for a message that ended in `state`."""
         if isinstance(charged, bool) or not isinstance(charged, int) or charged < 0:
             raise ValueError(f"charged must be a non-negative integer, got {charged!r}")
-        return charged if stat.strip().upper() in self.refund_states else 0
+        return charged if state in self.states else 0

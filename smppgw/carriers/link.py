@@ -19,20 +19,12 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from smppgw.model import STAT_WORDS
 
-from .model import CarrierPlan, CarrierProfile, Outcome, plan, validity_end
+from .model import CarrierJob, CarrierPlan, CarrierProfile, Outcome, plan, validity_end
 
 __all__ = ["CarrierJob", "CarrierLink", "CarrierLinkStats"]
 
 BUCKET = 0.01  # s: events due within the same 10 ms share one delayed call
 _ACCEPT, _REPORT = 0, 1
-
-
-@dataclass(frozen=True, slots=True)
-class CarrierJob:
-    message_id: str
-    msisdn: str  # E.164 digits
-    submitted_at: float
-    validity_until: float | None
 
 
 @dataclass(frozen=True, slots=True)

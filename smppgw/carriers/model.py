@@ -43,6 +43,16 @@ _CHINA_CC = "86"
 
 
 @dataclass(frozen=True, slots=True)
+class CarrierJob:
+    """One message handed to a carrier."""
+
+    message_id: str
+    msisdn: str  # E.164 digits
+    submitted_at: float
+    validity_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     state: MessageState
     err: int  # 3-digit receipt err, 0 on success

@@ -41,10 +41,10 @@ from ..carriers.link import CarrierLink
 from ..config import AccountConfig, ClusterConfig, ConfigError
 from ..model import AccountStatus, Delivery, Message
 from ..pipeline.accounts import AccountBook
-from ..pipeline.committer import GroupCommitter
 from ..pipeline.compliance import Compliance
-from ..pipeline.deliveries import DeliveryQueue
-from ..pipeline.gateway import Gateway
+from ..runtime.committer import GroupCommitter
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from ..server.guard import BindGuard
 from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
 from ..store.postgres import connect
@@ -75,7 +75,7 @@ class Cluster:
         wallets: Wallets,
         guard: BindGuard,
         carriers: Mapping[str, CarrierLink],
-        gateway: Gateway,
+        gateway: GatewayRunner,
         compliance: Compliance,
         reactor: IReactorTime,
         threads: IReactorFromThreads,

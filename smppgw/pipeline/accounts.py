@@ -17,8 +17,6 @@ from ..passwords import verify_password
 from ..protocol.constants import CommandStatus
 from ..writes import AccountCreated, LedgerAppended, Write
 
-S = CommandStatus
-
 BIND_TYPE_OF = {0x00000001: "receiver", 0x00000002: "transmitter", 0x00000009: "transceiver"}
 
 INITIAL_BALANCE_REFERENCE = "initial-balance:{}"
@@ -67,6 +65,7 @@ class AccountState:
 class AccountBook:
     def __init__(
         self,
+        *,
         bind_gate: Callable[[str, int, int], bool] | None = None,
         on_release: Callable[[str], None] | None = None,
     ) -> None:
@@ -126,29 +125,29 @@ class AccountBook:
         """The bind_resp status for this bind attempt (ESME_ROK counts the bind)."""
         state = self._accounts.get(system_id)
         if state is None:
-            return S.ESME_RINVSYSID
+            return CommandStatus.ESME_RINVSYSID
         cfg = state.config
         if cfg.ip_allowlist:  # checked before the password: a wrong address learns nothing
             try:
                 addr = ipaddress.ip_address(peer_host)
             except ValueError:
-                return S.ESME_RBINDFAIL
+                return CommandStatus.ESME_RBINDFAIL
             if not any(addr in net for net in cfg.ip_allowlist):
-                return S.ESME_RBINDFAIL
+                return CommandStatus.ESME_RBINDFAIL
         if not self._password_ok(state, password):
-            return S.ESME_RINVPASWD
+            return CommandStatus.ESME_RINVPASWD
         if state.status is not AccountStatus.ACTIVE or (cfg.pledge_required and not state.pledged):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if (cfg.not_before is not None and now < cfg.not_before) or (cfg.not_after is not None and now > cfg.not_after):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if BIND_TYPE_OF.get(bind_command) not in cfg.bind_types:
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if state.binds >= cfg.max_binds:
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         if self.bind_gate is not None and not self.bind_gate(system_id, bind_command, cfg.max_binds):
-            return S.ESME_RBINDFAIL
+            return CommandStatus.ESME_RBINDFAIL
         state.binds += 1
-        return S.ESME_ROK
+        return CommandStatus.ESME_ROK
 
     def release_bind(self, system_id: str) -> None:
         state = self._accounts.get(system_id)

@@ -1,21 +1,20 @@
 """Compliance around the gateway's submit: content rules, review queue, suspension and incidents,
 opt-out lists, signatures, send windows, pledges, and long messages held until all parts are in.
 
-The gateway asks ``precheck`` before it charges and calls ``accepted`` (ops written with the
-message) and ``intercept`` (once the submit_sm_resp is out); everything held is in the ``held``
-table, every decision in ``decisions``, so a restart continues where it stopped.
+The gateway asks ``precheck`` before it charges, takes the writes of ``accepted`` with the message,
+and asks ``intercept`` once the submit_sm_resp is out; held messages come back to it as
+``Ruling`` values (go on, or refuse by receipt) from ``intercept``, ``decide``, ``resume`` and
+``handle_deadlines``.  Time is an argument; deadlines are data (``next_deadline``).  Everything held
+is in the ``held`` table, every decision in ``decisions``, so a restart continues where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.logger import Logger
 
 from ..config import AccountConfig, ContentConfig
 from ..content import Action, ContentRules, Hit
@@ -36,11 +35,8 @@ from ..writes import (
     Write,
 )
 from .accounts import AccountBook, AccountState
+from .outcomes import Effects
 
-if TYPE_CHECKING:
-    from .gateway import Gateway
-
-S = CommandStatus
 GLOBAL = "*"  # the opt-out list that applies to every account
 REFUSAL_PREFIX = "refused-"  # the id of a submit refused at once (no message id exists for it)
 
@@ -72,6 +68,14 @@ ALLOWED = Judgement(Decision.ALLOWED)
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """``precheck`` refuses the submit in its response with this status."""
+
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Precheck:
     """The outcome of ``precheck`` for a submit that may go on."""
 
@@ -82,10 +86,21 @@ class Precheck:
     part: int = 1  # this part's number in its long message (UDH or SAR TLVs)
 
 
-@dataclass(slots=True)
-class _Group:
+@dataclass(frozen=True, slots=True)
+class Ruling:
+    """A held message let go: on to its carrier, or (``refused`` = (err, code)) refused by a REJECTD receipt."""
+
+    message: Message
+    refused: tuple[int, str] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Held:
+    """Messages held together: one review (keyed by its first message id) or one long message."""
+
+    key: str | GroupKey
     members: list[str] = field(default_factory=list)
-    timer: IDelayedCall | None = None
+    armed: bool = False  # its deadline is in the queue
 
 
 def message_text(data_coding: int, esm_class: int, body: bytes, dc0: str) -> str:
@@ -108,39 +123,34 @@ def in_window(window: tuple[int, int], now: float, utc_offset_minutes: int) -> f
 
 
 class Compliance:
-    log = Logger()
-
     def __init__(
         self,
         *,
         config: ContentConfig,
         rules: ContentRules | None,
-        clock: IReactorTime,
         accounts: AccountBook,
-        write: Callable[[list[Write]], None],
+        effects: Effects,
         dc0: str = "gsm7",
         utc_offset_minutes: int = 480,
         next_incident_id: int = 1,
         next_refusal_id: int = 1,
-        on_suspend: Callable[[str], None] = lambda account: None,
     ) -> None:
         self.configure(config, rules)
-        self.clock = clock
         self.accounts = accounts
-        self._write = write
+        self._effects = effects
         self.dc0 = dc0
         self.utc_offset_minutes = utc_offset_minutes
         self.optouts: dict[str, set[str]] = {}
         self.held: dict[str, Held] = {}
-        self._reviews: dict[str, _Group] = {}  # review group (its first message id) -> members
-        self._long: dict[GroupKey, _Group] = {}  # long messages waiting for parts
+        self._reviews: dict[str, _Held] = {}  # review (its first message id) -> its messages
+        self._long: dict[GroupKey, _Held] = {}  # long messages waiting for parts
         self._parts: dict[GroupKey, dict[int, str]] = {}  # long message -> part number -> message id
+        self._deadlines: list[tuple[float, int, _Held]] = []  # heap: the first deadline of each group
+        self._deadline_seq = 0
         self._next_incident = next_incident_id
         # Starts above every stored decision_id; each refusal writes one row, so ids never repeat.
         self._next_refusal = next_refusal_id
         self.incident_counts: dict[tuple[str, str], int] = {}  # (action, category) -> since start, for metrics
-        self.gateway: Gateway | None = None  # set by the composition root
-        self.on_suspend = on_suspend  # ends the sessions of an account just suspended
 
     def configure(self, config: ContentConfig, rules: ContentRules | None) -> None:
         """New settings and keyword rules (at start and on reload): they judge the next message;
@@ -157,30 +167,35 @@ class Compliance:
         for entry in held:
             self.held[entry.message_id] = entry
 
-    def resume(self) -> None:
-        """After a restart: re-arm the timers of everything held (gateway.active has the messages)."""
-        gateway = self._gateway()
+    def resume(self, active: Mapping[str, Message]) -> list[Ruling]:
+        """After a restart: the deadlines of everything held come back; messages refused by receipt
+        are refused now."""
+        rulings: list[Ruling] = []
         reviews: dict[str, list[HeldForReview]] = {}
         longs: dict[GroupKey, list[HeldPart]] = {}
         for entry in list(self.held.values()):
-            if entry.message_id not in gateway.active:
+            message = active.get(entry.message_id)
+            if message is None:
                 del self.held[entry.message_id]
             elif isinstance(entry, HeldReject):
                 del self.held[entry.message_id]
-                gateway.content_reject(gateway.active[entry.message_id], entry.err, entry.code, self.clock.seconds())
+                rulings.append(Ruling(message, (entry.err, entry.code)))
             elif isinstance(entry, HeldPart):
                 longs.setdefault(entry.group, []).append(entry)
             else:
                 reviews.setdefault(entry.group, []).append(entry)
         for key, parts_held in longs.items():
-            self._long.setdefault(key, _Group()).members = [e.message_id for e in parts_held]
+            group = self._long.setdefault(key, _Held(key))
+            group.members = [e.message_id for e in parts_held]
             parts = self._parts.setdefault(key, {})
             for index, e in enumerate(parts_held):
                 parts[e.part or index + 1] = e.message_id
-            self._arm_parts(key, parts_held[0].deadline)
-        for group, entries in reviews.items():
-            self._reviews.setdefault(group, _Group()).members = [e.message_id for e in entries]
-            self._arm_review(group, entries[0].deadline)
+            self._arm(group, parts_held[0].deadline)
+        for review, entries in reviews.items():
+            group = self._reviews.setdefault(review, _Held(review))
+            group.members = [e.message_id for e in entries]
+            self._arm(group, entries[0].deadline)
+        return rulings
 
     # ---- submit -------------------------------------------------------------------------
 
@@ -196,25 +211,23 @@ class Compliance:
         *,
         now: float,
         peer: str,
-    ) -> Precheck | tuple[int, str]:
-        """(status, reason) to refuse now, or how to go on."""
+    ) -> Refusal | Precheck:
+        """A refusal to answer now (recorded as a decision), or how to go on."""
         cfg = acct.config
         to = pdu.destination_addr
         if self.optout_refusal(cfg.system_id, msisdn):
             why = "the recipient opted out"
-            self.record_refusal(
-                cfg.system_id, to, S.SMPPGW_ROPTEDOUT, why, now=now, peer=peer, decision=Decision.OPTED_OUT
-            )
-            return S.SMPPGW_ROPTEDOUT, why
+            status = CommandStatus.SMPPGW_ROPTEDOUT
+            self.record_refusal(cfg.system_id, to, status, why, now=now, peer=peer, decision=Decision.OPTED_OUT)
+            return Refusal(status, why)
         defer = None
         if cfg.send_window is not None:
             defer = in_window(cfg.send_window, now, self.utc_offset_minutes)
             if defer is not None and cfg.outside_window == "reject":
                 why = "outside the account's send window"
-                self.record_refusal(
-                    cfg.system_id, to, S.SMPPGW_RQUIETHOURS, why, now=now, peer=peer, category="send_window"
-                )
-                return S.SMPPGW_RQUIETHOURS, why
+                status = CommandStatus.SMPPGW_RQUIETHOURS
+                self.record_refusal(cfg.system_id, to, status, why, now=now, peer=peer, category="send_window")
+                return Refusal(status, why)
         text = message_text(pdu.data_coding, pdu.esm_class, pdu.payload, self.dc0)
         if concat is not None:
             key = GroupKey(cfg.system_id, pdu.source_addr, pdu.destination_addr, concat.ref, concat.total)
@@ -226,15 +239,15 @@ class Compliance:
                 decision=judgement.decision, category=judgement.category, term=judgement.term,
             )  # fmt: skip
             if judgement.decision is Decision.SUSPENDED or judgement.legal_category is not None:
-                self._write(
+                self._effects.write(
                     self._incident_writes(
                         judgement, account=cfg.system_id, message_id=refusal_id, peer=peer,
                         destination=to, text=text, now=now,
                     )
                 )  # fmt: skip
             if judgement.decision is Decision.SUSPENDED:
-                self.suspend(cfg.system_id, now, f"{judgement.category}: {judgement.term}")
-            return judgement.status, judgement.detail
+                self.suspend(cfg.system_id, f"{judgement.category}: {judgement.term}")
+            return Refusal(judgement.status, judgement.detail)
         return Precheck(judgement, None, defer, text)
 
     def record_refusal(
@@ -246,7 +259,7 @@ class Compliance:
         self._next_refusal += 1
         detail = f"submit refused with 0x{status:08X} ({why}), to {mask_msisdn(destination)}"
         detail += f" from {peer}" if peer else ""
-        self._write([DecisionRecorded(refusal_id, account, now, decision, category, term, detail)])
+        self._effects.write([DecisionRecorded(refusal_id, account, now, decision, category, term, detail)])
         return refusal_id
 
     def judge(self, cfg: AccountConfig, text: str, *, receipts_only: bool) -> Judgement:
@@ -254,7 +267,7 @@ class Compliance:
             stripped = text.strip()
             if not any(stripped.startswith(s) or stripped.endswith(s) for s in cfg.signatures):
                 err, code = SIGNATURE_REJECT
-                status = 0 if receipts_only else S.SMPPGW_RNOSIGNATURE
+                status = 0 if receipts_only else CommandStatus.SMPPGW_RNOSIGNATURE
                 return Judgement(Decision.REJECTED, status, err, code, "signature", "", None, "no registered signature")
         if self.rules is None:
             return ALLOWED
@@ -269,7 +282,7 @@ class Compliance:
         if verdict.action is Action.REVIEW:
             return Judgement(Decision.HELD, category=cat, term=term, legal_category=legal, detail="held for review")
         decision = Decision.SUSPENDED if verdict.action is Action.SUSPEND else Decision.REJECTED
-        status = S.SMPPGW_RCONTENT if rule.reject_mode == "status" and not receipts_only else 0
+        status = CommandStatus.SMPPGW_RCONTENT if rule.reject_mode == "status" and not receipts_only else 0
         return Judgement(decision, status, rule.err_code, CONTENT_REJECT_CODE, cat, term, legal, f"{cat}: {term}")
 
     def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> list[Write]:
@@ -294,36 +307,8 @@ class Compliance:
                 destination=message.destination_addr, text=pre.text, now=now,
             )  # fmt: skip
             if judgement.decision is Decision.SUSPENDED:
-                self.suspend(message.account, now, f"{judgement.category}: {judgement.term}")
+                self.suspend(message.account, f"{judgement.category}: {judgement.term}")
         return writes
-
-    def intercept(self, message: Message) -> bool:
-        """Once the submit_sm_resp is out: True when compliance keeps the message (held, rejected)."""
-        entry = self.held.get(message.message_id)
-        if entry is None:
-            return False
-        gateway = self._gateway()
-        if isinstance(entry, HeldReject):
-            del self.held[message.message_id]
-            gateway.content_reject(message, entry.err, entry.code, self.clock.seconds())
-        elif isinstance(entry, HeldForReview):
-            self._reviews.setdefault(entry.group, _Group()).members.append(message.message_id)
-            self._arm_review(entry.group, entry.deadline)
-        else:
-            key = entry.group
-            parts = self._parts.setdefault(key, {})
-            if entry.part in parts:
-                # The client reused the reference of an unfinished long message: judge what came of
-                # the earlier one as it is, so none of its parts is held for ever.
-                self._complete(key, why="its reference was reused before all parts came; ")
-                parts = self._parts.setdefault(key, {})
-            parts[entry.part] = message.message_id
-            self._long.setdefault(key, _Group()).members.append(message.message_id)
-            if len(parts) >= key.total:
-                self._complete(key)
-            else:
-                self._arm_parts(key, entry.deadline)
-        return True
 
     def _held_entry(self, message: Message, pre: Precheck, now: float) -> Held | None:
         judgement = pre.judgement
@@ -338,6 +323,37 @@ class Compliance:
             return HeldReject(message.message_id, message.account, judgement.code, judgement.err, now)
         return None
 
+    def intercept(self, message: Message, now: float, active: Mapping[str, Message]) -> list[Ruling] | None:
+        """Once the submit_sm_resp is out: None when compliance lets the message go; otherwise it
+        keeps it, and returns the messages it lets go or refuses now (a long message completed)."""
+        entry = self.held.get(message.message_id)
+        if entry is None:
+            return None
+        if isinstance(entry, HeldReject):
+            del self.held[message.message_id]
+            return [Ruling(message, (entry.err, entry.code))]
+        if isinstance(entry, HeldForReview):
+            group = self._reviews.setdefault(entry.group, _Held(entry.group))
+            group.members.append(message.message_id)
+            self._arm(group, entry.deadline)
+            return []
+        key = entry.group
+        rulings: list[Ruling] = []
+        parts = self._parts.setdefault(key, {})
+        if entry.part in parts:
+            # The client reused the reference of an unfinished long message: judge what came of
+            # the earlier one as it is, so none of its parts is held for ever.
+            rulings = self._complete(key, now, active, why="its reference was reused before all parts came; ")
+            parts = self._parts.setdefault(key, {})
+        parts[entry.part] = message.message_id
+        group = self._long.setdefault(key, _Held(key))
+        group.members.append(message.message_id)
+        if len(parts) >= key.total:
+            rulings += self._complete(key, now, active)
+        else:
+            self._arm(group, entry.deadline)
+        return rulings
+
     def forget(self, message_id: str) -> None:
         """The commit of an accepted message failed: it never existed."""
         self.held.pop(message_id, None)
@@ -345,28 +361,50 @@ class Compliance:
     def is_held(self, message_id: str) -> bool:
         return message_id in self.held
 
+    # ---- deadlines ------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When ``handle_deadlines`` next has something to do (a review or a long message times out)."""
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def handle_deadlines(self, now: float, active: Mapping[str, Message]) -> list[Ruling]:
+        """Time out every review and long message whose deadline has come."""
+        rulings: list[Ruling] = []
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            group = heapq.heappop(heap)[2]
+            group.armed = False
+            if isinstance(group.key, GroupKey):
+                if self._long.get(group.key) is group:
+                    rulings += self._complete(group.key, now, active, why="timed out waiting for parts; ")
+            elif self._reviews.get(group.key) is group and group.members:
+                approve = self.config.review_timeout_action == "approve"
+                why = f"review timed out: {'approved' if approve else 'rejected'}"
+                rulings += self.decide(group.members[0], approve, "timeout", now, active, why=why) or []
+        return rulings
+
+    def _arm(self, group: _Held, deadline: float) -> None:
+        """The group's first deadline is the one that counts (later parts do not push it back)."""
+        if not group.armed:
+            group.armed = True
+            self._deadline_seq += 1
+            heapq.heappush(self._deadlines, (deadline, self._deadline_seq, group))
+
     # ---- long messages --------------------------------------------------------------------
 
-    def _parts_timeout(self, key: GroupKey) -> None:
-        self._complete(key, why="timed out waiting for parts; ")
-
-    def _complete(self, key: GroupKey, *, why: str = "") -> None:
-        gateway = self._gateway()
-        state = self._long.pop(key, None)
+    def _complete(self, key: GroupKey, now: float, active: Mapping[str, Message], *, why: str = "") -> list[Ruling]:
+        self._long.pop(key, None)
         parts = self._parts.pop(key, {})
-        if state is not None and state.timer is not None and state.timer.active():
-            state.timer.cancel()
-        messages = [gateway.active[mid] for _, mid in sorted(parts.items()) if mid in gateway.active]
+        messages = [active[mid] for _, mid in sorted(parts.items()) if mid in active]
         for m in messages:
             self.held.pop(m.message_id, None)
         if not messages:
-            return
-        now = self.clock.seconds()
+            return []
         first = messages[0]
         acct = self.accounts.get(first.account)
         text = "".join(message_text(m.data_coding, m.esm_class, m.body, self.dc0) for m in messages)
         if acct is None:
-            return
+            return []
         judgement = self.judge(acct.config, text, receipts_only=True)
         writes: list[Write] = []
         for m in messages:
@@ -374,31 +412,28 @@ class Compliance:
             writes.append(self._decision(m, now, judgement.decision, judgement, prefix=f"{why}whole message: "))
         if judgement.decision is Decision.HELD:
             review = first.message_id
-            members = _Group()
+            group = self._reviews[review] = _Held(review)
             for m in messages:
                 entry = HeldForReview(m.message_id, m.account, review, judgement.category, judgement.term, now,
                                       now + self.config.review_timeout)  # fmt: skip
                 self.held[m.message_id] = entry
-                members.members.append(m.message_id)
+                group.members.append(m.message_id)
                 writes.append(HeldAdded(entry))
-            self._reviews[review] = members
-            self._arm_review(review, now + self.config.review_timeout)
-            self._write(writes)
-            return
+            self._arm(group, now + self.config.review_timeout)
+            self._effects.write(writes)
+            return []
         if judgement.refused:
             writes += self._incident_writes(
                 judgement, account=first.account, message_id=first.message_id, peer="",
                 destination=first.destination_addr, text=text, now=now,
             )  # fmt: skip
-            self._write(writes)
+            self._effects.write(writes)
             if judgement.decision is Decision.SUSPENDED:
-                self.suspend(first.account, now, f"{judgement.category}: {judgement.term}")
-            for m in messages:
-                gateway.content_reject(m, judgement.err, judgement.code, now)
-            return
-        self._write(writes)
-        for m in messages:
-            gateway.dispatch(m.message_id)
+                self.suspend(first.account, f"{judgement.category}: {judgement.term}")
+            refused = (judgement.err, judgement.code)
+            return [Ruling(m, refused) for m in messages]
+        self._effects.write(writes)
+        return [Ruling(m) for m in messages]
 
     # ---- review queue -------------------------------------------------------------------
 
@@ -414,77 +449,46 @@ class Compliance:
         entry = self.held.get(message_id)
         if not isinstance(entry, HeldForReview):
             return []
-        state = self._reviews.get(entry.group)
-        return list(state.members) if state is not None else [message_id]
+        group = self._reviews.get(entry.group)
+        return list(group.members) if group is not None else [message_id]
 
-    def decide(self, message_id: str, approve: bool, who: str, why: str = "") -> list[str] | None:
+    def decide(
+        self, message_id: str, approve: bool, who: str, now: float, active: Mapping[str, Message], *, why: str = ""
+    ) -> list[Ruling] | None:
         """Approve or reject a held message (with the other parts of its long message); None if not held."""
         members = self.group_of(message_id)
         if not members:
             return None
         entry = self.held[message_id]
         assert isinstance(entry, HeldForReview)
-        state = self._reviews.pop(entry.group, None)
-        if state is not None and state.timer is not None and state.timer.active():
-            state.timer.cancel()
-        gateway = self._gateway()
-        now = self.clock.seconds()
+        self._reviews.pop(entry.group, None)
         writes: list[Write] = []
-        messages = []
+        rulings: list[Ruling] = []
         decision = Decision.APPROVED if approve else Decision.REJECTED
+        refused = None if approve else REVIEW_REJECT
         for mid in members:
             self.held.pop(mid, None)
-            m = gateway.active.get(mid)
+            m = active.get(mid)
             if m is None:
                 continue
-            messages.append(m)
-            detail = why or f"{decision} by {who}"
-            writes += [HeldDone(mid), self._decision(m, now, decision, detail=detail)]
-        self._write(writes)
-        for m in messages:
-            if approve:
-                gateway.dispatch(m.message_id)
-            else:
-                err, code = REVIEW_REJECT
-                gateway.content_reject(m, err, code, now)
-        return [m.message_id for m in messages]
-
-    def _review_timeout(self, group: str) -> None:
-        state = self._reviews.get(group)
-        if state is None or not state.members:
-            return
-        state.timer = None
-        approve = self.config.review_timeout_action == "approve"
-        self.decide(
-            state.members[0], approve, "timeout", why=f"review timed out: {'approved' if approve else 'rejected'}"
-        )
-
-    def _arm_review(self, group: str, deadline: float) -> None:
-        state = self._reviews.setdefault(group, _Group())
-        if state.timer is None or not state.timer.active():
-            state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._review_timeout, group)
-
-    def _arm_parts(self, key: GroupKey, deadline: float) -> None:
-        state = self._long.setdefault(key, _Group())
-        if state.timer is None or not state.timer.active():
-            state.timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._parts_timeout, key)
+            rulings.append(Ruling(m, refused))
+            writes += [HeldDone(mid), self._decision(m, now, decision, detail=why or f"{decision} by {who}")]
+        self._effects.write(writes)
+        return rulings
 
     # ---- suspension and incidents ----------------------------------------------------------
 
-    def suspend(self, account: str, now: float, why: str) -> None:
+    def suspend(self, account: str, why: str) -> None:
         acct = self.accounts.get(account)
         if acct is None or acct.status is AccountStatus.SUSPENDED:
             return
         self.accounts.set_status(account, AccountStatus.SUSPENDED)
-        self._write([AccountStatusSet(account, AccountStatus.SUSPENDED)])
-        self.log.warn("account {account} suspended: {why}", account=account, why=why)
-        # After the current submit is answered: its submit_sm_resp goes out before the unbind.
-        self.clock.callLater(0, self.on_suspend, account)
+        self._effects.write([AccountStatusSet(account, AccountStatus.SUSPENDED)])
+        self._effects.suspend(account, why)
 
-    def reinstate(self, account: str, who: str) -> None:
+    def reinstate(self, account: str) -> None:
         self.accounts.set_status(account, AccountStatus.ACTIVE)
-        self._write([AccountStatusSet(account, AccountStatus.ACTIVE)])
-        self.log.info("account {account} reinstated by {who}", account=account, who=who)
+        self._effects.write([AccountStatusSet(account, AccountStatus.ACTIVE)])
 
     def _incident_writes(
         self, j: Judgement, *, account: str, message_id: str, peer: str, destination: str, text: str, now: float
@@ -513,13 +517,13 @@ class Compliance:
         known = self.optouts.setdefault(account, set())
         if msisdn not in known:
             known.add(msisdn)
-            self._write([OptoutAdded(account, msisdn, source, now)])
+            self._effects.write([OptoutAdded(account, msisdn, source, now)])
         return msisdn
 
     def remove_optout(self, account: str, number: str) -> str:
         msisdn = normalise_msisdn(number)
         self.optouts.get(account, set()).discard(msisdn)
-        self._write([OptoutRemoved(account, msisdn)])
+        self._effects.write([OptoutRemoved(account, msisdn)])
         return msisdn
 
     def mobile_originated(self, account: str, sender: str, text: str, now: float) -> bool:
@@ -533,10 +537,6 @@ class Compliance:
         return True
 
     # ---- helpers --------------------------------------------------------------------------
-
-    def _gateway(self) -> Gateway:
-        assert self.gateway is not None, "Compliance.gateway is set by the composition root"
-        return self.gateway
 
     @staticmethod
     def _decision(

@@ -1,24 +1,24 @@
-"""One submit_sm through credit, routing and a simulated carrier, and its receipt back.
+"""The business core: one submit_sm through credit, routing and compliance to a carrier, and its
+receipt back; query, cancel and replace; top-ups and mobile-originated messages.
 
-All state changes happen on the reactor thread, so checking and debiting a balance is atomic
-without locks; every change is written through the group committer before anyone is told.
+Pure: time is an argument and every change to store is returned as typed writes (``Accepted``,
+``Settlement``) or left in the shared ``Effects``; deadlines (scheduled delivery, a full carrier
+queue's retry, compliance's reviews and long messages) are data, read by ``next_deadline`` and
+acted on by ``handle_deadlines``, as aioquic's ``get_timer``/``handle_timer``.  The shell
+(``runtime.runner``) commits the writes, waits for the commit and arms the one timer.  All state
+lives on one thread, so checking and debiting a balance is atomic without locks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
-from twisted.python.failure import Failure
+import heapq
+from collections.abc import Mapping
+from dataclasses import replace
 
 from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
-from ..carriers.link import CarrierJob, CarrierLink
-from ..carriers.model import Outcome
+from ..carriers.model import CarrierJob, Outcome
 from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
@@ -32,40 +32,21 @@ from ..protocol.constants import (
 )
 from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
-from ..routing.numbers import mask_msisdn
 from ..routing.router import NoRoute, Router
-from ..store.ports import CommitRefusedError, Store
+from ..store.ports import CommitRefusedError
 from ..writes import DeliveryStored, LedgerAppended, MessageAccepted, MessageReplaced, MessageSettled, Write
 from .accounts import AccountBook
-from .committer import GroupCommitter
-from .compliance import Compliance, Precheck
+from .compliance import Compliance, Precheck, Refusal, Ruling
 from .ids import format_message_id
+from .outcomes import Accepted, Effects, QueryAnswer, Rejected, Settlement
+from .ports import CarrierPort, StoredMessages, SubmitGate, open_gate
 
-S = CommandStatus
+__all__ = ["Accepted", "Gateway", "QueryAnswer", "Rejected", "Settlement", "commit_failed_status"]
 
 # data_coding values we accept: the SMPP 3.4 table, GBK (15) and the GSM 03.38 coding groups.
 _KNOWN_CODINGS = frozenset(range(0x0B)) | {0x0D, 0x0E, 0x0F} | frozenset(range(0xC0, 0x100))
 _MAX_PAYLOAD = 255 * 153  # a message of at most 255 parts
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    status: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    message: Message
-    committed: Deferred[None]
-
-
-@dataclass(frozen=True, slots=True)
-class QueryAnswer:
-    message_id: str
-    final_date: str
-    state: int
-    error_code: int
+RETRY_FULL_QUEUE = 1.0  # s: a message whose carrier queue was full is offered again this much later
 
 
 def _looks_national(digits: str) -> bool:
@@ -73,63 +54,72 @@ def _looks_national(digits: str) -> bool:
     return (len(digits) == 11 and digits[0] == "1") or digits.startswith("86")
 
 
-def _reject(status: int, reason: str) -> Rejected:
-    return Rejected(status, reason)
+def commit_failed_status(error: BaseException) -> int:
+    """The submit_sm_resp status for an accepted message whose commit failed: a cluster store
+    refuses a charge the account's money (on the database) no longer covers, as a node would."""
+    if isinstance(error, CommitRefusedError) and error.reason == "insufficient_funds":
+        return CommandStatus.SMPPGW_RNOBALANCE
+    return CommandStatus.ESME_RSYSERR
 
 
-def _refused_topup(failure: Failure) -> Refused:
-    """A cluster store refuses a top-up whose reference another node credited first."""
-    if not isinstance(failure.value, CommitRefusedError):
-        return failure  # type: ignore[return-value]  # passed on: the store failed
-    return Refused("duplicate_reference", str(failure.value))
+def _job(message: Message) -> CarrierJob:
+    return CarrierJob(message.message_id, message.msisdn, message.submitted_at, message.validity_until)
 
 
 class Gateway:
-    log = Logger()
-
     def __init__(
         self,
         *,
-        clock: IReactorTime,
-        store: Store,
-        committer: GroupCommitter,
+        store: StoredMessages,
         accounts: AccountBook,
         wallets: Wallets,
         router: Router,
         prices: PriceList,
         refunds: RefundPolicy,
-        carriers: Mapping[str, CarrierLink],
-        deliver: Callable[[Delivery], None],
+        carriers: Mapping[str, CarrierPort],
+        effects: Effects,
+        compliance: Compliance | None = None,
+        submit_gate: SubmitGate = open_gate,
         next_message_seq: int = 1,
         next_delivery_id: int = 1,
         when_all_down: str = "queue",
         dc0: str = "gsm7",
         utc_offset_minutes: int = 480,
-        compliance: Compliance | None = None,
     ) -> None:
-        self.clock = clock
         self.store = store
-        self.committer = committer
         self.accounts = accounts
         self.wallets = wallets
         self.router = router
         self.prices = prices
         self.refunds = refunds
-        self.carriers = dict(carriers)
-        self._deliver = deliver
+        self.carriers = carriers  # the caller's mapping: carriers it adds later are seen here
+        self.effects = effects
+        self.compliance = compliance
+        self.submit_gate = submit_gate
         self._next_seq = next_message_seq
         self._next_delivery = next_delivery_id
         self.when_all_down = when_all_down
         self.dc0 = dc0
         self.utc_offset_minutes = utc_offset_minutes
         self.active: dict[str, Message] = {}  # accepted, not final yet
-        self._settling: dict[str, Message] = {}  # final, commit in flight
+        self.settling: dict[str, Message] = {}  # final, commit in flight
         self._scheduled: dict[str, float] = {}  # message id -> schedule_delivery_time
+        self._dispatches: list[tuple[float, str]] = []  # heap: (when, message id) to offer a carrier
         self.submitted = 0
         self.rejected = 0
-        # The test rig's per-carrier gate (scripted throttling): a status to refuse with, or 0.
-        self.submit_gate: Callable[[str, float], int] | None = None
-        self.compliance = compliance
+
+    def reconfigure(
+        self,
+        *,
+        router: Router,
+        prices: PriceList,
+        refunds: RefundPolicy,
+        carriers: Mapping[str, CarrierPort],
+        when_all_down: str,
+    ) -> None:
+        """A reload: the next submit is routed, priced and refunded by the new settings."""
+        self.router, self.prices, self.refunds, self.carriers = router, prices, refunds, carriers
+        self.when_all_down = when_all_down
 
     # ---- carriers ---------------------------------------------------------------------
 
@@ -141,38 +131,40 @@ class Gateway:
 
     def _validate(self, pdu: p.SubmitSm | p.DataSm, now: float) -> Rejected | tuple[float | None, float | None]:
         if pdu.data_coding not in _KNOWN_CODINGS:
-            return _reject(S.ESME_RSUBMITFAIL, f"data_coding 0x{pdu.data_coding:02X} is not supported")
+            return Rejected(CommandStatus.ESME_RSUBMITFAIL, f"data_coding 0x{pdu.data_coding:02X} is not supported")
         if pdu.registered_delivery & 0xE0:
-            return _reject(S.ESME_RINVREGDLVFLG, "reserved registered_delivery bits set")
+            return Rejected(CommandStatus.ESME_RINVREGDLVFLG, "reserved registered_delivery bits set")
         if pdu.esm_class & 0x3C and pdu.esm_class & ESM_CLASS_RECEIPT:
-            return _reject(S.ESME_RINVESMCLASS, "a receipt esm_class cannot be submitted")
+            return Rejected(CommandStatus.ESME_RINVESMCLASS, "a receipt esm_class cannot be submitted")
         schedule: float | None = None
         validity: float | None = None
         if isinstance(pdu, p.SubmitSm):
             if pdu.priority_flag > 3:
-                return _reject(S.ESME_RINVPRTFLG, "priority_flag above 3")
+                return Rejected(CommandStatus.ESME_RINVPRTFLG, "priority_flag above 3")
             if pdu.replace_if_present_flag > 1:
-                return _reject(S.ESME_RINVREPFLAG, "replace_if_present_flag above 1")
+                return Rejected(CommandStatus.ESME_RINVREPFLAG, "replace_if_present_flag above 1")
             if pdu.short_message and pdu.tlv(Tag.MESSAGE_PAYLOAD) is not None:
-                return _reject(S.ESME_RINVMSGLEN, "both short_message and message_payload given")
+                return Rejected(CommandStatus.ESME_RINVMSGLEN, "both short_message and message_payload given")
             try:
                 schedule = parse_smpp_time(pdu.schedule_delivery_time, now)
             except ValueError as err:
-                return _reject(S.ESME_RINVSCHED, str(err))
+                return Rejected(CommandStatus.ESME_RINVSCHED, str(err))
             try:
                 validity = parse_smpp_time(pdu.validity_period, now)
             except ValueError as err:
-                return _reject(S.ESME_RINVEXPIRY, str(err))
+                return Rejected(CommandStatus.ESME_RINVEXPIRY, str(err))
             if validity is not None and validity <= now:
-                return _reject(S.ESME_RINVEXPIRY, "validity_period already passed")
+                return Rejected(CommandStatus.ESME_RINVEXPIRY, "validity_period already passed")
         payload = pdu.payload
         if len(payload) > _MAX_PAYLOAD:
-            return _reject(S.ESME_RINVMSGLEN, "message longer than 255 parts")
+            return Rejected(CommandStatus.ESME_RINVMSGLEN, "message longer than 255 parts")
         if pdu.data_coding == 0x08 and len(payload) % 2 and not pdu.esm_class & ESM_CLASS_UDHI:
-            return _reject(S.ESME_RINVMSGLEN, "UCS2 text with an odd number of octets")
+            return Rejected(CommandStatus.ESME_RINVMSGLEN, "UCS2 text with an odd number of octets")
         return schedule, validity
 
     def submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Accepted | Rejected:
+        """Check, route, price, throttle, screen and charge one submit; an accepted message is
+        answered once ``Accepted.writes`` are committed, then ``release``d."""
         result = self._submit(account_id, pdu, now, peer)
         if isinstance(result, Rejected):
             self.rejected += 1
@@ -186,45 +178,56 @@ class Gateway:
             if acct is not None and self.compliance is not None:
                 why = f"the account is {acct.status}"
                 self.compliance.record_refusal(
-                    account_id, pdu.destination_addr, S.SMPPGW_RSUSPENDED, why, now=now, peer=peer, category="account"
+                    account_id,
+                    pdu.destination_addr,
+                    CommandStatus.SMPPGW_RSUSPENDED,
+                    why,
+                    now=now,
+                    peer=peer,
+                    category="account",
                 )
-            return _reject(S.SMPPGW_RSUSPENDED, "account is suspended")
+            return Rejected(CommandStatus.SMPPGW_RSUSPENDED, "account is suspended")
         checked = self._validate(pdu, now)
         if isinstance(checked, Rejected):
             return checked
         schedule, validity = checked
         cfg = acct.config
         if cfg.source_addrs and not any(pdu.source_addr.startswith(s) for s in cfg.source_addrs):
-            return _reject(S.ESME_RINVSRCADR, "source_addr is not one of the account's service numbers")
+            return Rejected(CommandStatus.ESME_RINVSRCADR, "source_addr is not one of the account's service numbers")
         destination = pdu.destination_addr
         if pdu.dest_addr_ton == 1 and destination.isdigit() and not _looks_national(destination):
             destination = "+" + destination  # international TON: the digits carry a country code
         decision = self.router.route(destination, self.carrier_up)
         if isinstance(decision, NoRoute):
-            return _reject(S.ESME_RINVDSTADR, f"no route: {decision.reason}")
+            return Rejected(CommandStatus.ESME_RINVDSTADR, f"no route: {decision.reason}")
         if decision.all_down and self.when_all_down == "reject":
-            return _reject(S.ESME_RSYSERR, f"carrier {decision.carrier} is down")
-        if self.submit_gate is not None and (gated := self.submit_gate(decision.carrier, now)):
-            return _reject(gated, f"carrier {decision.carrier} refused it (scenario)")
+            return Rejected(CommandStatus.ESME_RSYSERR, f"carrier {decision.carrier} is down")
+        if gated := self.submit_gate(decision.carrier, now):
+            return Rejected(gated, f"carrier {decision.carrier} refused it (scenario)")
         link = self.carriers.get(decision.carrier)
         if link is not None and link.queue_depth >= link.profile.queue_limit:
             # The carrier's queue is full (it is down or slow): refuse now rather than hold without bound.
-            return _reject(S.ESME_RMSGQFUL, f"carrier {decision.carrier} queue is full")
+            return Rejected(CommandStatus.ESME_RMSGQFUL, f"carrier {decision.carrier} queue is full")
         try:
             concat = concat_info(pdu.esm_class, pdu.payload, pdu.tlvs)
         except ValueError as err:
-            return _reject(S.ESME_RINVESMCLASS if pdu.esm_class & ESM_CLASS_UDHI else S.ESME_RINVOPTPARAMVAL, str(err))
+            return Rejected(
+                CommandStatus.ESME_RINVESMCLASS
+                if pdu.esm_class & ESM_CLASS_UDHI
+                else CommandStatus.ESME_RINVOPTPARAMVAL,
+                str(err),
+            )
         segments = count_segments(pdu.data_coding, pdu.payload, has_udh=concat is not None)
         price = self.prices.price(cfg.rate_plan, decision.carrier, now)
         if price is None:
-            return _reject(S.ESME_RSUBMITFAIL, f"no tariff for {decision.carrier} in plan {cfg.rate_plan}")
+            return Rejected(CommandStatus.ESME_RSUBMITFAIL, f"no tariff for {decision.carrier} in plan {cfg.rate_plan}")
         if not acct.bucket.take(now):
-            return _reject(S.ESME_RTHROTTLED, "over the account's throughput")
+            return Rejected(CommandStatus.ESME_RTHROTTLED, "over the account's throughput")
         pre: Precheck | None = None
         if self.compliance is not None:
             screened = self.compliance.precheck(acct, pdu, decision.msisdn, concat, now=now, peer=peer)
-            if isinstance(screened, tuple):
-                return _reject(*screened)
+            if isinstance(screened, Refusal):
+                return Rejected(screened.status, screened.reason)
             pre = screened
             if pre.defer_until is not None:
                 schedule = max(schedule or 0.0, pre.defer_until)
@@ -234,7 +237,7 @@ class Gateway:
         free = pre is not None and pre.judgement is not None and pre.judgement.refused
         charged = None if free else self.wallets.charge(account_id, message_id, segments, price, now)
         if isinstance(charged, Refused):
-            return _reject(S.SMPPGW_RNOBALANCE, charged.reason)
+            return Rejected(CommandStatus.SMPPGW_RNOBALANCE, charged.reason)
         self._next_seq = seq + 1
         message = Message(
             message_id=message_id,
@@ -260,15 +263,15 @@ class Gateway:
             seq=seq,
         )
         self.active[message_id] = message
-        ops: list[Write] = [MessageAccepted(message)]
+        writes: list[Write] = [MessageAccepted(message)]
         if charged is not None:
-            ops.append(LedgerAppended(charged))
-        if self.compliance is not None and pre is not None:
-            ops += self.compliance.accepted(message, pre, peer, now)
-        committed = self.committer.write(ops)
+            writes.append(LedgerAppended(charged))
+        if pre is not None:
+            assert self.compliance is not None
+            writes += self.compliance.accepted(message, pre, peer, now)
         if schedule is not None and schedule > now:
             self._scheduled[message_id] = schedule
-        return Accepted(message, committed)
+        return Accepted(message, writes)
 
     def abort(self, message: Message) -> None:
         """The commit of an accepted message failed: forget it and give the money back in memory
@@ -281,105 +284,126 @@ class Gateway:
             wallet.refund(message.message_id, message.charge, message.submitted_at)
             wallet.settle(message.message_id)
 
-    def abort_failed(self, failure: object, message: Message) -> None:
-        self.abort(message)
-
-    @staticmethod
-    def commit_failed_status(error: BaseException) -> int:
-        """The submit_sm_resp status for an accepted message whose commit failed: a cluster store
-        refuses a charge the account's money (on the database) no longer covers, as a node would."""
-        if isinstance(error, CommitRefusedError) and error.reason == "insufficient_funds":
-            return S.SMPPGW_RNOBALANCE
-        return S.ESME_RSYSERR
-
-    def release(self, message: Message) -> None:
+    def release(self, message: Message, now: float) -> None:
         """Hand an accepted message to its carrier, once its submit_sm_resp is on the wire."""
-        if message.message_id not in self.active:
+        message_id = message.message_id
+        if message_id not in self.active:
             return  # cancelled meanwhile
-        if self.compliance is not None and self.compliance.intercept(message):
-            return  # held for review or for its other parts, or refused by receipt
-        at = self._scheduled.pop(message.message_id, None)
-        delay = 0.0 if at is None else max(0.0, at - self.clock.seconds())
-        if delay > 0:
-            self.clock.callLater(delay, self._dispatch, message.message_id)
-        else:
-            self._dispatch(message.message_id)
+        if self.compliance is not None:
+            rulings = self.compliance.intercept(message, now, self.active)
+            if rulings is not None:  # held for review or for its other parts, or refused by receipt
+                self._rule(rulings, now)
+                return
+        self._go(message_id, now)
 
-    def dispatch(self, message_id: str) -> None:
-        """A message compliance held back goes on (to its carrier, at its scheduled time)."""
+    def _go(self, message_id: str, now: float) -> None:
+        """To the carrier now, or at the message's scheduled time."""
         at = self._scheduled.pop(message_id, None)
-        delay = 0.0 if at is None else max(0.0, at - self.clock.seconds())
-        self.clock.callLater(delay, self._dispatch, message_id)
+        if at is not None and at > now:
+            heapq.heappush(self._dispatches, (at, message_id))
+        else:
+            self._dispatch(message_id, now)
 
-    def content_reject(self, message: Message, err: int, code: str, at: float) -> None:
+    def _dispatch(self, message_id: str, now: float) -> None:
+        message = self.active.get(message_id)
+        if message is None:
+            return
+        if not self.carriers[message.carrier].dispatch(_job(message)):
+            # The queue is full: offer it again later, never drop it.
+            heapq.heappush(self._dispatches, (now + RETRY_FULL_QUEUE, message_id))
+
+    def _rule(self, rulings: list[Ruling], now: float) -> None:
+        """Carry out what compliance decided about messages it held."""
+        for ruling in rulings:
+            if ruling.refused is None:
+                self._go(ruling.message.message_id, now)
+            else:
+                err, code = ruling.refused
+                self._content_reject(ruling.message, err, code, now)
+
+    def _content_reject(self, message: Message, err: int, code: str, now: float) -> None:
         """Refuse an accepted message: a REJECTD receipt, and all of its charge back."""
         if self.active.pop(message.message_id, None) is None:
             return
         self._scheduled.pop(message.message_id, None)
-        self._finish(message, MessageState.REJECTED, at, err=err, code=code, stat="REJECTD", refund_all=True)
+        self.effects.settle(self._finish(message, MessageState.REJECTED, now, err=err, code=code, refund_all=True))
 
-    def _dispatch(self, message_id: str) -> None:
-        message = self.active.get(message_id)
-        if message is None:
-            return
-        link = self.carriers[message.carrier]
-        job = CarrierJob(message.message_id, message.msisdn, message.submitted_at, message.validity_until)
-        if not link.dispatch(job):
-            self.clock.callLater(1.0, self._dispatch, message_id)  # queue full: try again, never drop
+    # ---- deadlines ------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When ``handle_deadlines`` next has something to do, or None."""
+        own = self._dispatches[0][0] if self._dispatches else None
+        held = self.compliance.next_deadline() if self.compliance is not None else None
+        if own is None or (held is not None and held < own):
+            return held
+        return own
+
+    def handle_deadlines(self, now: float) -> None:
+        """Everything due by ``now``: scheduled messages and retries go to their carrier, reviews and
+        long messages time out (their settlements and writes are left in ``effects``)."""
+        heap = self._dispatches
+        while heap and heap[0][0] <= now:
+            self._dispatch(heapq.heappop(heap)[1], now)
+        if self.compliance is not None:
+            self._rule(self.compliance.handle_deadlines(now, self.active), now)
+
+    # ---- compliance's operator decisions -----------------------------------------------------
+
+    def decide(self, message_id: str, approve: bool, who: str, now: float) -> list[str] | None:
+        """An operator approves or rejects a held message (and the rest of its long message);
+        the ids decided, or None when it is not held for review."""
+        if self.compliance is None:
+            return None
+        rulings = self.compliance.decide(message_id, approve, who, now, self.active)
+        if rulings is None:
+            return None
+        self._rule(rulings, now)
+        return [r.message.message_id for r in rulings]
 
     # ---- carrier reports ---------------------------------------------------------------
 
-    def on_carrier_accept(self, message_id: str, at: float) -> None:
+    def on_carrier_accept(self, message_id: str, at: float) -> Delivery | None:
+        """The carrier took the message: an intermediate (ENROUTE) receipt, when the client asked for one."""
         message = self.active.get(message_id)
-        if message is not None and message.registered_delivery & 0x10:
-            self._send_receipt(replace(message, state=MessageState.ENROUTE), at, intermediate=True)
+        if message is None or not message.registered_delivery & 0x10:
+            return None
+        return self._receipt(message, at, state=MessageState.ENROUTE, intermediate=True)
 
-    def on_carrier_report(self, message_id: str, outcome: Outcome, at: float) -> None:
+    def on_carrier_report(self, message_id: str, outcome: Outcome, at: float) -> Settlement | None:
+        """The carrier's final report; None for a duplicate or a cancelled message."""
         message = self.active.pop(message_id, None)
         if message is None:
-            return  # a duplicate or a cancelled message: idempotent per (message, state)
-        stat = STAT_WORDS.get(MessageState(outcome.state), "UNKNOWN")
-        self._finish(message, MessageState(outcome.state), at, err=outcome.err, code=outcome.code, stat=stat)
+            return None  # idempotent per (message, state)
+        return self._finish(message, MessageState(outcome.state), at, err=outcome.err, code=outcome.code)
 
     def _finish(
-        self,
-        message: Message,
-        state: MessageState,
-        at: float,
-        *,
-        err: int,
-        code: str,
-        stat: str,
-        refund_all: bool = False,
-    ) -> None:
-        ops: list[Write] = []
+        self, message: Message, state: MessageState, at: float, *, err: int, code: str, refund_all: bool = False
+    ) -> Settlement:
+        writes: list[Write] = []
         wallet = self.wallets.get(message.account)
         refund = 0
         if wallet is not None:
             left = wallet.refundable(message.message_id) or 0
-            refund = left if state is MessageState.DELETED or refund_all else self.refunds.refund_for(stat, left)
+            refund = left if state is MessageState.DELETED or refund_all else self.refunds.refund_for(state, left)
             if refund:
-                entry = wallet.refund(message.message_id, refund, at, reason=stat)
+                entry = wallet.refund(message.message_id, refund, at, reason=STAT_WORDS.get(state, "UNKNOWN"))
                 if isinstance(entry, LedgerEntry):
-                    ops.append(LedgerAppended(entry))
+                    writes.append(LedgerAppended(entry))
                 else:
                     refund = 0
             wallet.settle(message.message_id)
         final = message.settled(state, at, err, code, message.refunded + refund)
-        ops.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier))
-        self._settling[final.message_id] = final
-        delivery = self._receipt(final, at) if final.wants_receipt and state is not MessageState.DELETED else None
-        if delivery is not None:
-            ops.append(DeliveryStored(delivery))
-        d = self.committer.write(ops)
+        writes.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier))
+        self.settling[final.message_id] = final
+        delivery = None
+        if final.wants_receipt and state is not MessageState.DELETED:
+            delivery = self._receipt(final, at, state=state)
+            writes.append(DeliveryStored(delivery))
+        return Settlement(final, writes, delivery)
 
-        def committed(_: None) -> None:
-            self._settling.pop(final.message_id, None)
-            if delivery is not None:
-                self._deliver(delivery)
-
-        d.addCallback(committed)
-        d.addErrback(lambda f: self.log.failure("final state of {id} not stored", f, id=final.message_id))
+    def settled(self, settlement: Settlement) -> None:
+        """The settlement's writes are committed (or failed): the store answers for the message now."""
+        self.settling.pop(settlement.message.message_id, None)
 
     # ---- receipts and MO ----------------------------------------------------------------
 
@@ -388,14 +412,13 @@ class Gateway:
         self._next_delivery += 1
         return delivery_id
 
-    def _receipt(self, message: Message, at: float, *, intermediate: bool = False) -> Delivery:
-        stat = STAT_WORDS.get(message.state, "UNKNOWN")
+    def _receipt(self, message: Message, at: float, *, state: MessageState, intermediate: bool = False) -> Delivery:
         text = decode_text(message.data_coding, message.body, dc0=self.dc0)
         body = format_receipt(
             message.message_id,
             submitted_at=message.submitted_at,
             done_at=at,
-            stat=stat,
+            stat=STAT_WORDS.get(state, "UNKNOWN"),
             err=message.err,
             text=text,
             utc_offset_minutes=self.utc_offset_minutes,
@@ -414,14 +437,10 @@ class Gateway:
             esm_class=ESM_CLASS_INTERMEDIATE if intermediate else ESM_CLASS_RECEIPT,
             data_coding=0,
             body=body,
-            state=int(message.state),
+            state=int(state),
             err=message.err,
             created_at=at,
         )
-
-    def _send_receipt(self, message: Message, at: float, *, intermediate: bool) -> None:
-        delivery = self._receipt(message, at, intermediate=intermediate)
-        self.committer.write([DeliveryStored(delivery)]).addCallback(lambda _: self._deliver(delivery))
 
     def account_for_service_number(self, number: str) -> str | None:
         best: tuple[int, str] | None = None
@@ -431,13 +450,14 @@ class Gateway:
                     best = (len(s), state.config.system_id)
         return best[1] if best else None
 
-    def mobile_originated(self, sender: str, to: str, text: str, now: float) -> Deferred[Delivery] | str:
-        """A handset's message to a service number; returns an error text when nobody owns the number."""
+    def mobile_originated(self, sender: str, to: str, text: str, now: float) -> Delivery | str:
+        """A handset's message to a service number, to store then deliver; an error text when nobody
+        owns the number.  An opt-out word also puts the sender on the account's list."""
         account = self.account_for_service_number(to)
         if account is None:
             return f"no account has service number {to}"
         data_coding = 0 if gsm7_encodable(text) else 8
-        delivery = Delivery(
+        return Delivery(
             delivery_id=self._take_delivery_id(),
             account=account,
             kind=DeliveryKind.MO,
@@ -455,25 +475,16 @@ class Gateway:
             err=0,
             created_at=now,
         )
-        d = self.committer.write([DeliveryStored(delivery)])
 
-        def committed(_: None) -> Delivery:
-            self._deliver(delivery)
-            return delivery
-
-        self.log.info("MO from {sender} to {to} for {account}", sender=mask_msisdn(sender), to=to, account=account)
+    def mo_optout(self, delivery: Delivery, text: str, now: float) -> None:
+        """After the MO is written: its opt-out word, if it is one."""
         if self.compliance is not None:
-            self.compliance.mobile_originated(account, sender, text, now)
-        return d.addCallback(committed)
+            self.compliance.mobile_originated(delivery.account, delivery.source_addr, text, now)
 
     # ---- query / cancel / replace ---------------------------------------------------------
 
-    def settling(self, message_id: str) -> Message | None:
-        """The message if it is final and its settlement is being stored right now."""
-        return self._settling.get(message_id)
-
     def find(self, message_id: str) -> Message | None:
-        found = self.active.get(message_id) or self._settling.get(message_id)
+        found = self.active.get(message_id) or self.settling.get(message_id)
         return found if found is not None else self.store.get_message(message_id)
 
     def _owned(self, account: str, message_id: str) -> Message | None:
@@ -489,10 +500,11 @@ class Gateway:
         return QueryAnswer(message.message_id, final_date, int(message.state), message.err & 0xFF)
 
     def cancel(self, account: str, pdu: p.CancelSm, now: float) -> int:
+        """The cancel_sm_resp status; each message cancelled is settled as DELETED (in ``effects``)."""
         if pdu.message_id:
             message = self._owned(account, pdu.message_id)
             if message is None:
-                return S.ESME_RINVMSGID
+                return CommandStatus.ESME_RINVMSGID
             targets = [message]
         else:  # cancel every waiting message from this source to this destination
             targets = [
@@ -507,24 +519,25 @@ class Gateway:
             link = self.carriers.get(message.carrier)
             if message.message_id in self.active and link is not None and link.cancel(message.message_id):
                 del self.active[message.message_id]
-                self._finish(message, MessageState.DELETED, now, err=0, code="", stat="DELETED")
+                self.effects.settle(self._finish(message, MessageState.DELETED, now, err=0, code=""))
                 cancelled += 1
-        return S.ESME_ROK if cancelled else S.ESME_RCANCELFAIL
+        return CommandStatus.ESME_ROK if cancelled else CommandStatus.ESME_RCANCELFAIL
 
     def replace_message(self, account: str, pdu: p.ReplaceSm, now: float) -> int:
+        """The replace_sm_resp status; the new text is written through ``effects``."""
         message = self._owned(account, pdu.message_id)
         if message is None:
-            return S.ESME_RINVMSGID
+            return CommandStatus.ESME_RINVMSGID
         link = self.carriers.get(message.carrier)
         if message.message_id not in self.active or link is None or not link.pending(message.message_id):
-            return S.ESME_RREPLACEFAIL
+            return CommandStatus.ESME_RREPLACEFAIL
         body = pdu.short_message or pdu.tlv(Tag.MESSAGE_PAYLOAD) or b""
         if count_segments(message.data_coding, body, has_udh=False) > message.segments:
-            return S.ESME_RREPLACEFAIL  # the charge covers the original number of segments only
+            return CommandStatus.ESME_RREPLACEFAIL  # the charge covers the original number of segments only
         try:
             validity = parse_smpp_time(pdu.validity_period, now) or message.validity_until
         except ValueError:
-            return S.ESME_RINVEXPIRY
+            return CommandStatus.ESME_RINVEXPIRY
         updated = replace(
             message,
             body=body,
@@ -532,53 +545,32 @@ class Gateway:
             validity_until=validity,
         )
         self.active[message.message_id] = updated
-        self.committer.write_later(
+        self.effects.write(
             [MessageReplaced(message.message_id, body, updated.data_coding, updated.registered_delivery, validity)]
         )
-        return S.ESME_ROK
+        return CommandStatus.ESME_ROK
 
     # ---- money --------------------------------------------------------------------------
 
     def topup(
         self, account: str, amount: int, reference: str, operator: str | None, now: float
-    ) -> Deferred[LedgerEntry | Refused] | Refused:
+    ) -> LedgerEntry | Refused:
+        """A credit to store (``LedgerAppended(entry)``), or why it is refused."""
         wallet = self.wallets.get(account)
         if wallet is None:
             return Refused("unknown_account", f"no account {account}")
-        entry = wallet.topup(amount, reference, operator, now)
-        if isinstance(entry, Refused):
-            return entry
-        return self.committer.write([LedgerAppended(entry)]).addCallbacks(lambda _: entry, _refused_topup)
-
-    def reconfigure(
-        self,
-        *,
-        router: Router,
-        prices: PriceList,
-        refunds: RefundPolicy,
-        when_all_down: str,
-        carriers: Mapping[str, CarrierLink],
-    ) -> None:
-        """A reload: routes, tariffs, refund policy and carriers for what is submitted from now on."""
-        self.router = router
-        self.prices = prices
-        self.refunds = refunds
-        self.when_all_down = when_all_down
-        self.carriers = dict(carriers)
+        return wallet.topup(amount, reference, operator, now)
 
     # ---- restart ------------------------------------------------------------------------
 
-    def resume(self, messages: list[Message]) -> None:
+    def resume(self, messages: list[Message], now: float) -> None:
         """Messages that were waiting at a carrier when the gateway stopped go back to it."""
         for message in messages:
             self.active[message.message_id] = message
             if self.compliance is not None and self.compliance.is_held(message.message_id):
                 continue
             link = self.carriers.get(message.carrier)
-            if link is None:
-                continue
-            link.resume(
-                CarrierJob(message.message_id, message.msisdn, message.submitted_at, message.validity_until), None
-            )
+            if link is not None:
+                link.resume(_job(message), None)
         if self.compliance is not None:
-            self.compliance.resume()
+            self._rule(self.compliance.resume(self.active), now)

@@ -28,7 +28,7 @@ from ..protocol.concat import ConcatInfo, concat_info
 from ..protocol.constants import Tag
 
 if TYPE_CHECKING:
-    from ..pipeline.gateway import Gateway
+    from ..runtime.runner import GatewayRunner
     from ..server.protocol import SMPPServerProtocol
 
 _ERR_RE = re.compile(rb"(?<=err:)\S+")
@@ -76,7 +76,7 @@ class _Group:
 class ReceiptShaper:
     """Called by the fault injector for each submit, each submit_sm_resp and each receipt."""
 
-    def __init__(self, clock: IReactorTime, gateway: Gateway) -> None:
+    def __init__(self, clock: IReactorTime, gateway: GatewayRunner) -> None:
         self._clock = clock
         self._gateway = gateway
         self._shapes: dict[str, ReceiptShape] = {}

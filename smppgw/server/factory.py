@@ -9,10 +9,10 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 
 from ..config import SecurityConfig
-from ..pipeline.deliveries import DeliveryQueue
-from ..pipeline.gateway import Gateway
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner
 from .guard import BindGuard, ConnectionLimits
 from .protocol import SMPPServerProtocol
 
@@ -25,7 +25,7 @@ class SMPPServerFactory(ServerFactory):
     def __init__(
         self,
         *,
-        gateway: Gateway,
+        gateway: GatewayRunner,
         deliveries: DeliveryQueue,
         session_config: SessionConfig,
         clock: IReactorTime,

@@ -11,7 +11,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ..model import Delivery, Message
-from ..pipeline.gateway import Accepted, Rejected
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus, Tag, status_name
 from ..protocol.events import (
@@ -25,6 +24,7 @@ from ..protocol.events import (
     Unbound,
 )
 from ..protocol.session import SMPPSession
+from ..runtime.runner import Rejected, Submitted
 from .backpressure import WriteStall
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ class SMPPServerProtocol(Protocol):
             self.session.respond(p.GenericNack(sequence_number=seq, command_status=S.ESME_RINVCMDID))
 
     def _await_commit(
-        self, accepted: Accepted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
+        self, accepted: Submitted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
     ) -> None:
         message = accepted.message
         gateway = self.factory.gateway
@@ -311,7 +311,7 @@ class SMPPServerProtocol(Protocol):
         gateway = self.factory.gateway
         failed: list[p.UnsuccessSme] = []
         first_id = ""
-        pending: list[Accepted] = []
+        pending: list[Submitted] = []
         for dest in pdu.dest_addresses:
             if isinstance(dest, p.DistributionList):
                 failed.append(p.UnsuccessSme(0, 0, dest.name, S.ESME_RCNTSUBDL))

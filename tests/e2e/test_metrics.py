@@ -120,5 +120,5 @@ async def test_review_queue_and_incidents(gateway: RunningGateway) -> None:
     assert value(after, "smppgw_incidents_total", action="suspended", category="art15_national_security") == 1
     assert value(after, "smppgw_accounts_suspended") == 1
 
-    gateway.service.compliance.decide(held[0], True, "test")
+    gateway.service.gateway.decide(held[0], True, "test")
     assert value(await deferToThread(scrape, gateway), "smppgw_review_queue_length") == 1

@@ -23,6 +23,7 @@ from smppgw.billing.ledger import (
 )
 from smppgw.billing.refunds import RefundPolicy
 from smppgw.billing.tariff import PriceList, Tariff, tariffs_from_toml_table
+from smppgw.model import STAT_WORDS, MessageState
 
 GATEWAY_TOML = """
 [rate_plans.standard]
@@ -252,12 +253,13 @@ def test_money_is_never_a_float() -> None:
 
 
 def test_refund_policy() -> None:
-    policy = RefundPolicy(frozenset({"UNDELIV", "REJECTD"}))
-    assert policy.refund_for("UNDELIV", 90) == 90
-    assert policy.refund_for("rejectd", 45) == 45
-    assert policy.refund_for("DELIVRD", 90) == 0
-    assert policy.refund_for("EXPIRED", 90) == 0
-    assert RefundPolicy(frozenset({"EXPIRED", "UNDELIV"})).refund_for("EXPIRED", 3) == 3
+    policy = RefundPolicy(frozenset({"UNDELIV", "rejectd"}))  # stat words as the configuration writes them
+    assert policy.refund_for(MessageState.UNDELIVERABLE, 90) == 90
+    assert policy.refund_for(MessageState.REJECTED, 45) == 45
+    assert policy.refund_for(MessageState.DELIVERED, 90) == 0
+    assert policy.refund_for(MessageState.EXPIRED, 90) == 0
+    assert RefundPolicy(frozenset({"EXPIRED", "UNDELIV"})).refund_for(MessageState.EXPIRED, 3) == 3
+    assert policy.refund_states == {"UNDELIV", "REJECTD"}
     with pytest.raises(ValueError, match="UNDELIVRD"):
         RefundPolicy(frozenset({"UNDELIVRD"}))  # a typo would silently never refund
     with pytest.raises(ValueError, match="ENROUTE"):
@@ -269,12 +271,13 @@ def test_receipt_flow_refunds_through_the_policy() -> None:
     wallets, _ = funded(1000)
     entry(wallets.charge("acme", "ok", 1, 45, 1.0))
     entry(wallets.charge("acme", "bad", 2, 45, 1.0))
-    for message_id, stat in (("ok", "DELIVRD"), ("bad", "UNDELIV"), ("bad", "UNDELIV")):  # duplicate receipt
+    done = (("ok", MessageState.DELIVERED), ("bad", MessageState.UNDELIVERABLE), ("bad", MessageState.UNDELIVERABLE))
+    for message_id, state in done:  # the last: a duplicate receipt
         wallet = wallets["acme"]
         refundable = wallet.refundable(message_id)
-        amount = policy.refund_for(stat, refundable or 0)
+        amount = policy.refund_for(state, refundable or 0)
         if amount:
-            entry(wallet.refund(message_id, amount, 2.0, reason=stat))
+            entry(wallet.refund(message_id, amount, 2.0, reason=STAT_WORDS[state]))
         wallet.settle(message_id)
     assert wallets["acme"].balance == 1000 - 45
 

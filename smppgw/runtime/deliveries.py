@@ -39,6 +39,7 @@ class DeliveryQueue:
         clock: IReactorTime,
         retry_interval: float,
         on_done: Callable[[Delivery], None],
+        *,
         on_receivers: Callable[[str, int], None] | None = None,
     ) -> None:
         self._clock = clock

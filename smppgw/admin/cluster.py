@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.web.server import Request
 
-from .api import Handler, Reply, Result
-
-if TYPE_CHECKING:
-    from ..cluster.node import Cluster
+from .http import Reply, Result, Route
+from .node import ClusterNode
 
 
-def cluster_routes(cluster: Cluster) -> list[tuple[bytes, tuple[str, ...], Handler]]:
+def cluster_routes(cluster: ClusterNode) -> list[Route]:
     def show(request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         timeout = cluster.config.node_timeout
         return Reply(

@@ -12,25 +12,20 @@ import csv
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.logger import Logger
 from twisted.web.server import Request
 
-from ..model import Message
 from ..pipeline.accounts import AccountState
-from ..pipeline.compliance import GLOBAL, REFUSAL_PREFIX, message_text
+from ..pipeline.compliance import GLOBAL, message_text
 from ..routing.numbers import InvalidNumber, mask_msisdn
-from ..store.ports import StoredDecision
 from ..writes import PledgeRecorded
-from .api import ApiError, Reply, Result, _peer, _text, iso_time
-from .console import _time
-from .site import operator_of
-
-if TYPE_CHECKING:
-    from .api import AdminApi, Handler
+from .http import ApiError, Reply, Result, Route, iso_time, operator_of, peer_of, required_text, text_field, time_arg
+from .node import Node
+from .shapes import row_json
+from .views import Views
 
 log = Logger()
 
@@ -44,66 +39,10 @@ OPTOUT_FIELDS = ("account", "msisdn", "source", "at")
 _CSV_SPLIT = re.compile(r"[\s,;]+")
 
 
-def compliance_routes(api: AdminApi) -> list[tuple[bytes, tuple[str, ...], Handler]]:
-    c = _Endpoints(api)
-    return [
-        (b"GET", ("review",), c.review),
-        (b"POST", ("review", "*", "approve"), c.approve),
-        (b"POST", ("review", "*", "reject"), c.reject),
-        (b"POST", ("accounts", "*", "suspend"), c.suspend),
-        (b"POST", ("accounts", "*", "reinstate"), c.reinstate),
-        (b"POST", ("accounts", "*", "pledge"), c.pledge),
-        (b"GET", ("incidents",), c.incidents),
-        (b"GET", ("decisions",), c.decisions),
-        (b"GET", ("optouts",), c.optouts),
-        (b"POST", ("optouts",), c.import_optouts),
-    ]
-
-
-def compliance_account_fields(api: AdminApi, state: AccountState) -> dict[str, Any]:
-    cfg = state.config
-    pledge = api.service.store.pledges().get(cfg.system_id) if cfg.pledge_required or state.pledged else None
-    why = None
-    if state.status != "active":
-        why = f"the account is {state.status}" + (" (reinstate: POST /api/accounts/{id}/reinstate)")
-    elif cfg.pledge_required and not state.pledged:
-        why = "no information-security pledge is recorded (POST /api/accounts/{id}/pledge)"
-    return {
-        "pledge_required": cfg.pledge_required,
-        "pledge": None
-        if pledge is None
-        else {**asdict(pledge), "recorded_at": iso_time(pledge.recorded_at, api.offset)},
-        "binds_refused": why.replace("{id}", cfg.system_id) if why else None,
-    }
-
-
-def compliance_message_fields(api: AdminApi, message: Message) -> dict[str, Any]:
-    held = api.service.compliance.held.get(message.message_id)
-    decisions = [_decision_json(d, api.offset) for d in api.service.store.decisions(message.message_id)]
-    return {"held": None if held is None else held.kind, "decisions": decisions}
-
-
-def _decision_json(d: StoredDecision, offset: int) -> dict[str, Any]:
-    """A decision as a message's detail lists it (the message is known)."""
-    return {"at": iso_time(d.at, offset), "decision": d.decision, "category": d.category, "term": d.term,
-            "detail": d.detail}  # fmt: skip
-
-
-def refusal_reply(api: AdminApi, refusal_id: str) -> Reply | None:
-    """GET /messages/{id} for a submit refused at once: its decision, as no message exists."""
-    if not refusal_id.startswith(REFUSAL_PREFIX):
-        return None
-    rows = api.service.store.decisions(refusal_id)
-    if not rows:
-        return None
-    decisions = [_decision_json(d, api.offset) for d in rows]
-    return Reply(200, {"message_id": refusal_id, "state": "refused", "held": None, "decisions": decisions})
-
-
 def _operator(request: Request, body: Mapping[str, Any]) -> str:
     """Who made a decision: the body's operator, else the client's X-Operator header, else its address."""
-    named = _text(body, "operator", required=False) or operator_of(request)
-    return named if named != "-" else f"admin-api ({_peer(request)})"
+    named = text_field(body, "operator", required=False) or operator_of(request)
+    return named if named != "-" else f"admin-api ({peer_of(request)})"
 
 
 def _format(request: Request) -> str:
@@ -129,25 +68,37 @@ def _csv(fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-class _Endpoints:
-    def __init__(self, api: AdminApi) -> None:
-        self.api = api
-        self.service = api.service
+class ComplianceEndpoints:
+    def __init__(self, node: Node, views: Views) -> None:
+        self.node = node
+        self.views = views
+        self.offset = views.offset
+
+    def routes(self) -> list[Route]:
+        return [
+            (b"GET", ("review",), self.review),
+            (b"POST", ("review", "*", "approve"), self.approve),
+            (b"POST", ("review", "*", "reject"), self.reject),
+            (b"POST", ("accounts", "*", "suspend"), self.suspend),
+            (b"POST", ("accounts", "*", "reinstate"), self.reinstate),
+            (b"POST", ("accounts", "*", "pledge"), self.pledge),
+            (b"GET", ("incidents",), self.incidents),
+            (b"GET", ("decisions",), self.decisions),
+            (b"GET", ("optouts",), self.optouts),
+            (b"POST", ("optouts",), self.import_optouts),
+        ]
 
     def _after_commit(self, build: Callable[[], Reply]) -> Result:
         """Answer once everything queued so far is stored, so the answer and the store agree."""
-        return self.service.committer.flush().addCallback(lambda _: build())
+        return self.node.committer.flush().addCallback(lambda _: build())
 
     def _account(self, system_id: str) -> AccountState:
-        state = self.service.accounts.get(system_id)
-        if state is None:
-            raise ApiError(404, f"no account {system_id!r}")
-        return state
+        return self.views.account_state(system_id)
 
     # ---- review queue -------------------------------------------------------------------
 
     def review(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Reply:
-        compliance, gateway = self.service.compliance, self.service.gateway
+        compliance, gateway = self.node.compliance, self.node.gateway
         items = []
         seen: set[str] = set()
         for entry in compliance.review_items():
@@ -168,15 +119,15 @@ class _Endpoints:
                     "category": entry.category,
                     "term": entry.term,
                     "text": text,
-                    "held_at": iso_time(entry.held_at, self.api.offset),
-                    "deadline": iso_time(entry.deadline, self.api.offset),
+                    "held_at": iso_time(entry.held_at, self.offset),
+                    "deadline": iso_time(entry.deadline, self.offset),
                 }
             )
-        return Reply(200, {"held": items, "timeout_action": self.service.config.content.review_timeout_action})
+        return Reply(200, {"held": items, "timeout_action": self.node.config.content.review_timeout_action})
 
     def _decide(self, request: Request, message_id: str, approve: bool, body: Mapping[str, Any]) -> Result:
         who = _operator(request, body)
-        done = self.service.gateway.decide(message_id, approve, who)
+        done = self.node.gateway.decide(message_id, approve, who)
         if done is None:
             raise ApiError(404, f"message {message_id!r} is not held for review")
         verb = "approved" if approve else "rejected"
@@ -196,26 +147,26 @@ class _Endpoints:
         refused, the status stored), without an incident, since no message caused it."""
         state = self._account(params[0])
         who = _operator(request, body)
-        reason = _text(body, "reason", required=False)
+        reason = text_field(body, "reason", required=False)
         why = f"by operator {who}" + (f": {reason}" if reason else "")
-        self.service.gateway.suspend(state.config.system_id, self.service.reactor.seconds(), why)
-        return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
+        self.node.gateway.suspend(state.config.system_id, self.node.reactor.seconds(), why)
+        return self._after_commit(lambda: Reply(200, self.views.account_detail(state)))
 
     def reinstate(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
         who = _operator(request, body)
-        self.service.gateway.reinstate(state.config.system_id, who)
-        return self._after_commit(lambda: Reply(200, self.api.account_detail(state)))
+        self.node.gateway.reinstate(state.config.system_id, who)
+        return self._after_commit(lambda: Reply(200, self.views.account_detail(state)))
 
     def pledge(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         state = self._account(params[0])
-        signed_on, reference, operator = _text(body, "signed_on"), _text(body, "reference"), _text(body, "operator")
-        assert signed_on is not None and reference is not None and operator is not None
+        signed_on, reference = required_text(body, "signed_on"), required_text(body, "reference")
+        operator = required_text(body, "operator")
         try:
             date.fromisoformat(signed_on)
         except ValueError:
             raise ApiError(400, "signed_on must be a date, e.g. 2026-01-05", "signed_on") from None
-        now = self.service.reactor.seconds()
+        now = self.node.reactor.seconds()
         system_id = state.config.system_id
 
         def stored(_: None) -> Reply:
@@ -223,9 +174,9 @@ class _Endpoints:
             log.info(
                 "admin: pledge {ref} of {account} recorded by {who}", ref=reference, account=system_id, who=operator
             )
-            return Reply(201, self.api.account_detail(state))
+            return Reply(201, self.views.account_detail(state))
 
-        d = self.service.committer.write([PledgeRecorded(system_id, signed_on, reference, operator, now)])
+        d = self.node.committer.write([PledgeRecorded(system_id, signed_on, reference, operator, now)])
         return d.addCallback(stored)
 
     def incidents(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
@@ -233,20 +184,21 @@ class _Endpoints:
         return self._after_commit(lambda: self._incidents(fmt, account))
 
     def _incidents(self, fmt: str, account: str | None) -> Reply:
-        rows = [{**asdict(r), "at": iso_time(r.at, self.api.offset)} for r in self.service.store.incidents(account)]
+        rows = [row_json(r, self.offset) for r in self.node.store.incidents(account)]
         if fmt == "csv":
             return Reply(200, _csv(INCIDENT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"incidents": rows})
 
     def decisions(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        account, since, limit_text = _arg(request, "account"), _time(request, "since"), _arg(request, "limit") or "100"
+        account, since = _arg(request, "account"), time_arg(request, "since")
+        limit_text = _arg(request, "limit") or "100"
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_DECISIONS:
             raise ApiError(400, f"limit must be 1 to {MAX_DECISIONS}", "limit")
         return self._after_commit(lambda: self._decisions(account, since, int(limit_text)))
 
     def _decisions(self, account: str | None, since: float | None, limit: int) -> Reply:
-        rows = self.service.store.decision_list(account, since, limit)
-        return Reply(200, {"decisions": [{**asdict(r), "at": iso_time(r.at, self.api.offset)} for r in rows]})
+        rows = self.node.store.decision_list(account, since, limit)
+        return Reply(200, {"decisions": [row_json(r, self.offset) for r in rows]})
 
     # ---- opt-out lists ----------------------------------------------------------------------
 
@@ -255,19 +207,14 @@ class _Endpoints:
         return self._after_commit(lambda: self._optouts(fmt, account))
 
     def _optouts(self, fmt: str, account: str | None) -> Reply:
-        rows = [
-            {**asdict(r), "at": iso_time(r.at, self.api.offset)}
-            for r in self.service.store.optouts()
-            if account is None or r.account == account
-        ]
+        rows = [row_json(r, self.offset) for r in self.node.store.optouts() if account is None or r.account == account]
         if fmt == "csv":
             return Reply(200, _csv(OPTOUT_FIELDS, rows), "text/csv; charset=utf-8")
         return Reply(200, {"optouts": rows})
 
     def import_optouts(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         """{"account": "<id>" or "*" (global), "numbers": [...] or "csv": "<text>", "remove": false}"""
-        account = _text(body, "account")
-        assert account is not None
+        account = required_text(body, "account")
         if account != GLOBAL:
             self._account(account)
         numbers = body.get("numbers")
@@ -280,7 +227,7 @@ class _Endpoints:
         remove = body.get("remove", False)
         if not isinstance(remove, bool):
             raise ApiError(400, "remove must be true or false", "remove")
-        compliance, gateway, now = self.service.compliance, self.service.gateway, self.service.reactor.seconds()
+        compliance, gateway, now = self.node.compliance, self.node.gateway, self.node.reactor.seconds()
         invalid = []
         for number in numbers:
             try:
@@ -297,3 +244,6 @@ class _Endpoints:
                  verb="removed from" if remove else "added to", account=account)  # fmt: skip
         answer = {"account": account, "count": len(set(done)), "removed" if remove else "added": done}
         return self._after_commit(lambda: Reply(200, answer))
+
+
+__all__ = ["ComplianceEndpoints"]

@@ -5,56 +5,36 @@ static console files at / (served without a token: they hold no data)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from ..app.reload import ReloadReport
 from ..config import ConfigError
-from ..model import STAT_WORDS, Message
-from .api import AdminApi, ApiError, Handler, Reply, Result, entry_json, iso_time, message_json, receipt_status
-from .metrics import bind_type
-
-if TYPE_CHECKING:
-    from ..app.service import GatewayService
-    from .overview import Overview
+from ..model import STAT_WORDS
+from .http import ApiError, Reply, Result, Route, iso_time, query_arg, time_arg
+from .node import Node, Reload
+from .overview import Overview
+from .shapes import bind_type, entry_json
+from .views import Views
 
 log = Logger()
 
 MAX_SEARCH = 500
 
 
-def _query(request: Request, name: str) -> str | None:
-    values = (request.args or {}).get(name.encode())
-    if not values or not values[0]:
-        return None
-    return values[0].decode("utf-8", "replace").strip() or None
-
-
-def _time(request: Request, name: str) -> float | None:
-    text = _query(request, name)
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise ApiError(400, f"{name} must be an ISO date-time or a Unix time, got {text!r}", name) from None
-
-
 class ConsoleApi:
-    def __init__(self, api: AdminApi, overview: Overview) -> None:
-        self.api = api
-        self.service: GatewayService = api.service
+    def __init__(self, node: Node, views: Views, overview: Overview, reload: Reload) -> None:
+        self.node = node
+        self.views = views
+        self.offset = views.offset
         self.overview = overview
-        self.routes: list[tuple[bytes, tuple[str, ...], Handler]] = [
+        self._reload = reload
+
+    def routes(self) -> list[Route]:
+        return [
             (b"GET", ("overview",), self.show_overview),
             (b"GET", ("sessions",), self.sessions),
             (b"GET", ("messages",), self.search),
@@ -63,14 +43,14 @@ class ConsoleApi:
         ]
 
     def show_overview(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        stats = dict(self.service.statistics())
-        stats["review_queue"] = self.service.compliance.review_length()
+        stats = dict(self.node.statistics())
+        stats["review_queue"] = self.node.compliance.review_length()
         return Reply(200, {**self.overview.to_json(), "gateway": stats})
 
     def sessions(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        offset = self.api.offset
+        offset = self.offset
         rows = []
-        for account, protos in sorted(self.service.factory.bound.items()):
+        for account, protos in sorted(self.node.factory.bound.items()):
             for proto in protos:
                 session = proto.session
                 rows.append(
@@ -81,43 +61,35 @@ class ConsoleApi:
                         "peer": proto.peer,
                         "since": iso_time(session.bound_at, offset),
                         "window_in_use": session.outstanding,
-                        "window": self.service.factory.receipt_window,
+                        "window": self.node.factory.receipt_window,
                         "requests_pending": session.pending_requests,
                         "interface_version": f"{session.interface_version >> 4}.{session.interface_version & 0xF}",
                     }
                 )
         return Reply(200, {"sessions": rows})
 
-    def _fresh(self, message: Message) -> Message:
-        gateway = self.service.gateway
-        return gateway.active.get(message.message_id) or gateway.settling.get(message.message_id) or message
-
-    def _json(self, message: Message) -> dict[str, Any]:
-        receipt = receipt_status(message, message.is_final and self.api._receipt_queued(message))
-        return message_json(message, receipt, self.api.offset)
-
     def search(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        message_id = _query(request, "id")
+        message_id = query_arg(request, "id")
         if message_id is not None:
-            found = self.service.gateway.find(message_id)
-            return Reply(200, {"messages": [] if found is None else [self._json(found)]})
-        limit_text = _query(request, "limit") or "50"
+            found = self.node.gateway.find(message_id)
+            return Reply(200, {"messages": [] if found is None else [self.views.message(found)]})
+        limit_text = query_arg(request, "limit") or "50"
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_SEARCH:
             raise ApiError(400, f"limit must be 1 to {MAX_SEARCH}", "limit")
-        found_list = self.service.store.search_messages(
-            account=_query(request, "account"),
-            destination=_query(request, "destination"),
-            since=_time(request, "since"),
-            until=_time(request, "until"),
+        found_list = self.node.store.search_messages(
+            account=query_arg(request, "account"),
+            destination=query_arg(request, "destination"),
+            since=time_arg(request, "since"),
+            until=time_arg(request, "until"),
             limit=int(limit_text),
         )
-        return Reply(200, {"messages": [self._json(self._fresh(m)) for m in found_list]})
+        return Reply(200, {"messages": [self.views.message(self.views.fresh(m)) for m in found_list]})
 
     def history(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        message = self.service.gateway.find(params[0])
+        message = self.node.gateway.find(params[0])
         if message is None:
             raise ApiError(404, f"no message {params[0]!r}")
-        offset = self.api.offset
+        offset = self.offset
         events: list[dict[str, Any]] = [
             {
                 "at": iso_time(message.submitted_at, offset),
@@ -131,7 +103,7 @@ class ConsoleApi:
         else:
             route = f"routed to {message.carrier}"
         events.append({"at": iso_time(message.submitted_at, offset), "step": "route", "detail": route})
-        entries = [e for e in self.service.store.ledger(message.account) if e.message_id == message.message_id]
+        entries = [e for e in self.node.store.ledger(message.account) if e.message_id == message.message_id]
         for entry in entries:
             events.append(
                 {
@@ -149,18 +121,16 @@ class ConsoleApi:
             events.append({"at": iso_time(message.final_at, offset), "step": "carrier", "detail": detail})
         else:
             events.append({"at": None, "step": "carrier", "detail": f"waiting at {message.carrier} ({state})"})
-        shown = self._json(message)
+        shown = self.views.message(message)
         events.append({"at": None, "step": "receipt", "detail": f"receipt {shown['receipt']}"})
         return Reply(200, {"message": shown, "events": events})
 
     def reload(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
-        d: Deferred[ReloadReport] = self.service.reload()
-
         def refused(failure: Any) -> Reply:
             failure.trap(ConfigError)
             raise ApiError(400, f"configuration refused, the running one stays: {failure.value}")
 
-        return d.addCallback(lambda report: Reply(200, {"reloaded": True, **report.to_json()})).addErrback(refused)
+        return self._reload().addCallback(lambda report: Reply(200, {"reloaded": True, **report})).addErrback(refused)
 
 
 # ---- static files ------------------------------------------------------------------------------

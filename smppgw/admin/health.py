@@ -13,24 +13,21 @@ CLI's ``smppgw drain`` / ``smppgw undrain``).  Drain mode lasts until undrained 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from .api import Handler, Reply, Result, iso_time
-from .site import operator_of
-
-if TYPE_CHECKING:
-    from ..app.service import GatewayService
+from .http import Reply, Result, Route, iso_time, operator_of
+from .node import Node
 
 log = Logger()
 
 
 class Drain:
-    def __init__(self, service: GatewayService) -> None:
-        self.service = service
+    def __init__(self, node: Node) -> None:
+        self.node = node
         self.since: float | None = None  # when the node was drained; None: it takes new connections
 
     @property
@@ -38,15 +35,15 @@ class Drain:
         return self.since is not None
 
     def state(self) -> dict[str, Any]:
-        stats = self.service.statistics()
+        stats = self.node.statistics()
         return {
             "status": "draining" if self.draining else "up",
-            "draining_since": iso_time(self.since, self.service.config.utc_offset_minutes),
+            "draining_since": iso_time(self.since, self.node.config.utc_offset_minutes),
             "connections": stats["connections"],
             "bound": stats["bound"],
         }
 
-    def routes(self) -> list[tuple[bytes, tuple[str, ...], Handler]]:
+    def routes(self) -> list[Route]:
         return [
             (b"GET", ("drain",), lambda request, params, body: Reply(200, self.state())),
             (b"POST", ("drain",), self._drain),
@@ -55,11 +52,11 @@ class Drain:
 
     def _drain(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         if self.since is None:
-            self.since = self.service.reactor.seconds()
+            self.since = self.node.reactor.seconds()
             log.info(
                 "node drained by {who}: the health check answers 404, {bound} bound session(s) stay",
                 who=operator_of(request),
-                bound=self.service.statistics()["bound"],
+                bound=self.node.statistics()["bound"],
             )
         return Reply(200, self.state())
 

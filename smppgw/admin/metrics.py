@@ -9,7 +9,6 @@ loopback unless configured otherwise.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -20,9 +19,8 @@ from twisted.web.server import Request
 from ..pipeline.accounts import BIND_TYPE_OF
 from ..protocol.constants import CommandId, status_name
 from ..protocol.traffic import LATENCY_BUCKETS
-
-if TYPE_CHECKING:
-    from ..app.service import GatewayService
+from .node import Node
+from .shapes import bind_type
 
 
 def command_name(command_id: int) -> str:
@@ -32,53 +30,60 @@ def command_name(command_id: int) -> str:
         return f"0x{command_id:08x}"
 
 
-def bind_type(session_state: str) -> str:
-    """bound_tx/bound_rx/bound_trx -> transmitter/receiver/transceiver."""
-    return {"bound_tx": "transmitter", "bound_rx": "receiver", "bound_trx": "transceiver"}.get(
-        session_state, session_state
-    )
-
-
 class GatewayCollector:
-    def __init__(self, service: GatewayService) -> None:
-        self.service = service
+    """Reads the node's live state at scrape time, one family (or a few related ones) per method."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
 
     def collect(self) -> Iterator[Metric]:
-        service = self.service
-        traffic = service.factory.traffic
+        yield from self._pdus()
+        yield self._latency()
+        yield from self._pipeline()
+        yield from self._carriers()
+        yield from self._sessions()
+        yield self._balances()
+        yield from self._compliance()
+
+    def _pdus(self) -> Iterator[Metric]:
         received = CounterMetricFamily("smppgw_pdus_received", "SMPP PDUs received", labels=["command", "status"])
         sent = CounterMetricFamily("smppgw_pdus_sent", "SMPP PDUs sent", labels=["command", "status"])
-        for (direction, command_id, status), count in sorted(traffic.pdus.items()):
+        for (direction, command_id, status), count in sorted(self.node.factory.traffic.pdus.items()):
             family = received if direction == "in" else sent
             family.add_metric([command_name(command_id), status_name(status)], count)
         yield received
         yield sent
 
+    def _latency(self) -> Metric:
+        traffic = self.node.factory.traffic
         buckets: list[tuple[str, float]] = []
         total = 0
         for bound, count in zip((*map(str, LATENCY_BUCKETS), "+Inf"), traffic.latency_counts, strict=True):
             total += count
             buckets.append((bound, total))
-        yield HistogramMetricFamily(
+        return HistogramMetricFamily(
             "smppgw_submit_response_seconds",
             "Time from a submit_sm or data_sm to its answer (an OK answer waits for the commit)",
             buckets=buckets,
             sum_value=traffic.latency_sum,
         )
 
+    def _pipeline(self) -> Iterator[Metric]:
+        gateway = self.node.gateway
         submits = CounterMetricFamily("smppgw_submits", "Submits by outcome", labels=["result"])
-        submits.add_metric(["accepted"], service.gateway.submitted)
-        submits.add_metric(["rejected"], service.gateway.rejected)
+        submits.add_metric(["accepted"], gateway.submitted)
+        submits.add_metric(["rejected"], gateway.rejected)
         yield submits
         yield GaugeMetricFamily(
-            "smppgw_active_messages", "Accepted messages without a final state", value=len(service.gateway.active)
+            "smppgw_active_messages", "Accepted messages without a final state", value=len(gateway.active)
         )
         yield GaugeMetricFamily(
             "smppgw_pending_deliveries",
             "Receipts and MO messages stored and not yet acknowledged by a client",
-            value=service.deliveries.backlog(),
+            value=self.node.deliveries.backlog(),
         )
 
+    def _carriers(self) -> Iterator[Metric]:
         receipts = CounterMetricFamily("smppgw_receipts", "Final states reported by the carriers", labels=["state"])
         outcomes = CounterMetricFamily(
             "smppgw_carrier_outcomes", "Final states reported per carrier", labels=["carrier", "state"]
@@ -94,8 +99,9 @@ class GatewayCollector:
             "smppgw_carrier_dispatched", "Messages handed to a carrier", labels=["carrier"]
         )
         by_state: dict[str, int] = {}
-        for code in sorted(service.carriers):
-            stats = service.carriers[code].stats()
+        carriers = self.node.carriers
+        for code in sorted(carriers):
+            stats = carriers[code].stats()
             for state, count in sorted(stats.reported.items()):
                 outcomes.add_metric([code, state], count)
                 by_state[state] = by_state.get(state, 0) + count
@@ -107,30 +113,34 @@ class GatewayCollector:
             receipts.add_metric([state], count)
         yield from (receipts, outcomes, queue, flight, up, dispatched)
 
+    def _sessions(self) -> Iterator[Metric]:
+        factory = self.node.factory
         sessions = GaugeMetricFamily("smppgw_bound_sessions", "Bound SMPP sessions", labels=["account", "bind_type"])
         counts: dict[tuple[str, str], int] = {}
-        for account, protos in service.factory.bound.items():
+        for account, protos in factory.bound.items():
             for proto in protos:
                 key = (account, bind_type(proto.session.state.value))
                 counts[key] = counts.get(key, 0) + 1
-        for account_state in service.accounts:  # every account, so a dashboard shows a zero, not a gap
+        for account_state in self.node.accounts:  # every account, so a dashboard shows a zero, not a gap
             for kind in sorted(set(BIND_TYPE_OF.values())):
                 counts.setdefault((account_state.config.system_id, kind), 0)
         for (account, kind), count in sorted(counts.items()):
             sessions.add_metric([account, kind], count)
         yield sessions
         yield GaugeMetricFamily(
-            "smppgw_connections", "Open SMPP connections (bound or not)", value=len(service.factory.connections)
+            "smppgw_connections", "Open SMPP connections (bound or not)", value=len(factory.connections)
         )
 
+    def _balances(self) -> Metric:
         balance = GaugeMetricFamily(
             "smppgw_account_balance", "Prepaid balance (unit li = 0.001 CNY, or msg)", labels=["account", "unit"]
         )
-        for wallet in sorted(service.wallets, key=lambda w: w.account):
+        for wallet in sorted(self.node.wallets, key=lambda w: w.account):
             balance.add_metric([wallet.account, wallet.unit], wallet.balance)
-        yield balance
+        return balance
 
-        compliance = service.compliance
+    def _compliance(self) -> Iterator[Metric]:
+        compliance = self.node.compliance
         yield GaugeMetricFamily(
             "smppgw_review_queue_length",
             "Messages held for manual review (a long message counts once)",
@@ -147,13 +157,13 @@ class GatewayCollector:
         yield GaugeMetricFamily(
             "smppgw_accounts_suspended",
             "Accounts whose sending is suspended",
-            value=sum(1 for a in service.accounts if a.status == "suspended"),
+            value=sum(1 for a in self.node.accounts if a.status == "suspended"),
         )
 
 
-def build_registry(service: GatewayService) -> CollectorRegistry:
+def build_registry(node: Node) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(GatewayCollector(service))
+    registry.register(GatewayCollector(node))
     return registry
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.internet import TimerService
+from twisted.internet.interfaces import IReactorTime
 
 from ..protocol.constants import CommandId, status_name
 from ..protocol.traffic import Traffic
@@ -41,7 +42,7 @@ def _totals(traffic: Traffic) -> tuple[int, int, dict[str, int]]:
 
 
 class Overview:
-    def __init__(self, traffic: Traffic, clock: Any) -> None:
+    def __init__(self, traffic: Traffic, clock: IReactorTime) -> None:
         self.traffic = traffic
         self.clock = clock
         self.samples: deque[Sample] = deque(maxlen=WINDOW)
@@ -54,7 +55,8 @@ class Overview:
         delta = {k: v - last_answers.get(k, 0) for k, v in answers.items() if v != last_answers.get(k, 0)}
         self.samples.append(Sample(self.clock.seconds(), submits - last_submits, receipts - last_receipts, delta))
 
-    def service(self) -> TimerService:
+    def sampler(self) -> TimerService:
+        """One sample a second, while the service runs."""
         timer = TimerService(1.0, self.sample)
         timer.clock = self.clock
         return timer

@@ -1,12 +1,30 @@
-"""The admin port's HTTP site: a root that hands unknown names to the console files, and a
-structured access log of every change made through the API (who did what, from where)."""
+"""The admin port's HTTP site: the API's routes put together, a root that hands unknown names to
+the console files, and a structured access log of every change made through the API (who did
+what, from where)."""
 
 from __future__ import annotations
 
+from twisted.application.service import IServiceCollection
+from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import Logger
 from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
+
+from .account_routes import AccountEndpoints
+from .carriers import CarrierEndpoints
+from .cluster import cluster_routes
+from .compliance import ComplianceEndpoints
+from .console import ConsoleApi, ConsoleFiles
+from .health import Drain, HealthResource
+from .http import AdminResource, Route, operator_of
+from .lockouts import LockoutEndpoints
+from .messages import MessageEndpoints
+from .metrics import MetricsResource, build_registry
+from .node import Node, Reload
+from .overview import Overview
+from .rig import RigEndpoints
+from .views import Views
 
 access_log = Logger(namespace="smppgw.admin.access")
 
@@ -18,13 +36,6 @@ class Root(Resource):
 
     def getChild(self, path: bytes, request: Request) -> Resource:  # noqa: N802 (Twisted's name)
         return self.files
-
-
-def operator_of(request: http.Request) -> str:
-    """The operator the client names (X-Operator, sent by the CLI and the console); the token is shared."""
-    raw = request.getHeader(b"x-operator") or "-"
-    name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return "".join(ch for ch in name if ch.isprintable())[:64] or "-"
 
 
 class AdminSite(Site):
@@ -42,3 +53,44 @@ class AdminSite(Site):
             status=request.code,
             admin_access=True,
         )
+
+
+def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: Drain, reload: Reload) -> list[Route]:
+    """Every /api route, in the order they are matched (and named in a 405's Allow header)."""
+    views = Views(node)
+    routes = [
+        *AccountEndpoints(node, views, threads).routes(),
+        *MessageEndpoints(node, views).routes(),
+        *CarrierEndpoints(node.carriers, node.cluster).routes(),
+        *ComplianceEndpoints(node, views).routes(),
+        *LockoutEndpoints(node).routes(),
+        *RigEndpoints(node.rig, node.accounts).routes(),
+    ]
+    if node.cluster is not None:  # a node of several: GET /api/cluster
+        routes += cluster_routes(node.cluster)
+    routes += ConsoleApi(node, views, overview, reload).routes()
+    routes += drain.routes()
+    return routes
+
+
+def build_admin_site(node: Node, *, threads: IReactorThreads, reload: Reload, parent: IServiceCollection) -> Site:
+    """The admin port: /api (token), /metrics (Prometheus), /health, and the web console at /.
+
+    ``threads`` runs the slow work (password hashing); ``parent`` runs the console overview's sampler
+    (one sample a second while the gateway runs).
+    """
+    overview = Overview(node.factory.traffic, node.reactor)
+    overview.sampler().setServiceParent(parent)
+    drain = Drain(node)
+    root = Root(ConsoleFiles())
+    routes = api_routes(node, threads, overview, drain, reload)
+    root.putChild(b"api", AdminResource(routes, node.config.admin.token))
+    root.putChild(b"metrics", MetricsResource(build_registry(node)))
+    root.putChild(b"health", HealthResource(drain))
+    site = AdminSite(root)  # type: ignore[no-untyped-call]
+    site.noisy = False
+    site.displayTracebacks = False
+    return site
+
+
+__all__ = ["AdminSite", "Root", "api_routes", "build_admin_site"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
@@ -283,9 +283,12 @@ class GatewayService(MultiService):
         return server_endpoint(self.reactor, listen, proxy_protocol, timeout, most)
 
     def _build_admin(self) -> None:
-        from ..admin.api import build_admin_site  # noqa: PLC0415 (the admin layer sits above this module)
+        from ..admin.site import build_admin_site  # noqa: PLC0415 (twisted.web is loaded when the site is built)
 
-        site = build_admin_site(self)
+        def reload_now() -> Deferred[dict[str, Any]]:
+            return self.reload().addCallback(lambda report: report.to_json())
+
+        site = build_admin_site(self, threads=self.reactor, reload=reload_now, parent=self)
         self.admin_endpoint = self.listening.admin(serverFromString(self.reactor, self.config.admin.listen))
         self.admin_service = StreamServerEndpointService(self.admin_endpoint, site)
         self.admin_service.setServiceParent(self)

@@ -12,6 +12,7 @@ from typing import Protocol
 from twisted.internet.interfaces import IReactorTime
 
 from ..model import Delivery
+from ..protocol.constants import ESM_CLASS_RECEIPT
 
 
 class Receiver(Protocol):
@@ -83,6 +84,14 @@ class DeliveryQueue:
             box.receivers.remove(receiver)
             if self.on_receivers is not None:
                 self.on_receivers(account, len(box.receivers))
+
+    def receipt_pending(self, account: str, message_id: str) -> bool:
+        """A receipt of the message is stored and not yet acknowledged by the account's client."""
+        box = self._boxes.get(account)
+        return box is not None and any(
+            d.kind == "receipt" and d.message_id == message_id and d.esm_class & ESM_CLASS_RECEIPT
+            for d in box.pending.values()
+        )
 
     def has(self, delivery_id: int, account: str) -> bool:
         box = self._boxes.get(account)

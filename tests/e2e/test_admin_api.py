@@ -21,7 +21,7 @@ from twisted.internet.threads import deferToThread
 from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
-from smppgw.admin.api import receipt_status
+from smppgw.admin.shapes import receipt_status
 from smppgw.config import ConfigError, parse
 from smppgw.config.accounts import FieldError, account_from_json, account_to_json
 from smppgw.model import Message, MessageState

@@ -14,7 +14,9 @@ import pytest_twisted
 from conftest import RunningGateway
 from twisted.internet.threads import deferToThread
 
-from smppgw.admin.client import add_admin_commands, format_amount, url_from_listen
+from smppgw.cli.admin_client import url_from_listen
+from smppgw.cli.admin_commands import add_admin_commands
+from smppgw.cli.render import format_amount
 from smppgw.passwords import verify_password
 
 TOKEN = "demo-admin-token"

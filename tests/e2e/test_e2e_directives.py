@@ -4,7 +4,10 @@ a message's submit status, receipt and delay by its ``#smppgw:`` directive, on t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
+from pathlib import Path
 
 import pytest_twisted
 from smpp_helpers import Raw, client, read_receipts, receipt_fields, submit_and_wait
@@ -110,3 +113,21 @@ async def test_the_tlv_form_and_a_malformed_directive(gateway):
         return answers
 
     assert await deferToThread(run) == [S.ESME_RSUBMITFAIL, S.ESME_RINVOPTPARAMVAL]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_readme_example_runs_as_written(gateway):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Outcomes chosen by the message itself") :]
+    code = section[section.index("```python\n") + 10 :]
+    code = code[: code.index("```")].replace("2775", str(gateway.smpp_port))
+    out = io.StringIO()
+
+    def run():
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {})
+
+    await deferToThread(run)
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["0x58", "0"]
+    assert "stat:UNDELIV err:006 text:Your code is 1234" in lines[2]

@@ -270,7 +270,7 @@ class CarrierLink:
     def _plan(self, job: CarrierJob, profile: CarrierProfile, now: float) -> CarrierPlan:
         # Validity counts from the client's submission, not from when the job left the queue.
         until = validity_end(profile, job.submitted_at, job.validity_until)
-        return plan(profile, msisdn=job.msisdn, now=now, validity_until=until, rng=self._rng)
+        return plan(profile, msisdn=job.msisdn, now=now, validity_until=until, rng=self._rng, script=job.script)
 
     def _start(self, job: CarrierJob, profile: CarrierProfile, now: float) -> None:
         self._seq += 1

@@ -25,10 +25,12 @@ from smppgw.model import STAT_WORDS, MessageState
 
 __all__ = [
     "LOST_OUTCOME",
+    "RULE_STATES",
     "CarrierPlan",
     "CarrierProfile",
     "Outcome",
     "ScenarioRule",
+    "Script",
     "plan",
     "profile_from_dict",
     "scenario_rules_from_list",
@@ -43,6 +45,19 @@ _CHINA_CC = "86"
 
 
 @dataclass(frozen=True, slots=True)
+class Script:
+    """What a message scripted for itself (its ``#smppgw:`` directive): fields left None are drawn
+    as usual.  ``state`` is a final state a scenario rule may give (DELIVRD, UNDELIV, REJECTD,
+    EXPIRED, UNKNOWN); ``delay`` counts from the carrier's acceptance, as a rule's ``delay_s``."""
+
+    state: MessageState | None = None
+    err: int | None = None
+    code: str | None = None
+    delay: float | None = None
+    drop: bool = False  # the carrier never reports: EXPIRED at the validity end, as a lost message
+
+
+@dataclass(frozen=True, slots=True)
 class CarrierJob:
     """One message handed to a carrier."""
 
@@ -50,6 +65,7 @@ class CarrierJob:
     msisdn: str  # E.164 digits
     submitted_at: float
     validity_until: float | None
+    script: Script | None = None  # the message's own scripted outcome, over whatever is drawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,33 +164,75 @@ def plan(
     now: float,
     validity_until: float | None,
     rng: random.Random,
+    script: Script | None = None,
 ) -> CarrierPlan:
     """Decide acceptance time, final outcome and report time for one message part.
 
     Scenario rules come first (first match wins); otherwise `loss_rate` decides whether the carrier
     stays silent, then the weighted outcome mix and the log-normal receipt delay.  Anything that would
     be reported after the validity end, and every EXPIRED outcome, is reported as EXPIRED at that end.
+
+    A `script` overrides what was drawn, after the drawing: a scripted message takes exactly the
+    random draws it would have taken without its script, so every other message of a seeded run
+    gets the same outcome either way.  A scripted EXPIRED with a delay is reported at that delay.
     """
     accept_at = now + profile.submit_latency
     end = max(validity_end(profile, now, validity_until), accept_at)
-    rule = _match_rule(profile.rules, msisdn)
-    if rule is not None:
-        if rule.lost:
-            return CarrierPlan(accept_at, end, LOST_OUTCOME, lost=True)
-        outcome = Outcome(rule.state, rule.err, rule.code)
-        delay = rule.delay if rule.delay is not None else _draw_delay(profile, rng)
-    else:
-        if rng.random() < profile.loss_rate:
-            return CarrierPlan(accept_at, end, LOST_OUTCOME, lost=True)
-        outcome = _draw_outcome(profile, rng)
-        delay = _draw_delay(profile, rng)
-    if outcome.state is MessageState.EXPIRED:
+    outcome, delay = _draw(profile, msisdn, rng)
+    fixed_time = False
+    if script is not None:
+        outcome, delay = _apply_script(profile, script, outcome, delay)
+        fixed_time = script.delay is not None
+    if delay is None:
+        return CarrierPlan(accept_at, end, LOST_OUTCOME, lost=True)
+    if outcome.state is MessageState.EXPIRED and not fixed_time:
         # A carrier only knows a handset never came back once the validity has run out.
         return CarrierPlan(accept_at, end, outcome, lost=False)
     report_at = accept_at + delay
     if report_at > end:
         return CarrierPlan(accept_at, end, _EXPIRED, lost=False)
     return CarrierPlan(accept_at, report_at, outcome, lost=False)
+
+
+def _draw(profile: CarrierProfile, msisdn: str, rng: random.Random) -> tuple[Outcome, float | None]:
+    """The outcome and its delay after acceptance; delay None: lost (the carrier never reports)."""
+    rule = _match_rule(profile.rules, msisdn)
+    if rule is not None:
+        if rule.lost:
+            return LOST_OUTCOME, None
+        delay = rule.delay if rule.delay is not None else _draw_delay(profile, rng)
+        return Outcome(rule.state, rule.err, rule.code), delay
+    if rng.random() < profile.loss_rate:
+        return LOST_OUTCOME, None
+    outcome = _draw_outcome(profile, rng)
+    return outcome, _draw_delay(profile, rng)
+
+
+def _apply_script(
+    profile: CarrierProfile, script: Script, drawn: Outcome, delay: float | None
+) -> tuple[Outcome, float | None]:
+    if script.drop:
+        return LOST_OUTCOME, None
+    if script.state is None:
+        if delay is None:
+            return drawn, None  # drawn lost, and the script names no state to report instead
+        base_err, base_code = drawn.err, drawn.code
+        state = drawn.state
+    else:
+        state = script.state
+        base_err, base_code, _ = _CODE_MIX[state][0]
+    code = base_code if script.code is None else script.code
+    if script.err is not None:
+        err = script.err
+    elif script.code is not None:
+        err = _ERR_BY_CODE.get(script.code, base_err)
+    else:
+        err = base_err
+    if script.delay is not None:
+        delay = script.delay
+    elif delay is None:
+        delay = profile.receipt_median  # drawn lost: no random draw was taken for a delay
+    return Outcome(state, err, code), delay
 
 
 def _draw_outcome(profile: CarrierProfile, rng: random.Random) -> Outcome:
@@ -188,7 +246,7 @@ def _draw_delay(profile: CarrierProfile, rng: random.Random) -> float:
 
 # ---- building profiles from configuration ---------------------------------------------------
 
-_STATES: dict[str, MessageState] = {
+RULE_STATES: dict[str, MessageState] = {
     "DELIVRD": MessageState.DELIVERED,
     "UNDELIV": MessageState.UNDELIVERABLE,
     "REJECTD": MessageState.REJECTED,
@@ -279,9 +337,9 @@ def _outcomes(value: object, path: str) -> tuple[tuple[Outcome, float], ...]:
     mix: list[tuple[Outcome, float]] = []
     total = 0.0
     for word, weight in value.items():
-        state = _STATES.get(str(word))
+        state = RULE_STATES.get(str(word))
         if state is None:
-            raise ValueError(f"{path}.{word} is not a final state (expected one of {', '.join(_STATES)})")
+            raise ValueError(f"{path}.{word} is not a final state (expected one of {', '.join(RULE_STATES)})")
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
             raise ValueError(f"{path}.{word} must be a number")
         if weight < 0:
@@ -378,9 +436,9 @@ def _rule(data: Mapping[str, object], path: str) -> ScenarioRule:
     if not isinstance(lost, bool):
         raise ValueError(f"{path}.lost must be true or false")
     word = data.get("state", "EXPIRED" if lost else None)
-    if not isinstance(word, str) or word not in _STATES:
-        raise ValueError(f"{path}.state must be one of {', '.join(_STATES)}")
-    state = _STATES[word]
+    if not isinstance(word, str) or word not in RULE_STATES:
+        raise ValueError(f"{path}.state must be one of {', '.join(RULE_STATES)}")
+    state = RULE_STATES[word]
     code = data.get("code")
     if code is not None and not isinstance(code, str):
         raise ValueError(f"{path}.code must be a string")

@@ -57,6 +57,7 @@ class AccountConfig:
     send_window: tuple[int, int] | None = None  # (start, end) minutes of the local day; None: any time
     outside_window: str = "reject"  # a submit outside send_window: "reject" (0x404) or "defer"
     faults: BindFaults | None = None  # protocol faults of the test rig on its binds, from the start
+    scripted_outcomes: bool = False  # a message may script its own outcome (#smppgw: directives)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +372,7 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         send_window=_window(r, "send_window"),
         outside_window=r.text("outside_window", "reject", frozenset({"reject", "defer"})),
         faults=_faults(r),
+        scripted_outcomes=r.flag("scripted_outcomes", False),
     )
     if account.signature_required and not signatures:
         raise r.error("signature_required", "needs at least one entry in signatures")

@@ -92,6 +92,7 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "send_window": _window_text(account.send_window),
         "outside_window": account.outside_window,
         "faults": None if account.faults is None else faults_to_dict(account.faults),
+        "scripted_outcomes": account.scripted_outcomes,
     }
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
-from ..carriers.model import CarrierJob, Outcome
+from ..carriers.model import CarrierJob, Outcome, Script
 from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
@@ -37,6 +37,7 @@ from ..store.ports import CommitRefusedError
 from ..writes import DeliveryStored, LedgerAppended, MessageAccepted, MessageReplaced, MessageSettled, Write
 from .accounts import AccountBook
 from .compliance import Compliance, Precheck, Refusal, Ruling
+from .directives import MALFORMED_STATUS, DirectiveError, take_directive
 from .ids import format_message_id
 from .outcomes import Accepted, Effects, QueryAnswer, Rejected, Settlement
 from .ports import CarrierPort, StoredMessages, SubmitGate, open_gate
@@ -60,10 +61,6 @@ def commit_failed_status(error: BaseException) -> int:
     if isinstance(error, CommitRefusedError) and error.reason == "insufficient_funds":
         return CommandStatus.SMPPGW_RNOBALANCE
     return CommandStatus.ESME_RSYSERR
-
-
-def _job(message: Message) -> CarrierJob:
-    return CarrierJob(message.message_id, message.msisdn, message.submitted_at, message.validity_until)
 
 
 class Gateway:
@@ -105,6 +102,8 @@ class Gateway:
         self.settling: dict[str, Message] = {}  # final, commit in flight
         self._scheduled: dict[str, float] = {}  # message id -> schedule_delivery_time
         self._dispatches: list[tuple[float, str]] = []  # heap: (when, message id) to offer a carrier
+        # Outcomes messages scripted for themselves (directives), until they settle; not kept over a restart.
+        self._scripts: dict[str, Script] = {}
         self.submitted = 0
         self.rejected = 0
 
@@ -187,6 +186,17 @@ class Gateway:
                     category="account",
                 )
             return Rejected(CommandStatus.SMPPGW_RSUSPENDED, "account is suspended")
+        script: Script | None = None
+        if acct.config.scripted_outcomes:
+            # Stripped before anything counts, prices or screens the text.
+            try:
+                pdu, directive = take_directive(pdu, dc0=self.dc0)
+            except DirectiveError as err:
+                return Rejected(MALFORMED_STATUS, str(err))
+            if directive is not None:
+                if directive.status:
+                    return Rejected(directive.status, "scripted by the message's directive")
+                script = directive.script
         checked = self._validate(pdu, now)
         if isinstance(checked, Rejected):
             return checked
@@ -263,6 +273,8 @@ class Gateway:
             seq=seq,
         )
         self.active[message_id] = message
+        if script is not None:
+            self._scripts[message_id] = script
         writes: list[Write] = [MessageAccepted(message)]
         if charged is not None:
             writes.append(LedgerAppended(charged))
@@ -277,6 +289,7 @@ class Gateway:
         """The commit of an accepted message failed: forget it and give the money back in memory
         (the store never saw the charge)."""
         self.active.pop(message.message_id, None)
+        self._scripts.pop(message.message_id, None)
         if self.compliance is not None:
             self.compliance.forget(message.message_id)
         wallet = self.wallets.get(message.account)
@@ -308,9 +321,18 @@ class Gateway:
         message = self.active.get(message_id)
         if message is None:
             return
-        if not self.carriers[message.carrier].dispatch(_job(message)):
+        if not self.carriers[message.carrier].dispatch(self._job(message)):
             # The queue is full: offer it again later, never drop it.
             heapq.heappush(self._dispatches, (now + RETRY_FULL_QUEUE, message_id))
+
+    def _job(self, message: Message) -> CarrierJob:
+        return CarrierJob(
+            message.message_id,
+            message.msisdn,
+            message.submitted_at,
+            message.validity_until,
+            self._scripts.get(message.message_id),
+        )
 
     def _rule(self, rulings: list[Ruling], now: float) -> None:
         """Carry out what compliance decided about messages it held."""
@@ -379,6 +401,7 @@ class Gateway:
     def _finish(
         self, message: Message, state: MessageState, at: float, *, err: int, code: str, refund_all: bool = False
     ) -> Settlement:
+        self._scripts.pop(message.message_id, None)
         writes: list[Write] = []
         wallet = self.wallets.get(message.account)
         refund = 0
@@ -571,6 +594,6 @@ class Gateway:
                 continue
             link = self.carriers.get(message.carrier)
             if link is not None:
-                link.resume(_job(message), None)
+                link.resume(self._job(message), None)
         if self.compliance is not None:
             self._rule(self.compliance.resume(self.active), now)

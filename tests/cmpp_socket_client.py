@@ -28,6 +28,7 @@ class CmppClient:
         self.delivers: list[pk.Deliver] = []  # every DELIVER received, resends included
         self.wire: list[tuple[bool, bytes]] = []  # (from the client?, bytes) in order
         self.closed = False
+        self.unclaimed: list[pk.Packet] = []  # read while waiting for another packet
 
     # ---- sending ----------------------------------------------------------------------
 
@@ -40,7 +41,11 @@ class CmppClient:
             packet = packet.evolve(sequence_id=self.next_seq())
         data = encode(packet, self.layout)
         self.wire.append((True, data))
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            if not packet.is_response:
+                raise  # an answer to a gateway closing the link may find it closed already
         return packet.sequence_id
 
     def connect(self, sp_id: str, secret: str, when: datetime | None = None) -> pk.ConnectResp:
@@ -106,6 +111,10 @@ class CmppClient:
 
     def wait_for(self, kind: type[pk.Packet], seq: int | None = None, timeout: float = 10.0) -> pk.Packet:
         """The next packet of ``kind`` (with ``seq``), reading (and answering) what comes before it."""
+        for packet in self.unclaimed:
+            if isinstance(packet, kind) and (seq is None or packet.sequence_id == seq):
+                self.unclaimed.remove(packet)
+                return packet
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             packet = self.read_packet(left)
@@ -113,6 +122,8 @@ class CmppClient:
                 break
             if isinstance(packet, kind) and (seq is None or packet.sequence_id == seq):
                 return packet
+            if packet.is_response:
+                self.unclaimed.append(packet)
         raise AssertionError(f"no {kind.__name__} {seq or ''} within {timeout} s")
 
     def reports(self, count: int, timeout: float = 15.0) -> list[pk.StatusReport]:

@@ -20,7 +20,7 @@ lookups made on the reactor thread (admin API, binds).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -28,7 +28,20 @@ from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import FINAL_STATES, Delivery, Held, Message
-from ..writes import AccountCreated, DeliveryStored, LedgerAppended, MessageAccepted, Write
+from ..writes import (
+    AccountCreated,
+    DeliveryDone,
+    DeliveryStored,
+    HeldAdded,
+    HeldDone,
+    LedgerAppended,
+    MessageAccepted,
+    MessageReplaced,
+    MessageSettled,
+    OptoutAdded,
+    OptoutRemoved,
+    Write,
+)
 from .ports import (
     ClusterView,
     GroupResult,
@@ -361,6 +374,18 @@ _CREDIT_REFERENCES = (
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
 # Writes that move a generation: the other nodes reload that part (opt-out lists, pledges).
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
+# The row each write of these kinds touches: two kinds on one row in a batch keep their order.
+_ROW_KEYS: dict[type[Write], Callable[[Any], tuple[object, ...]]] = {
+    MessageAccepted: lambda w: ("message", w.message.message_id),
+    MessageSettled: lambda w: ("message", w.message_id),
+    MessageReplaced: lambda w: ("message", w.message_id),
+    HeldAdded: lambda w: ("held", w.held.message_id),
+    HeldDone: lambda w: ("held", w.message_id),
+    DeliveryStored: lambda w: ("delivery", w.delivery.delivery_id),
+    DeliveryDone: lambda w: ("delivery", w.delivery_id),
+    OptoutAdded: lambda w: ("optout", w.account, w.msisdn),
+    OptoutRemoved: lambda w: ("optout", w.account, w.msisdn),
+}
 
 
 class _OverdrawnError(Exception):
@@ -526,15 +551,24 @@ class PostgresStore:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
     def _insert(self, groups: Sequence[Sequence[Write]]) -> None:
-        """Every write of the groups but accounts and balances (done first), in order of kind."""
-        runs: dict[str, list[tuple[object, ...]]] = {}
+        """Every write of the groups but accounts and balances (done first), in their order.
+
+        Writes are gathered by kind, one statement per kind, as long as no row is written by two
+        kinds: a message settled after its insert, a held row removed and added again, a receipt
+        stored and acknowledged in one batch each start a new segment, run after the one before."""
+        segments: list[dict[str, list[tuple[object, ...]]]] = [{}]
+        touched: dict[tuple[object, ...], str] = {}  # row -> the kind that wrote it in this segment
         ledger: list[tuple[Any, ...]] = []
+        unclaimed: set[str] = set()  # accounts with a delivery stored that no node here receives
         for writes in groups:
             for w in writes:
                 if isinstance(w, LedgerAppended):
                     ledger.append(_ledger_args(w.entry))
-                elif isinstance(w, MessageAccepted):
-                    runs.setdefault("message", []).append((*message_row(w.message), self.node_id))
+                    continue
+                if isinstance(w, AccountCreated):
+                    continue
+                if isinstance(w, MessageAccepted):
+                    kind, row = "message", (*message_row(w.message), self.node_id)
                 elif isinstance(w, DeliveryStored):
                     # Claimed at once when this node holds a receiving bind of the account: no wake-up,
                     # no claim query; the reactor finds its id in `claimed` and queues it here.
@@ -542,36 +576,45 @@ class PostgresStore:
                     here = delivery.account in self.receiving
                     if here:
                         self.claimed.add(delivery.delivery_id)
-                    runs.setdefault("delivery", []).append((*delivery_row(delivery), self.node_id if here else ""))
-                elif not isinstance(w, AccountCreated):
-                    kind, row = WRITE_ROWS[type(w)]
-                    runs.setdefault(kind, []).append(row(w))
+                    else:
+                        unclaimed.add(delivery.account)
+                    kind, row = "delivery", (*delivery_row(delivery), self.node_id if here else "")
+                else:
+                    kind, to_row = WRITE_ROWS[type(w)]
+                    row = to_row(w)
+                keyed = _ROW_KEYS.get(type(w))
+                if keyed is not None:
+                    key = keyed(w)
+                    if touched.get(key, kind) != kind:
+                        segments.append({})
+                        touched = {}
+                    touched[key] = kind
+                segments[-1].setdefault(kind, []).append(row)
         cur = self._writer.cursor()
-        # Removals of deliveries last: a receipt may be stored and acknowledged in one batch.
-        for kind, rows in runs.items():
-            if kind == "delivery_done":
-                continue
-            bulk = _BULK.get(kind)
-            if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
-                # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
-                cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
-            else:
-                cur.executemany(_SQL[kind], rows)
+        for runs in segments:
+            for kind, rows in runs.items():
+                if kind == "delivery_done":
+                    ids = [args[0] for args in rows]
+                    cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
+                    continue
+                bulk = _BULK.get(kind)
+                if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
+                    # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
+                    cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
+                else:
+                    cur.executemany(_SQL[kind], rows)
         if ledger:
             self._insert_ledger(cur, ledger)
         # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
-        accounts = sorted({str(args[1]) for args in runs.get("delivery", ()) if not args[-1]})
-        if accounts:
-            cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
-        if "account_status" in runs or any(int(row[2]) > 0 for row in ledger):
+        if unclaimed:
+            cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (sorted(unclaimed),))
+        kinds = {kind for runs in segments for kind in runs}
+        if "account_status" in kinds or any(int(row[2]) > 0 for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
-        moved = [name for name, kinds in _GENERATIONS.items() if any(kind in runs for kind in kinds)]
+        moved = [name for name, names in _GENERATIONS.items() if any(kind in kinds for kind in names)]
         if moved:
             cur.execute("UPDATE generations SET value = value + 1 WHERE name = ANY(%s)", (moved,))
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
-        if "delivery_done" in runs:
-            ids = [args[0] for args in runs["delivery_done"]]
-            cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
 
     def _insert_ledger(self, cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         tails: list[int] = []

@@ -111,7 +111,6 @@ def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
         draws_entry_ids=True,
         integrity_error=_postgres_integrity_error(),
         refuses_credited_reference=True,
-        keeps_batch_order=False,
     )
 
 
@@ -605,6 +604,17 @@ def test_a_message_held_and_released_in_one_batch_is_not_held(
     store.apply([HeldAdded(HeldReject("000000000000001", "acme", "CONTENT", 0x45, T0))])
     store.apply([HeldDone("000000000000001"), HeldAdded(part), HeldDone(part.message_id)])
     assert store.held() == []
+
+
+def test_a_held_part_judged_whole_and_held_for_review_in_one_batch_stays_held(store: Store) -> None:
+    """The parts of a long message complete and go to review: each part's row is removed and added
+    again, in that order, in one batch."""
+    key = GroupKey("acme", "10690001", "13900008888", 8, 2)
+    first, second = "000000000000003", "000000000000004"
+    store.apply([HeldAdded(HeldPart(first, "acme", key, 1, T0, T0 + 60))])
+    review = [HeldForReview(m, "acme", first, "gambling", "casino", T0 + 1, T0 + 1801) for m in (first, second)]
+    store.apply([HeldDone(first), HeldDone(second), *(HeldAdded(h) for h in review)])
+    assert sorted(store.held(), key=lambda h: h.message_id) == review
 
 
 def test_an_empty_batch_changes_nothing(store: Store) -> None:

@@ -76,6 +76,7 @@ class ConsoleApi:
                 rows.append(
                     {
                         "id": None if proto.scorecard is None else proto.scorecard.session_id,
+                        "protocol": "smpp",
                         "account": account,
                         "bind_type": bind_type(session.state.value),
                         "peer": proto.peer,
@@ -86,6 +87,8 @@ class ConsoleApi:
                         "interface_version": f"{session.interface_version >> 4}.{session.interface_version & 0xF}",
                     }
                 )
+        for row in self.service.cmpp_factory.session_rows():
+            rows.append({**row, "since": iso_time(row["since"], offset)})
         return Reply(200, {"sessions": rows})
 
     def _fresh(self, message: Message) -> Message:

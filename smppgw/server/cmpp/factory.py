@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from typing import Any
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
@@ -113,6 +114,33 @@ class CMPPServerFactory(ServerFactory):
 
     def sessions_of(self, account: str) -> list[CMPPServerProtocol]:
         return list(self.bound.get(account, ()))
+
+    def session_rows(self) -> list[dict[str, Any]]:
+        """The logged-in sessions as the admin API lists them beside SMPP's (``since``: epoch seconds)."""
+        rows = []
+        for account, protos in sorted(self.bound.items()):
+            for proto in protos:
+                session = proto.session
+                rows.append(
+                    {
+                        "id": f"cmpp-{proto.session_id}",
+                        "protocol": "cmpp",
+                        "account": account,
+                        "bind_type": "cmpp",
+                        "peer": proto.peer,
+                        "since": session.connected_at,
+                        "window_in_use": session.outstanding,
+                        "window": session.config.window,
+                        "requests_pending": session.pending_requests,
+                        "interface_version": "3.0" if session.version == 0x30 else "2.0",
+                        "sp_id": proto.login.sp_id if proto.login is not None else "",
+                        "client_version": f"0x{proto.requested_version:02x}",
+                        "submits": proto.submits,
+                        "delivers_sent": proto.delivers_sent,
+                        "delivers_unanswered": proto.delivers_unanswered,
+                    }
+                )
+        return rows
 
 
 def _allowed(host: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:

@@ -14,7 +14,11 @@ from smppgw.cmpp.constants import Version, layout_of
 from smppgw.cmpp.framing import FrameBuffer
 from smppgw.cmpp.login import authenticator_source, timestamp_of
 
-DEMO = {"demo": ("900001", "demo1234", "10690000"), "demo2": ("900002", "demo5678", "10690001")}
+DEMO = {
+    "demo": ("900001", "demo1234", "10690000"),
+    "demo2": ("900002", "demo5678", "10690001"),
+    "brand": ("900003", "brand123", "10690002"),
+}
 
 
 class CmppClient:

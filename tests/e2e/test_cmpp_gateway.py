@@ -279,3 +279,31 @@ async def test_a_20_and_a_30_client_share_one_balance_and_the_ledger_holds(gatew
     assert 0 < spent <= 300 * 45
     code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
     assert code == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_compliance_answers_cmpp_with_its_vendor_results_and_suspension_terminates(gateway_factory):
+    gw = await gateway_factory()
+
+    def run():
+        brand = logged_in(gw.cmpp_port, account="brand")
+        ucs2 = {"msg_src": "900003", "dest_terminal_ids": ("13800138000",), "msg_fmt": 8, "registered_delivery": 0}
+        unsigned = brand.submit(**ucs2, content="您的验证码是 123456".encode("utf-16-be"))
+        signed = brand.submit(**ucs2, content="【演示】您的验证码是 123456".encode("utf-16-be"))
+        demo = logged_in(gw.cmpp_port)
+        banned = demo.submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",), msg_fmt=8,
+                             content="代开发票".encode("utf-16-be"))  # fmt: skip
+        suspending = demo.submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",), msg_fmt=8,
+                                 content="颠覆国家政权".encode("utf-16-be"))  # fmt: skip
+        terminate = demo.wait_for(pk.Terminate, timeout=5)  # the gateway ends the suspended account's session
+        demo.send(pk.TerminateResp(sequence_id=terminate.sequence_id))
+        again = CmppClient(gw.cmpp_port)
+        refused = again.connect("900001", "demo1234")
+        again.close()
+        brand.terminate()
+        return unsigned, signed, banned, suspending, refused
+
+    unsigned, signed, banned, suspending, refused = await deferToThread(run)
+    assert unsigned.result == 101 and signed.result == 0
+    assert banned.result == 102 and suspending.result == 102
+    assert refused.status == ConnectStatus.BAD_SOURCE_ADDR  # a suspended account cannot log in

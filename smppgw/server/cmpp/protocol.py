@@ -195,10 +195,12 @@ class CMPPServerProtocol(Protocol):
             return
         self.log.info("CMPP session {account} from {peer} ended: {why}", account=self.account, peer=self.peer, why=why)
         self.factory.session_unbound(self)
-        for delivery in self._in_flight.values():
-            self.factory.deliveries.failed(delivery)
-        for delivery in {d.delivery_id: d for d, _ in self._waiting}.values():
-            if delivery.delivery_id not in {d.delivery_id for d in self._in_flight.values()}:
+        # What this connection still owes goes back to the queue, once per delivery (a long MO
+        # may have parts in flight and parts waiting).
+        owed = {d.delivery_id: d for d in self._in_flight.values()}
+        owed.update((d.delivery_id, d) for d, _ in self._waiting)
+        for delivery_id, delivery in owed.items():
+            if delivery_id in self._parts_left:
                 self.factory.deliveries.failed(delivery)
         self._in_flight.clear()
         self._waiting.clear()

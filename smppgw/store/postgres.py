@@ -3,12 +3,13 @@
 The same ``Store`` interface as the SQLite store, with one difference that makes money exact
 across nodes: the database, not a node's memory, holds the authoritative balance.  A group commit
 debits each account once by the batch's sum (``balance + delta`` under a ``balance >= 0`` check,
-rows locked in system_id order so two nodes never deadlock) and inserts the batch's rows, all in
-one pipelined round trip.  When that would overdraw an account the batch is redone in two round
-trips, taking each account's writes in order while its money lasts: only the writes that would
-overdraw are refused (``GroupResult.refused``), the rest commit.  Ledger entry ids come from a
-sequence drawn under the account's row lock, so each account's entries chain in commit order and
-``balance_after`` is the stored balance, whatever node wrote them.
+rows locked in system_id order so two nodes never deadlock) and writes the batch's rows in the
+order given (a few array statements, see ``_runs``), all in one pipelined round trip.  When that
+would overdraw an account the batch is redone in two round trips, taking each account's writes in
+order while its money lasts: only the writes that would overdraw are refused
+(``GroupResult.refused``), the rest commit.  Ledger entry ids come from a sequence drawn under the
+account's row lock, so each account's entries chain in commit order and ``balance_after`` is the
+stored balance, whatever node wrote them.
 
 Message, delivery, decision and incident numbers are drawn by each node from blocks it reserves
 at start (``load``), so nodes never pick the same id without asking the database per message.
@@ -20,7 +21,7 @@ lookups made on the reactor thread (admin API, binds).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -347,6 +348,7 @@ _BULK: dict[str, str] = {
         f"refunded = d.refunded, carrier = d.carrier FROM unnest({_unnest(_STATE_TYPES)}) "
         "AS d(state, final_at, err, code, refunded, carrier, message_id) WHERE m.message_id = d.message_id"
     ),
+    "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])",
 }
 
 
@@ -374,18 +376,6 @@ _CREDIT_REFERENCES = (
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
 # Writes that move a generation: the other nodes reload that part (opt-out lists, pledges).
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
-# The row each write of these kinds touches: two kinds on one row in a batch keep their order.
-_ROW_KEYS: dict[type[Write], Callable[[Any], tuple[object, ...]]] = {
-    MessageAccepted: lambda w: ("message", w.message.message_id),
-    MessageSettled: lambda w: ("message", w.message_id),
-    MessageReplaced: lambda w: ("message", w.message_id),
-    HeldAdded: lambda w: ("held", w.held.message_id),
-    HeldDone: lambda w: ("held", w.message_id),
-    DeliveryStored: lambda w: ("delivery", w.delivery.delivery_id),
-    DeliveryDone: lambda w: ("delivery", w.delivery_id),
-    OptoutAdded: lambda w: ("optout", w.account, w.msisdn),
-    OptoutRemoved: lambda w: ("optout", w.account, w.msisdn),
-}
 
 
 class _OverdrawnError(Exception):
@@ -397,6 +387,46 @@ def _ledger_args(entry: LedgerEntry) -> tuple[Any, ...]:
     entry id and balance_after are the database's to give)."""
     return (entry.account, str(entry.kind), entry.amount, entry.unit, entry.at, entry.message_id, entry.reference,
             entry.operator)  # fmt: skip
+
+
+# The row a write changes where a write of another kind may change the same row (an insert and the
+# update or delete of what it inserted); writes of the other kinds touch no row another kind touches.
+_ROW_KEYS: dict[type[Write], Callable[[Any], Hashable]] = {
+    MessageAccepted: lambda w: ("message", w.message.message_id),
+    MessageSettled: lambda w: ("message", w.message_id),
+    MessageReplaced: lambda w: ("message", w.message_id),
+    DeliveryStored: lambda w: ("delivery", w.delivery.delivery_id),
+    DeliveryDone: lambda w: ("delivery", w.delivery_id),
+    HeldAdded: lambda w: ("held", w.held.message_id),
+    HeldDone: lambda w: ("held", w.message_id),
+    OptoutAdded: lambda w: ("optout", w.account, w.msisdn),
+    OptoutRemoved: lambda w: ("optout", w.account, w.msisdn),
+}
+
+
+def _runs(writes: Iterable[Write]) -> list[tuple[str, list[Write]]]:
+    """The writes (but ledger entries and new accounts, done apart) as runs of one kind each, to be
+    executed in order.  A write joins the latest run of its kind unless a later run of another kind
+    already changed its row; then it starts a new run.  So each row sees its writes in the order
+    given (a settlement after its message's insert, a release after its hold) while a batch of many
+    callers' writes still takes one statement per kind, or a few."""
+    runs: list[tuple[str, list[Write]]] = []
+    latest: dict[str, int] = {}  # kind -> its latest run
+    touched: dict[Hashable, int] = {}  # row -> the latest run that changed it
+    for w in writes:
+        kind = WRITE_ROWS[type(w)][0]
+        if kind in ("ledger", "account"):
+            continue
+        key_of = _ROW_KEYS.get(type(w))
+        key = key_of(w) if key_of is not None else None
+        at = latest.get(kind)
+        if at is None or (key is not None and touched.get(key, -1) > at):
+            at = latest[kind] = len(runs)
+            runs.append((kind, []))
+        runs[at][1].append(w)
+        if key is not None:
+            touched[key] = at
+    return runs
 
 
 def _deltas(groups: Iterable[Sequence[Write]]) -> dict[str, int]:
@@ -551,70 +581,52 @@ class PostgresStore:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
     def _insert(self, groups: Sequence[Sequence[Write]]) -> None:
-        """Every write of the groups but accounts and balances (done first), in their order.
-
-        Writes are gathered by kind, one statement per kind, as long as no row is written by two
-        kinds: a message settled after its insert, a held row removed and added again, a receipt
-        stored and acknowledged in one batch each start a new segment, run after the one before."""
-        segments: list[dict[str, list[tuple[object, ...]]]] = [{}]
-        touched: dict[tuple[object, ...], str] = {}  # row -> the kind that wrote it in this segment
-        ledger: list[tuple[Any, ...]] = []
-        unclaimed: set[str] = set()  # accounts with a delivery stored that no node here receives
-        for writes in groups:
-            for w in writes:
-                if isinstance(w, LedgerAppended):
-                    ledger.append(_ledger_args(w.entry))
-                    continue
-                if isinstance(w, AccountCreated):
-                    continue
-                if isinstance(w, MessageAccepted):
-                    kind, row = "message", (*message_row(w.message), self.node_id)
-                elif isinstance(w, DeliveryStored):
-                    # Claimed at once when this node holds a receiving bind of the account: no wake-up,
-                    # no claim query; the reactor finds its id in `claimed` and queues it here.
-                    delivery = w.delivery
-                    here = delivery.account in self.receiving
-                    if here:
-                        self.claimed.add(delivery.delivery_id)
-                    else:
-                        unclaimed.add(delivery.account)
-                    kind, row = "delivery", (*delivery_row(delivery), self.node_id if here else "")
-                else:
-                    kind, to_row = WRITE_ROWS[type(w)]
-                    row = to_row(w)
-                keyed = _ROW_KEYS.get(type(w))
-                if keyed is not None:
-                    key = keyed(w)
-                    if touched.get(key, kind) != kind:
-                        segments.append({})
-                        touched = {}
-                    touched[key] = kind
-                segments[-1].setdefault(kind, []).append(row)
+        """Every write of the groups but accounts and balances (done first), in order (see _runs)."""
+        writes = [w for ws in groups for w in ws]
         cur = self._writer.cursor()
-        for runs in segments:
-            for kind, rows in runs.items():
-                if kind == "delivery_done":
-                    ids = [args[0] for args in rows]
-                    cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
-                    continue
-                bulk = _BULK.get(kind)
-                if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
-                    # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
-                    cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
-                else:
-                    cur.executemany(_SQL[kind], rows)
+        kinds: set[str] = set()
+        unclaimed: set[str] = set()  # accounts with deliveries stored for any node to claim
+        for kind, run in _runs(writes):
+            kinds.add(kind)
+            rows = self._rows_of(run, unclaimed)
+            bulk = _BULK.get(kind)
+            if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
+                # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
+                cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
+            else:
+                cur.executemany(_SQL[kind], rows)
+        ledger = [_ledger_args(w.entry) for w in writes if isinstance(w, LedgerAppended)]
         if ledger:
             self._insert_ledger(cur, ledger)
         # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
         if unclaimed:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (sorted(unclaimed),))
-        kinds = {kind for runs in segments for kind in runs}
         if "account_status" in kinds or any(int(row[2]) > 0 for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
-        moved = [name for name, names in _GENERATIONS.items() if any(kind in kinds for kind in names)]
+        moved = [name for name, names in _GENERATIONS.items() if kinds.intersection(names)]
         if moved:
             cur.execute("UPDATE generations SET value = value + 1 WHERE name = ANY(%s)", (moved,))
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
+
+    def _rows_of(self, run: list[Write], unclaimed: set[str]) -> list[tuple[object, ...]]:
+        """The statement parameters of a run's writes."""
+        rows: list[tuple[object, ...]] = []
+        for w in run:
+            if isinstance(w, MessageAccepted):
+                rows.append((*message_row(w.message), self.node_id))
+            elif isinstance(w, DeliveryStored):
+                # Claimed at once when this node holds a receiving bind of the account: no wake-up,
+                # no claim query; the reactor finds its id in `claimed` and queues it here.
+                delivery = w.delivery
+                if delivery.account in self.receiving:
+                    self.claimed.add(delivery.delivery_id)
+                    rows.append((*delivery_row(delivery), self.node_id))
+                else:
+                    unclaimed.add(delivery.account)
+                    rows.append((*delivery_row(delivery), ""))
+            else:
+                rows.append(WRITE_ROWS[type(w)][1](w))
+        return rows
 
     def _insert_ledger(self, cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         tails: list[int] = []

@@ -52,6 +52,7 @@ def config_text(store: Path, *, overrides: Callable[[str], str] | None = None, b
     text = re.sub(r'(?m)^listen = "tcp:2775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = re.sub(r'(?m)^listen = "tcp:7890[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = text.replace('"state/tls/', '"' + (store.parent / "tls").as_posix() + "/")
     text = re.sub(r'(?m)^path = "state/smppgw.db"', f"path = {str(store)!r}".replace("'", '"'), text)
     if overrides is not None:
@@ -66,6 +67,7 @@ class RunningGateway:
     admin_port: int
     store_path: Path
     tls_port: int = 0
+    cmpp_port: int = 0
 
     @property
     def store_arg(self) -> str:
@@ -90,7 +92,9 @@ async def start_gateway(
     admin: Any = await service.admin_service._waitingForPort
     tls: Any = await service.tls_service._waitingForPort if service.tls_service is not None else None
     tls_port = tls.getHost().port if tls is not None else 0
-    return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store, tls_port)
+    cmpp: Any = await service.cmpp_service._waitingForPort if service.cmpp_service is not None else None
+    cmpp_port = cmpp.getHost().port if cmpp is not None else 0
+    return RunningGateway(service, smpp.getHost().port, admin.getHost().port, store, tls_port, cmpp_port)
 
 
 @pytest_twisted.async_yield_fixture

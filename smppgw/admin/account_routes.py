@@ -56,6 +56,9 @@ class AccountEndpoints:
     def _check_new(self, account: AccountConfig) -> None:
         if account.system_id in self.node.accounts or account.system_id in self.node.wallets:
             raise ApiError(409, f"account {account.system_id!r} already exists", "system_id")
+        sp_id = account.cmpp.sp_id if account.cmpp is not None else None
+        if sp_id is not None and any(s.config.cmpp and s.config.cmpp.sp_id == sp_id for s in self.node.accounts):
+            raise ApiError(409, f"cmpp: SP_Id {sp_id} is already another account's", "cmpp")
 
     def create_account(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         try:

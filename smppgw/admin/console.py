@@ -56,6 +56,7 @@ class ConsoleApi:
                 rows.append(
                     {
                         "id": proto.session_id,
+                        "protocol": "smpp",
                         "account": account,
                         "bind_type": bind_type(session.state.value),
                         "peer": proto.peer,
@@ -66,6 +67,8 @@ class ConsoleApi:
                         "interface_version": f"{session.interface_version >> 4}.{session.interface_version & 0xF}",
                     }
                 )
+        for row in self.node.cmpp_factory.session_rows():
+            rows.append({**row, "since": iso_time(row["since"], offset)})
         return Reply(200, {"sessions": rows})
 
     def search(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:

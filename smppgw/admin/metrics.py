@@ -130,6 +130,17 @@ class GatewayCollector:
         yield GaugeMetricFamily(
             "smppgw_connections", "Open SMPP connections (bound or not)", value=len(factory.connections)
         )
+        cmpp = self.node.cmpp_factory
+        cmpp_sessions = GaugeMetricFamily("smppgw_cmpp_sessions", "Logged-in CMPP sessions", labels=["account"])
+        for account_state in self.node.accounts:
+            if account_state.config.cmpp is not None:
+                cmpp_sessions.add_metric(
+                    [account_state.config.system_id], len(cmpp.sessions_of(account_state.config.system_id))
+                )
+        yield cmpp_sessions
+        yield GaugeMetricFamily(
+            "smppgw_cmpp_connections", "Open CMPP connections (logged in or not)", value=len(cmpp.connections)
+        )
 
     def _balances(self) -> Metric:
         balance = GaugeMetricFamily(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..runtime.committer import GroupCommitter
     from ..runtime.deliveries import DeliveryQueue
     from ..runtime.runner import GatewayRunner
+    from ..server.cmpp.factory import CMPPServerFactory
     from ..server.factory import SMPPServerFactory
     from ..store.ports import ClusterStore
     from ..store.postgres import PostgresStore
@@ -84,6 +85,9 @@ class Node(Protocol):
 
     @property
     def factory(self) -> SMPPServerFactory: ...
+
+    @property
+    def cmpp_factory(self) -> CMPPServerFactory: ...
 
     @property
     def cluster(self) -> ClusterNode | None: ...

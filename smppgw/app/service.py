@@ -38,6 +38,7 @@ from ..rig.rig import Rig, ScenarioGate
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
+from ..server.cmpp.factory import CMPPServerFactory
 from ..server.factory import SMPPServerFactory
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
@@ -216,6 +217,20 @@ class GatewayService(MultiService):
         self.tls_service: StreamServerEndpointService | None = None
         if config.tls.listen:
             self._build_tls()
+        self.cmpp_factory = CMPPServerFactory(
+            gateway=self.gateway,
+            deliveries=self.deliveries,
+            config=config.cmpp,
+            clock=reactor,
+            utc_offset_minutes=config.utc_offset_minutes,
+            first_sequence=core.next_message_seq,
+        )
+        self.cmpp_service: StreamServerEndpointService | None = None
+        if config.cmpp.listen:
+            self.cmpp_service = StreamServerEndpointService(
+                serverFromString(reactor, config.cmpp.listen), self.cmpp_factory
+            )
+            self.cmpp_service.setServiceParent(self)
         if binds is not None:
             from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
@@ -342,6 +357,9 @@ class GatewayService(MultiService):
         for proto in self.factory.sessions_of(account):
             proto.unbind()
             self.reactor.callLater(1.0, _close, proto)
+        for cmpp in self.cmpp_factory.sessions_of(account):
+            cmpp.unbind()  # CMPP_TERMINATE
+            self.reactor.callLater(1.0, cmpp.close)
 
     # ---- reload -------------------------------------------------------------------------
 
@@ -445,6 +463,8 @@ class GatewayService(MultiService):
     async def _stop(self) -> None:
         for proto in list(self.factory.connections):
             proto.close()
+        for cmpp in list(self.cmpp_factory.connections):
+            cmpp.close()
         await super().stopService()  # type: ignore[no-untyped-call]
         for timer in self._timers:
             if timer.active():
@@ -460,8 +480,9 @@ class GatewayService(MultiService):
 
     def statistics(self) -> Mapping[str, int]:
         return {
-            "connections": len(self.factory.connections),
-            "bound": sum(len(v) for v in self.factory.bound.values()),
+            "connections": len(self.factory.connections) + len(self.cmpp_factory.connections),
+            "bound": sum(len(v) for v in self.factory.bound.values())
+            + sum(len(v) for v in self.cmpp_factory.bound.values()),
             "active_messages": len(self.gateway.active),
             "pending_deliveries": self.deliveries.backlog(),
             "submitted": self.gateway.submitted,

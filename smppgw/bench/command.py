@@ -12,6 +12,7 @@ from .load import Account, BenchOptions, parse_account, parse_mix, run_bench
 from .report import format_text
 
 _DEMO = Account("demo", "demo1234", "10690000")
+_DEMO_CMPP = Account("900001", "demo1234", "10690000")  # SP_Id, shared secret, Src_Id
 
 
 def add_bench_command(sub: Any) -> None:
@@ -23,7 +24,13 @@ def add_bench_command(sub: Any) -> None:
     )
     target = bench.add_argument_group("target")
     target.add_argument("--host", default="127.0.0.1")
-    target.add_argument("--port", type=int, default=2775)
+    target.add_argument("--port", type=int, help="default 2775 (SMPP) or 7890 (CMPP)")
+    target.add_argument(
+        "--protocol",
+        choices=("smpp", "cmpp"),
+        default="smpp",
+        help="cmpp: CMPP 3.0 connections, --account SP_ID:SECRET:SRC_ID (default 900001:demo1234:10690000)",
+    )
     target.add_argument(
         "--account",
         action="append",
@@ -69,11 +76,12 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         raise ValueError("--rate must not be negative")
     if not args.dst.isdigit():
         raise ValueError("--dst must be digits")
-    accounts = tuple(parse_account(a) for a in args.account) if args.account else (_DEMO,)
+    cmpp = args.protocol == "cmpp"
+    accounts = tuple(parse_account(a) for a in args.account) if args.account else (_DEMO_CMPP if cmpp else _DEMO,)
     count = args.count if args.count is not None else (None if args.duration is not None else 10_000)
     return BenchOptions(
         host=args.host,
-        port=args.port,
+        port=args.port if args.port is not None else (7890 if cmpp else 2775),
         accounts=accounts,
         connections=args.connections,
         window=args.window,
@@ -97,7 +105,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"smppgw bench: {err}", file=sys.stderr)
         return 2
-    report, code = asyncio.run(run_bench(options))
+    if args.protocol == "cmpp":
+        from . import cmpp  # noqa: PLC0415 (only a CMPP run needs it)
+
+        report, code = asyncio.run(
+            run_bench(
+                options,
+                connection=cmpp.CmppConnection,
+                templates_of=cmpp.build_templates,
+                status_label=cmpp.result_label,
+            )
+        )
+    else:
+        report, code = asyncio.run(run_bench(options))
     if args.json:
         print(json.dumps(report))
     else:

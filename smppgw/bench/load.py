@@ -15,7 +15,7 @@ import struct
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -183,9 +183,12 @@ def _with_seq(template: bytes, seq: int) -> bytes:
 class Run:
     """What all connections share: the send budget, the figures, and the receipts awaited."""
 
-    def __init__(self, options: BenchOptions, clock: Any = time.perf_counter) -> None:
+    def __init__(
+        self, options: BenchOptions, clock: Any = time.perf_counter, status_label: Callable[[int], str] | None = None
+    ) -> None:
         self.options = options
         self.clock = clock
+        self.status_label = status_label or _status_label  # the protocol's name for an answer
         self.connections: list[Connection] = []
         self.sent = 0
         self.reserved = 0  # parts of long messages begun and not sent yet
@@ -241,7 +244,7 @@ class Run:
         self.answered += 1
         self.last_answer_at = now
         self.submit_latency.append(now - sent_at)
-        self.status[_status_label(status)] += 1
+        self.status[self.status_label(status)] += 1
         if status == 0 and message_id is not None and self.options.registered_delivery & 0x03:
             early = self.early.pop(message_id, None)
             if early is None:
@@ -279,7 +282,7 @@ class Run:
         receipt_end = max(self.last_receipt_at, self.started_at)
         missing_answers = self.sent - self.answered
         missing_receipts = len(self.awaiting) if o.registered_delivery & 0x03 else 0
-        accepted = self.status.get("ESME_ROK", 0)
+        accepted = self.status.get(self.status_label(0), 0)
         return {
             "tool": "smppgw bench",
             "target": f"{o.host}:{o.port}",
@@ -320,12 +323,14 @@ _STATUS_OK = "ESME_ROK"
 
 
 class Connection(asyncio.Protocol):
+    seq_offset = _SEQ_OFFSET  # where a template's sequence number is patched in
+
     def __init__(self, run: Run, index: int, account: Account, templates: Sequence[bytes]) -> None:
         self.run = run
         self.index = index
         self.account = account
         self.templates = templates
-        self.parts = [_parts_to_send(t) for t in templates]
+        self.parts = self.parts_of(templates)
         self.cursor = (index * 7919) % len(templates)  # connections start at different destinations
         self.window = run.options.window
         self.frames = FrameBuffer()
@@ -334,6 +339,10 @@ class Connection(asyncio.Protocol):
         self.seq = _FIRST_SEQ
         self.bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @staticmethod
+    def parts_of(templates: Sequence[bytes]) -> list[int]:
+        return [_parts_to_send(t) for t in templates]
 
     # -- transport --
 
@@ -386,7 +395,7 @@ class Connection(asyncio.Protocol):
                 break
             start = len(out)
             out += templates[cursor]
-            _SEQ.pack_into(out, start + _SEQ_OFFSET, seq)
+            _SEQ.pack_into(out, start + self.seq_offset, seq)
             outstanding[seq] = now
             run.sent += 1
             seq = seq + 1 if seq < _MAX_SEQ else _FIRST_SEQ
@@ -508,18 +517,26 @@ async def _wait_until(predicate: Any, timeout: float) -> bool:
     return True
 
 
-async def run_bench(options: BenchOptions, progress_out: TextIO | None = None) -> tuple[dict[str, Any], int]:
+async def run_bench(
+    options: BenchOptions,
+    progress_out: TextIO | None = None,
+    *,
+    connection: type[Connection] = Connection,
+    templates_of: Callable[[BenchOptions, Account], list[bytes]] = build_templates,
+    status_label: Callable[[int], str] | None = None,
+) -> tuple[dict[str, Any], int]:
     """Run one benchmark; returns the report and the exit code (0 ok, 1 something missing,
-    2 could not connect or bind)."""
+    2 could not connect or bind).  ``connection`` and ``templates_of``: another protocol's client
+    (``bench.cmpp``) on the same run."""
     loop = asyncio.get_running_loop()
-    run = Run(options)
-    templates = {a.system_id: build_templates(options, a) for a in options.accounts}
+    run = Run(options, status_label=status_label)
+    templates = {a.system_id: templates_of(options, a) for a in options.accounts}
     for i in range(options.connections):
         account = options.accounts[i % len(options.accounts)]
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda a=account, i=i: Connection(run, i, a, templates[a.system_id]),  # type: ignore[misc]
+                    lambda a=account, i=i: connection(run, i, a, templates[a.system_id]),  # type: ignore[misc]
                     options.host,
                     options.port,
                 ),

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ..billing.tariff import Tariff, tariffs_from_toml_table
 from ..carriers.model import CarrierProfile, ScenarioRule, profile_from_dict, scenario_rules_from_list
+from ..cmpp.constants import Version as CmppVersion
 from ..protocol.session import SessionConfig
 from .rig import BindFaults, ScorecardRules, SettingError, faults_from_dict
 
@@ -33,6 +34,23 @@ class ConfigError(ValueError):
 
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+CMPP_VERSIONS = {"2.0": CmppVersion.V20, "3.0": CmppVersion.V30}
+
+
+@dataclass(frozen=True, slots=True)
+class CmppLogin:
+    """How an account logs in over CMPP (``[accounts.ID.cmpp]``)."""
+
+    sp_id: str  # 6 digits: CONNECT's Source_Addr and SUBMIT's Msg_src
+    secret: str  # the shared secret of the MD5 authenticators (plain text: CMPP needs it)
+    service_code: str  # 106...: Src_Id must start with it; an empty Src_Id becomes it
+    version: CmppVersion = CmppVersion.V30  # the highest version the account may log in with
+
+    @property
+    def version_text(self) -> str:
+        return "2.0" if self.version is CmppVersion.V20 else "3.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +76,21 @@ class AccountConfig:
     outside_window: str = "reject"  # a submit outside send_window: "reject" (0x404) or "defer"
     faults: BindFaults | None = None  # protocol faults of the test rig on its binds, from the start
     scripted_outcomes: bool = False  # a message may script its own outcome (#smppgw: directives)
+    cmpp: CmppLogin | None = None  # None: the account does not log in over CMPP
+
+
+@dataclass(frozen=True, slots=True)
+class CmppConfig:
+    """The CMPP 2.0/3.0 listener (``[cmpp]``)."""
+
+    listen: str = ""  # a server endpoint, e.g. "tcp:7890:interface=127.0.0.1"; "" = off
+    gateway_code: int = 1  # the 22-bit gateway code in every Msg_Id: one per cluster node
+    connect_timeout: float = 30.0  # from accept to CONNECT
+    active_test_interval: float = 180.0  # C: silence before the gateway tests the link
+    response_timeout: float = 60.0  # T: a DELIVER (or link test) unanswered this long is resent...
+    max_tries: int = 3  # N: ...this many times in all
+    window: int = 16  # DELIVERs in flight per connection
+    max_pending_requests: int = 16  # the client's unanswered requests; beyond: Result 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +197,7 @@ class GatewayConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     scorecard: ScorecardRules = field(default_factory=ScorecardRules)
+    cmpp: CmppConfig = field(default_factory=CmppConfig)
     # The data files the configuration names (route tables, keyword list): the path as written -> the file read.
     files: Mapping[str, Path] = field(default_factory=dict)
 
@@ -373,6 +407,7 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         outside_window=r.text("outside_window", "reject", frozenset({"reject", "defer"})),
         faults=_faults(r),
         scripted_outcomes=r.flag("scripted_outcomes", False),
+        cmpp=_cmpp_login(r),
     )
     if account.signature_required and not signatures:
         raise r.error("signature_required", "needs at least one entry in signatures")
@@ -391,6 +426,49 @@ def _faults(r: _Reader) -> BindFaults | None:
         return faults_from_dict(table, "faults")
     except SettingError as err:
         raise r.where.error((*r.keys, "faults", *([err.key] if err.key else [])), err.problem) from None
+
+
+_SP_ID = re.compile(r"\d{6}")
+
+
+def _cmpp_login(r: _Reader) -> CmppLogin | None:
+    """An account's ``cmpp`` table: sp_id, secret, service_code, version ("2.0" or "3.0")."""
+    if r.table.get("cmpp") is None:
+        r.used.add("cmpp")
+        return None
+    c = r.sub("cmpp")
+    sp_id = c.text("sp_id", "")
+    if not _SP_ID.fullmatch(sp_id):
+        raise c.error("sp_id", f"must be 6 digits (the SP's enterprise code, e.g. 900001), got {sp_id!r}")
+    secret = c.text("secret", "")
+    if not secret:
+        raise c.error("secret", "is required: the shared secret of CMPP_CONNECT")
+    if len(secret.encode("utf-8")) > 64:
+        raise c.error("secret", "must be at most 64 octets")
+    service_code = c.text("service_code", "")
+    if not service_code.isdigit() or len(service_code) > 21:
+        raise c.error("service_code", f"must be digits (the service code, e.g. 10690000), got {service_code!r}")
+    version = c.text("version", "3.0", frozenset(CMPP_VERSIONS))
+    c.reject_unknown()
+    return CmppLogin(sp_id=sp_id, secret=secret, service_code=service_code, version=CMPP_VERSIONS[version])
+
+
+def _cmpp(r: _Reader) -> CmppConfig:
+    default = CmppConfig()
+    cmpp = CmppConfig(
+        listen=r.text("listen", default.listen),
+        gateway_code=r.whole("gateway_code", default.gateway_code, minimum=0),
+        connect_timeout=r.number("connect_timeout", default.connect_timeout),
+        active_test_interval=r.number("active_test_interval", default.active_test_interval),
+        response_timeout=r.number("response_timeout", default.response_timeout, minimum=0.001),
+        max_tries=r.whole("max_tries", default.max_tries, minimum=1),
+        window=r.whole("window", default.window, minimum=1),
+        max_pending_requests=r.whole("max_pending_requests", default.max_pending_requests, minimum=1),
+    )
+    if cmpp.gateway_code >= 1 << 22:
+        raise r.error("gateway_code", f"must fit 22 bits (at most {(1 << 22) - 1}), got {cmpp.gateway_code}")
+    r.reject_unknown()
+    return cmpp
 
 
 def _scorecard(r: _Reader) -> ScorecardRules:
@@ -481,6 +559,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
 
     security, tls = _security(root.sub("security")), _tls(root.sub("tls"))
     scorecard = _scorecard(root.sub("scorecard"))
+    cmpp = _cmpp(root.sub("cmpp"))
 
     ro = root.sub("routing")
     fo = ro.sub("failover")
@@ -550,6 +629,16 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
 
     acc = root.sub("accounts")
     accounts = {system_id: _account(acc.sub(system_id), system_id) for system_id in acc.table}
+    seen: dict[str, str] = {}
+    for account in accounts.values():
+        if account.cmpp is None:
+            continue
+        other = seen.setdefault(account.cmpp.sp_id, account.system_id)
+        if other != account.system_id:
+            raise where.error(
+                ("accounts", account.system_id, "cmpp", "sp_id"),
+                f"{account.cmpp.sp_id} is already the SP_Id of {other}",
+            )
 
     seed = root.whole("seed", 1)
     utc_offset = root.whole("utc_offset_minutes", 480)
@@ -579,6 +668,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
         security=security,
         tls=tls,
         scorecard=scorecard,
+        cmpp=cmpp,
         files=root.files,
     )
 

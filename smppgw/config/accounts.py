@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import AccountConfig, ConfigError, read_account, system_id_problem
+from . import AccountConfig, CmppLogin, ConfigError, read_account, system_id_problem
 from .rig import faults_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
@@ -93,6 +93,16 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "outside_window": account.outside_window,
         "faults": None if account.faults is None else faults_to_dict(account.faults),
         "scripted_outcomes": account.scripted_outcomes,
+        "cmpp": None if account.cmpp is None else _cmpp_json(account.cmpp),
+    }
+
+
+def _cmpp_json(login: CmppLogin) -> dict[str, str]:
+    return {
+        "sp_id": login.sp_id,
+        "secret": login.secret,
+        "service_code": login.service_code,
+        "version": login.version_text,
     }
 
 
@@ -107,4 +117,6 @@ def account_settings(account: AccountConfig) -> dict[str, Any]:
     """The public view of an account's settings: everything but the password (hash)."""
     settings = account_to_json(account)
     del settings["password"]
+    if settings["cmpp"] is not None:
+        del settings["cmpp"]["secret"]
     return settings

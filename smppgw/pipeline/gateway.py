@@ -107,6 +107,10 @@ class Gateway:
         self.submitted = 0
         self.rejected = 0
 
+    @property
+    def next_message_seq(self) -> int:
+        return self._next_seq
+
     def reconfigure(
         self,
         *,
@@ -161,17 +165,22 @@ class Gateway:
             return Rejected(CommandStatus.ESME_RINVMSGLEN, "UCS2 text with an odd number of octets")
         return schedule, validity
 
-    def submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Accepted | Rejected:
+    def submit(
+        self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "", message_id: str = ""
+    ) -> Accepted | Rejected:
         """Check, route, price, throttle, screen and charge one submit; an accepted message is
-        answered once ``Accepted.writes`` are committed, then ``release``d."""
-        result = self._submit(account_id, pdu, now, peer)
+        answered once ``Accepted.writes`` are committed, then ``release``d.  ``message_id``: the id
+        another protocol gave it (a CMPP Msg_Id's decimal form), instead of one of the account's form."""
+        result = self._submit(account_id, pdu, now, peer, message_id)
         if isinstance(result, Rejected):
             self.rejected += 1
         else:
             self.submitted += 1
         return result
 
-    def _submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str) -> Accepted | Rejected:
+    def _submit(
+        self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str, given_id: str
+    ) -> Accepted | Rejected:
         acct = self.accounts.get(account_id)
         if acct is None or acct.status is not AccountStatus.ACTIVE:
             if acct is not None and self.compliance is not None:
@@ -242,7 +251,7 @@ class Gateway:
             if pre.defer_until is not None:
                 schedule = max(schedule or 0.0, pre.defer_until)
         seq = self._next_seq
-        message_id = format_message_id(seq, cfg.message_id_format)
+        message_id = given_id or format_message_id(seq, cfg.message_id_format)
         # A message refused by a REJECTD receipt is accepted without being charged.
         free = pre is not None and pre.judgement is not None and pre.judgement.refused
         charged = None if free else self.wallets.charge(account_id, message_id, segments, price, now)

@@ -129,8 +129,10 @@ class GatewayRunner:
 
     # ---- submit ---------------------------------------------------------------------------
 
-    def submit(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Submitted | Rejected:
-        result = self.core.submit(account_id, pdu, now, peer)
+    def submit(
+        self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "", message_id: str = ""
+    ) -> Submitted | Rejected:
+        result = self.core.submit(account_id, pdu, now, peer, message_id)
         if self._effects.pending:  # refusals recorded, an account suspended: before the message's writes
             self._carry_out()
         if isinstance(result, Rejected):

@@ -46,13 +46,15 @@ def message_seq_floor(index: int) -> int:
 
 def worker_config(config: GatewayConfig, index: int, workers: int) -> GatewayConfig:
     """Worker ``index``'s configuration: only the accounts it owns, its own store file, its admin
-    API on a free loopback port."""
+    API on a free loopback port, no CMPP listener."""
     owned = {name: account for name, account in config.accounts.items() if owner_of(name, workers) == index}
     return replace(
         config,
         accounts=owned,
         store=replace(config.store, path=str(worker_store_path(config.store.path, index))),
         admin=replace(config.admin, listen=WORKER_ADMIN_LISTEN),
+        # CMPP connections are not handed between workers: ``serve --workers`` serves SMPP only.
+        cmpp=replace(config.cmpp, listen=""),
     )
 
 

@@ -20,7 +20,7 @@ from polling import wait_until
 from smpp_helpers import client, submit_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PORTS = (2775, 8775, 3550)  # SMPP, admin API, SMPP over TLS in the demo configuration
+DEMO_PORTS = (2775, 8775, 3550, 7890)  # SMPP, admin API, SMPP over TLS, CMPP in the demo configuration
 
 
 def _in_use(port: int) -> bool:

@@ -34,7 +34,7 @@ def call(
     """One request; 4xx/5xx answers are returned, not raised."""
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 (a loopback test URL)
+        with urllib.request.urlopen(request, timeout=20) as response:
             return Answer(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as err:
         return Answer(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())

@@ -141,7 +141,7 @@ async def test_curl_posts_gbk_form_data_to_sms_gbk(gateway_factory):
                 "-H",
                 "Content-Type: application/x-www-form-urlencoded",
                 f"http://127.0.0.1:{port}//smsGBK.aspx",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             check=True,
             timeout=30,
@@ -174,7 +174,7 @@ async def test_jasmin_send_gets_its_receipt_at_the_dlr_url(gateway_factory):
                 "content": "hello",
                 "dlr-url": url,
                 "dlr-level": "2",
-            }  # fmt: skip
+            }
         )
         answer = await deferToThread(call, f"{base}/send?{query}")
         assert answer.status == 200, answer.text
@@ -209,7 +209,7 @@ async def test_kannel_sendsms_gets_its_receipts_by_dlr_mask(gateway_factory):
                 "from": "1069000077",
                 "dlr-mask": "9",
                 "dlr-url": url,
-            }  # fmt: skip
+            }
         )
         answer = await deferToThread(call, f"{base}/cgi-bin/sendsms?{query}")
         assert (answer.status, answer.text) == (202, "0: Accepted for delivery")
@@ -238,7 +238,7 @@ async def test_a_receiver_that_is_down_gets_the_receipt_once_it_is_up(gateway_fa
                 "content": "retry me",
                 "dlr-url": url,
                 "dlr-level": "2",
-            }  # fmt: skip
+            }
         )
         answer = await deferToThread(call, f"{base}/send?{query}")
         assert answer.status == 200

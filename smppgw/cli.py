@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if args.workers > 1 and args.worker is None:
         from .app.parts import build_parts  # noqa: PLC0415
-        from .workers.supervisor import supervise  # noqa: PLC0415
+        from .workers.main import supervise  # noqa: PLC0415
 
         return supervise(_config_path(args), args, build_parts)
     try:

@@ -177,5 +177,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     if os.environ.get("SMPPGW_EXAMPLES") == "quick":
-        return "property tests: the quick budget, a fifth of their examples (SMPPGW_EXAMPLES=full for all)"
+        return "property tests: the quick budget, a tenth of their examples (SMPPGW_EXAMPLES=full for all)"
     return "property tests: every example they name"

@@ -75,7 +75,7 @@ class ConsoleApi:
                 session = proto.session
                 rows.append(
                     {
-                        "id": None if proto.scorecard is None else proto.scorecard.session_id,
+                        "id": proto.session_id,
                         "account": account,
                         "bind_type": bind_type(session.state.value),
                         "peer": proto.peer,

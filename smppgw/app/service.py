@@ -33,12 +33,13 @@ from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.compliance import Compliance
 from ..pipeline.gateway import Gateway
+from ..pipeline.guard import BindGuard
 from ..pipeline.outcomes import Effects
+from ..rig.rig import Rig, ScenarioGate
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
 from ..server.factory import SMPPServerFactory
-from ..server.guard import BindGuard
 from ..server.http_reports import HttpReports
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
@@ -158,6 +159,7 @@ class GatewayService(MultiService):
         self.carriers: dict[str, CarrierLink] = {
             code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
         }
+        gate = ScenarioGate()  # the rig's: a running scenario's carrier throttles
         core = Gateway(
             store=self.store,
             accounts=self.accounts,
@@ -168,6 +170,7 @@ class GatewayService(MultiService):
             carriers=self.carriers,
             effects=effects,
             compliance=self.compliance,
+            submit_gate=gate,
             next_message_seq=max(recovered.next_message_seq, message_seq_floor),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
@@ -178,6 +181,17 @@ class GatewayService(MultiService):
             core, self.committer, reactor, deliver=self._delivery_stored, on_suspend=self._unbind_account
         )
         self._recovered = recovered
+        self.rig = Rig(
+            clock=reactor,
+            gate=gate,
+            find_message=self.gateway.find,
+            accounts=self.accounts,
+            carriers=self.carriers,
+            config=config,
+        )
+        if self.listening.first_session_id != 1:
+            # Session ids name one session across the workers (the front asks them all for one).
+            self.rig.scorecards.number_from(self.listening.first_session_id)
         security = config.security
         guard = BindGuard(
             security.failed_bind_limit,
@@ -194,6 +208,7 @@ class GatewayService(MultiService):
             receipt_window=config.receipt_window,
             security=security,
             guard=guard,
+            hooks=self.rig,
         )
         self.smpp_endpoint, smpp_factory = self.listening.smpp(
             self.factory, self._listener(config.listen, config.proxy_protocol)
@@ -230,12 +245,6 @@ class GatewayService(MultiService):
                 reload=self.reload,
             )
         self._timers: list[IDelayedCall] = []  # to cancel on stop
-        from ..rig.rig import Rig  # noqa: PLC0415 (the rig hooks into what is built above)
-
-        self.rig = Rig(self)
-        if self.listening.first_session_id != 1:
-            # Session ids name one session across the workers (the front asks them all for one).
-            self.rig.scorecards.number_from(self.listening.first_session_id)
         self._build_admin()
 
     def _build_compliance(self, config: GatewayConfig, effects: Effects) -> Compliance:

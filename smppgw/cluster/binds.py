@@ -13,7 +13,7 @@ from twisted.logger import Logger
 
 from ..config import ClusterConfig
 from ..pipeline.accounts import BIND_TYPE_OF
-from ..server.guard import Lockout
+from ..pipeline.guard import Lockout
 from ..store.ports import ClusterStore
 from .sync import LockChange, merge_lockouts
 

@@ -42,10 +42,10 @@ from ..config import AccountConfig, ClusterConfig, ConfigError
 from ..model import AccountStatus, Delivery, Message
 from ..pipeline.accounts import AccountBook
 from ..pipeline.compliance import Compliance
+from ..pipeline.guard import BindGuard
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
-from ..server.guard import BindGuard
 from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
 from ..store.postgres import connect
 from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved

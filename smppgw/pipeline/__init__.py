@@ -1,1 +1,3 @@
-"""The message pipeline: accounts, money, routing, carriers, receipts, on top of the SMPP transport."""
+"""The business core: accounts, submit, compliance, settlement and receipts, with time as an
+argument and every change returned as typed writes (``smppgw.writes``).  Nothing here imports
+Twisted or logs; ``smppgw.runtime`` runs it on the reactor."""

@@ -1,10 +1,13 @@
-"""Delivery receipt text (SMPP 3.4 Appendix B), written so Kannel's and Jasmin's parsers accept it."""
+"""Delivery receipts (SMPP 3.4 Appendix B): the text, written so Kannel's and Jasmin's parsers accept
+it, and the deliver_sm that carries a receipt or an MO."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from . import pdu as p
+from .constants import Tag
 from .smpptime import format_receipt_date
 
 RECEIPT_TEXT_CHARS = 20
@@ -113,4 +116,49 @@ def parse_receipt(data: bytes) -> ReceiptText:
         stat=found["stat"],
         err=found["err"],
         text=text,
+    )
+
+
+# network_error_code: a network type octet, then the error code.  Type 8 is "SMSC-specific": the
+# error is the gateway's (the carrier's) own code, not a GSM or ANSI one.
+_NETWORK_TYPE = 8
+SHORT_MESSAGE_MAX = 254  # longer bodies travel in message_payload
+
+
+def receipt_tlvs(message_id: str, state: int, network_error: int) -> tuple[p.Tlv, ...]:
+    """The TLVs of a delivery receipt: the receipted id, its message_state and, for an error, the code."""
+    tlvs: tuple[p.Tlv, ...] = (p.cstr_tlv(Tag.RECEIPTED_MESSAGE_ID, message_id), p.int_tlv(Tag.MESSAGE_STATE, state))
+    if network_error:
+        tlvs += (p.Tlv(Tag.NETWORK_ERROR_CODE, bytes([_NETWORK_TYPE]) + network_error.to_bytes(2, "big")),)
+    return tlvs
+
+
+def deliver_sm(
+    *,
+    sequence_number: int,
+    source_addr_ton: int,
+    source_addr_npi: int,
+    source_addr: str,
+    dest_addr_ton: int,
+    dest_addr_npi: int,
+    destination_addr: str,
+    esm_class: int,
+    data_coding: int,
+    body: bytes,
+    tlvs: tuple[p.Tlv, ...] = (),
+) -> p.DeliverSm:
+    """A deliver_sm (receipt or MO) carrying ``body`` in short_message, or in message_payload when longer."""
+    short = len(body) <= SHORT_MESSAGE_MAX
+    return p.DeliverSm(
+        sequence_number=sequence_number,
+        source_addr_ton=source_addr_ton,
+        source_addr_npi=source_addr_npi,
+        source_addr=source_addr,
+        dest_addr_ton=dest_addr_ton,
+        dest_addr_npi=dest_addr_npi,
+        destination_addr=destination_addr,
+        esm_class=esm_class,
+        data_coding=data_coding,
+        short_message=body if short else b"",
+        tlvs=tlvs if short else (*tlvs, p.Tlv(Tag.MESSAGE_PAYLOAD, body)),
     )

@@ -7,6 +7,7 @@ its own PDUs with ``respond`` / ``send_request``, writes out ``data_to_send()``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -167,6 +168,12 @@ class SMPPSession:
         self._out.clear()
         return data
 
+    def frames_to_send(self) -> list[bytes]:
+        """What ``data_to_send`` would return, one encoded PDU per item (for a host that taps frames)."""
+        frames = self._out
+        self._out = []
+        return frames
+
     def _emit(self, pdu: p.Pdu, now: float | None = None) -> None:
         if self.legacy and pdu.tlvs:
             pdu = pdu.evolve(tlvs=())
@@ -229,7 +236,11 @@ class SMPPSession:
 
     # ---- input -----------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float) -> list[Event]:
+    def receive_data(
+        self, data: bytes, now: float, frame_seen: Callable[[bytes, float], None] | None = None
+    ) -> list[Event]:
+        """``frame_seen`` is called with each frame cut from the stream, before it is decoded
+        (so it sees what the session refuses too): a wire tap's way in without framing twice."""
         if self.state is SessionState.CLOSED:
             return []
         self._frames.feed(data)
@@ -244,6 +255,8 @@ class SMPPSession:
                 break
             if frame is None:
                 break
+            if frame_seen is not None:
+                frame_seen(frame, now)
             self._last_rx = now
             try:
                 pdu = decode(frame)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 from weakref import WeakSet
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -23,11 +21,8 @@ from ..model import Delivery
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus
 from ..protocol.session import SessionState
-from ..server.backpressure import _socket_transport as socket_transport
+from ..server.hooks import HostedConnection
 from .receipts import ReceiptShaper
-
-if TYPE_CHECKING:
-    from ..server.protocol import SMPPServerProtocol
 
 log = Logger()
 S = CommandStatus
@@ -52,23 +47,27 @@ class _Armed:
 
 
 class FaultInjector:
-    """Consulted by the SMPP protocol for each request, each read and each response it is about to send."""
+    """Consulted (through the rig's connection hooks) for each request, each read and each response
+    a connection is about to send."""
 
-    def __init__(
-        self,
-        clock: IReactorTime,
-        rng: random.Random,
-        receipts: ReceiptShaper,
-        sessions_of: Callable[[str], list[SMPPServerProtocol]],
-    ) -> None:
+    def __init__(self, clock: IReactorTime, rng: random.Random, receipts: ReceiptShaper) -> None:
         self._clock = clock
         self._rng = rng
-        self._sessions_of = sessions_of
+        self._open: dict[HostedConnection, None] = {}  # every admitted connection, in order
         self._armed: dict[str, dict[str, _Armed]] = {}  # account -> bind type ("" = every bind) -> faults
         self.receipts = receipts
-        self._silent: WeakSet[SMPPServerProtocol] = WeakSet()  # half-open: nothing read, nothing written
-        self._chunks: dict[SMPPServerProtocol, deque[bytes]] = {}  # split writes not yet sent
-        self._not_reading: dict[SMPPServerProtocol, tuple[float, IDelayedCall]] = {}  # slow reader: until, resume
+        self._silent: WeakSet[HostedConnection] = WeakSet()  # half-open: nothing read, nothing written
+        self._chunks: dict[HostedConnection, deque[bytes]] = {}  # split writes not yet sent
+        self._not_reading: dict[HostedConnection, tuple[float, IDelayedCall]] = {}  # slow reader: until, resume
+
+    def opened(self, proto: HostedConnection) -> None:
+        self._open[proto] = None
+
+    def ended(self, proto: HostedConnection) -> None:
+        self._open.pop(proto, None)
+
+    def _sessions_of(self, account: str) -> list[HostedConnection]:
+        return [proto for proto in self._open if proto.account == account]
 
     def set(self, account: str, faults: BindFaults) -> None:
         """Arm ``faults`` on the account's binds (of ``faults.bind_type``), replacing those of that bind type."""
@@ -114,13 +113,13 @@ class FaultInjector:
             self._resume_reading(proto)  # a pause armed for another bind type comes back at its next read
         return True
 
-    def _armed_for(self, proto: SMPPServerProtocol) -> _Armed | None:
+    def _armed_for(self, proto: HostedConnection) -> _Armed | None:
         entries = self._armed.get(proto.account or "")
         if not entries:
             return None
         return entries.get(_BIND_TYPE.get(proto.session.state, "")) or entries.get("")
 
-    def _binds(self, account: str, bind_type: str) -> list[SMPPServerProtocol]:
+    def _binds(self, account: str, bind_type: str) -> list[HostedConnection]:
         """The account's binds that the faults armed for ``bind_type`` apply to."""
         armed = self._armed.get(account, {}).get(bind_type)
         return [proto for proto in self._sessions_of(account) if armed is not None and self._armed_for(proto) is armed]
@@ -134,12 +133,11 @@ class FaultInjector:
         for proto in self._binds(account, bind_type):
             log.info("rig: {peer} ({account}) goes half-open", peer=proto.peer, account=account)
             self._silent.add(proto)
-            if proto.transport is not None:
-                socket_transport(proto.transport).pauseProducing()
+            proto.pause_reading()
 
     # ---- the slow reader ---------------------------------------------------------------------
 
-    def received(self, proto: SMPPServerProtocol, size: int) -> None:
+    def received(self, proto: HostedConnection, size: int) -> None:
         """The gateway has just read ``size`` octets from ``proto``: a slow reader stops reading for a while."""
         armed = self._armed_for(proto)
         if armed is None:
@@ -153,7 +151,7 @@ class FaultInjector:
         if until > now:
             self._pause_reading(proto, until)
 
-    def _pause_reading(self, proto: SMPPServerProtocol, until: float) -> None:
+    def _pause_reading(self, proto: HostedConnection, until: float) -> None:
         if proto in self._silent or proto.transport is None:
             return
         paused = self._not_reading.pop(proto, None)
@@ -163,22 +161,22 @@ class FaultInjector:
                 return
             paused[1].cancel()
         else:
-            socket_transport(proto.transport).pauseProducing()
+            proto.pause_reading()
         call = self._clock.callLater(until - self._clock.seconds(), self._resume_reading, proto)
         self._not_reading[proto] = (until, call)
 
-    def _resume_reading(self, proto: SMPPServerProtocol) -> None:
+    def _resume_reading(self, proto: HostedConnection) -> None:
         paused = self._not_reading.pop(proto, None)
         if paused is not None and paused[1].active():
             paused[1].cancel()
         # A half-open peer stays unread; one that does not read our writes is resumed by its WriteStall.
-        if proto in self._silent or proto.transport is None or proto.writes.paused:
+        if proto in self._silent or proto.transport is None or proto.writes_paused:
             return
-        socket_transport(proto.transport).resumeProducing()
+        proto.resume_reading()
 
     # ---- what the gateway writes -------------------------------------------------------------
 
-    def outgoing(self, proto: SMPPServerProtocol, data: bytes) -> bool:
+    def outgoing(self, proto: HostedConnection, data: bytes) -> bool:
         """True when the rig takes over writing ``data`` (in small chunks, or not at all)."""
         if proto in self._silent:
             return True
@@ -194,16 +192,16 @@ class FaultInjector:
         queue.extend(data[i : i + step] for i in range(0, len(data), step))
         return True
 
-    def _drip(self, proto: SMPPServerProtocol) -> None:
+    def _drip(self, proto: HostedConnection) -> None:
         queue = self._chunks.get(proto)
         if queue and proto.transport is not None and proto not in self._silent:
-            proto.transport.write(queue.popleft())
+            proto.write_raw(queue.popleft())
             if queue:
                 self._clock.callLater(_CHUNK_GAP_S, self._drip, proto)
                 return
         self._chunks.pop(proto, None)
 
-    def intercept(self, proto: SMPPServerProtocol, pdu: p.Pdu) -> p.Pdu | None:
+    def intercept(self, proto: HostedConnection, pdu: p.Pdu) -> p.Pdu | None:
         """The answer to send instead of handling ``pdu``, or None to handle it normally."""
         self.receipts.note_request(proto, pdu)
         armed = self._armed_for(proto)
@@ -227,7 +225,7 @@ class FaultInjector:
             roll -= share
         return None
 
-    def hold(self, proto: SMPPServerProtocol, response: p.Pdu) -> bool:
+    def hold(self, proto: HostedConnection, response: p.Pdu) -> bool:
         """True when the rig takes over sending ``response`` (later, or never)."""
         armed = self._armed_for(proto)
         if armed is None or not isinstance(response, p.SubmitSmResp | p.DataSmResp) or response.command_status:
@@ -240,6 +238,6 @@ class FaultInjector:
             return True
         return self.receipts.hold_resp(proto, response)
 
-    def deliver(self, proto: SMPPServerProtocol, delivery: Delivery, pdu: p.DeliverSm) -> bool:
+    def deliver(self, proto: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         """True when the rig takes over sending a receipt (see smppgw.rig.receipts)."""
         return self.receipts.deliver(proto, delivery, pdu)

@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from ..model import Delivery
+from ..model import Delivery, Message
 from ..protocol import pdu as p
 from ..protocol.concat import ConcatInfo, concat_info
 from ..protocol.constants import Tag
-
-if TYPE_CHECKING:
-    from ..runtime.runner import GatewayRunner
-    from ..server.protocol import SMPPServerProtocol
+from ..server.hooks import HostedConnection
 
 _ERR_RE = re.compile(rb"(?<=err:)\S+")
 _CHOICES = {"parts": ("all", "first", "last"), "pdu": ("deliver_sm", "data_sm"), "err": ("smpp", "carrier")}
@@ -69,20 +65,21 @@ def shape_from_dict(data: Mapping[str, object], where: str) -> ReceiptShape:
 
 @dataclass(slots=True)
 class _Group:
-    items: list[tuple[SMPPServerProtocol, Delivery, p.DeliverSm]]
+    items: list[tuple[HostedConnection, Delivery, p.DeliverSm]]
     call: IDelayedCall | None = None
 
 
 class ReceiptShaper:
     """Called by the fault injector for each submit, each submit_sm_resp and each receipt."""
 
-    def __init__(self, clock: IReactorTime, gateway: GatewayRunner) -> None:
+    def __init__(self, clock: IReactorTime, find_message: Callable[[str], Message | None]) -> None:
+        """``find_message``: the gateway's message by id (for its carrier's code)."""
         self._clock = clock
-        self._gateway = gateway
+        self._find_message = find_message
         self._shapes: dict[str, ReceiptShape] = {}
         self._submits: dict[tuple[int, int], ConcatInfo] = {}  # (session, sequence) -> part
         self._parts: OrderedDict[str, ConcatInfo] = OrderedDict()  # message id -> part
-        self._held_resps: dict[str, tuple[SMPPServerProtocol, p.Pdu, IDelayedCall]] = {}
+        self._held_resps: dict[str, tuple[HostedConnection, p.Pdu, IDelayedCall]] = {}
         self._groups: dict[int, _Group] = {}  # session -> receipts held for reordering
 
     def set(self, account: str, shape: ReceiptShape) -> None:
@@ -96,7 +93,7 @@ class ReceiptShaper:
 
     # ---- submits and their responses ------------------------------------------------------
 
-    def note_request(self, proto: SMPPServerProtocol, pdu: p.Pdu) -> None:
+    def note_request(self, proto: HostedConnection, pdu: p.Pdu) -> None:
         shape = self._shapes.get(proto.account or "")
         if shape is None or shape.parts == "all" or not isinstance(pdu, p.SubmitSm):
             return
@@ -107,7 +104,7 @@ class ReceiptShaper:
         if info is not None:
             self._submits[(id(proto), pdu.sequence_number)] = info
 
-    def hold_resp(self, proto: SMPPServerProtocol, response: p.Pdu) -> bool:
+    def hold_resp(self, proto: HostedConnection, response: p.Pdu) -> bool:
         """True when the response waits for its message's receipt."""
         if not isinstance(response, p.SubmitSmResp | p.DataSmResp):
             return False
@@ -134,7 +131,7 @@ class ReceiptShaper:
 
     # ---- receipts -------------------------------------------------------------------------
 
-    def deliver(self, proto: SMPPServerProtocol, delivery: Delivery, pdu: p.DeliverSm) -> bool:
+    def deliver(self, proto: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         """True when the shaper takes over sending this receipt (changed, later, or never)."""
         shape = self._shapes.get(delivery.account)
         if shape is None or delivery.kind != "receipt":
@@ -144,7 +141,7 @@ class ReceiptShaper:
             wanted = 1 if shape.parts == "first" else info.total if shape.parts == "last" else info.seqnum
             if info.seqnum != wanted:
                 # Never sent, but settled: the client is simply never told about this part.
-                self._clock.callLater(0, proto.factory.deliveries.acknowledged, delivery)
+                self._clock.callLater(0, proto.delivery_acknowledged, delivery)
                 return True
         if shape.out_of_order > 1:
             group = self._groups.setdefault(id(proto), _Group([]))
@@ -167,9 +164,9 @@ class ReceiptShaper:
             shape = self._shapes.get(delivery.account, ReceiptShape())
             self._send(proto, delivery, pdu, shape)
 
-    def _send(self, proto: SMPPServerProtocol, delivery: Delivery, pdu: p.DeliverSm, shape: ReceiptShape) -> None:
+    def _send(self, proto: HostedConnection, delivery: Delivery, pdu: p.DeliverSm, shape: ReceiptShape) -> None:
         if not proto.session.can_receive:
-            proto.factory.deliveries.failed(delivery)  # the session went away meanwhile: resent later
+            proto.delivery_failed(delivery)  # the session went away meanwhile: resent later
             return
         out: p.DeliverSm | p.DataSm = self._reshape(delivery, pdu, shape)
         proto.send_delivery_pdu(delivery, out)
@@ -180,7 +177,7 @@ class ReceiptShaper:
     def _reshape(self, delivery: Delivery, pdu: p.DeliverSm, shape: ReceiptShape) -> p.DeliverSm | p.DataSm:
         body = pdu.short_message or pdu.tlv(Tag.MESSAGE_PAYLOAD) or b""
         if shape.err == "carrier":
-            message = self._gateway.find(delivery.message_id)
+            message = self._find_message(delivery.message_id)
             if message is not None and message.code:
                 body = _ERR_RE.sub(message.code.encode("ascii", "replace"), body, count=1)
                 pdu = pdu.evolve(short_message=body)

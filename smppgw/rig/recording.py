@@ -1,7 +1,7 @@
 """Recordings of SMPP sessions, and their export for ``smppgw replay``.
 
 ``POST /api/accounts/{id}/record`` records the sessions of an account that open from then on (the
-scorecard sees both byte streams and keeps the frames); ``GET /api/sessions/{id}/recording``
+scorecard sees every frame in and out and keeps them); ``GET /api/sessions/{id}/recording``
 exports one as JSON lines: a header line, then one line per PDU::
 
     {"recording": 1, "session": 7, "account": "demo", "pdus": 12}

@@ -1,7 +1,8 @@
 """The client scorecard: for each SMPP session, what the client did wrong.
 
-It reads the PDU headers of both byte streams of a connection (never the session's state), so it
-sees everything, including what the session refused:
+It reads the PDU headers of every frame of a connection as the session cut them from the byte
+stream (in) or encoded them (out), through the connection's WireTap (smppgw.server.hooks), never
+the session's state; so it sees everything the session read, including what it refused:
 
 - window overruns: a request arriving while ``window`` of the client's requests are unanswered;
 - sequence numbers reused while the request carrying them is still unanswered;
@@ -20,7 +21,6 @@ The thresholds are smppgw.config.rig.ScorecardRules, the ``[scorecard]`` section
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import asdict
@@ -29,13 +29,12 @@ from typing import Any
 from twisted.logger import Logger
 
 from ..config.rig import ScorecardRules
+from ..protocol.codec import HEADER
 from ..protocol.constants import CommandId, CommandStatus
 
 log = Logger()
 C = CommandId
 S = CommandStatus
-_HEADER = struct.Struct(">IIII")
-_MAX_FRAME = 1 << 20
 _SUBMITS = frozenset({C.SUBMIT_SM, C.DATA_SM, C.SUBMIT_MULTI})
 _THROTTLES = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
 _OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
@@ -86,8 +85,6 @@ class Scorecard:
         self._history: _Account | None = None
         self._accounts = accounts
         self._fingerprints = fingerprints
-        self._buf = b""
-        self._broken = False
         self._recorded = recorded
         # Every PDU of the session as (seconds since it opened, "in" | "out", frame), while its account
         # may be one being recorded (smppgw.rig.recording); None once it is not.
@@ -116,47 +113,31 @@ class Scorecard:
         self.resubmits = 0
         self.ending = "open"
 
-    # ---- the two byte streams ---------------------------------------------------------------
+    # ---- the two directions (smppgw.server.hooks.WireTap) -----------------------------------
 
-    def inbound(self, data: bytes, now: float) -> None:
-        if self._broken:
-            return
-        buf = self._buf + data if self._buf else data
-        offset = 0
-        while len(buf) - offset >= 16:
-            length, cid, status, seq = _HEADER.unpack_from(buf, offset)
-            if not 16 <= length <= _MAX_FRAME:
-                self._broken = True  # the session closes such a connection; nothing more to read
-                return
-            if len(buf) - offset < length:
-                break
-            body = buf[offset + 16 : offset + length] if cid in _SUBMITS else b""
-            if self.recording is not None:
-                self._record("in", buf[offset : offset + length], now)
-            if cid < 0x80000000:
-                self._request_in(cid, seq, body, now)
-            else:
-                self._response_in(status, seq, now)
-            offset += length
-        self._buf = buf[offset:]
+    def frame_in(self, frame: bytes, now: float) -> None:
+        """A whole PDU the client sent, before the session decoded it."""
+        _, cid, status, seq = HEADER.unpack_from(frame)
+        if self.recording is not None:
+            self._record("in", frame, now)
+        if cid < 0x80000000:
+            self._request_in(cid, seq, frame[16:] if cid in _SUBMITS else b"", now)
+        else:
+            self._response_in(status, seq, now)
 
-    def outbound(self, data: bytes, now: float) -> None:
-        offset = 0
-        while len(data) - offset >= 16:
-            length, cid, status, seq = _HEADER.unpack_from(data, offset)
-            if length < 16:
-                return
-            if self.recording is not None:
-                self._record("out", data[offset : offset + length], now)
-            if cid < 0x80000000:
-                if cid == C.UNBIND:
-                    self._unbind_out = True
-                elif cid in _OURS:
-                    self.deliver_sent += 1
-                self._ours[seq] = (cid, now)
-            else:
-                self._response_out(cid, status, seq, now)
-            offset += length
+    def frame_out(self, frame: bytes, now: float) -> None:
+        """A whole PDU the gateway sends."""
+        _, cid, status, seq = HEADER.unpack_from(frame)
+        if self.recording is not None:
+            self._record("out", frame, now)
+        if cid < 0x80000000:
+            if cid == C.UNBIND:
+                self._unbind_out = True
+            elif cid in _OURS:
+                self.deliver_sent += 1
+            self._ours[seq] = (cid, now)
+        else:
+            self._response_out(cid, status, seq, now)
 
     def _record(self, direction: str, frame: bytes, now: float) -> None:
         assert self.recording is not None
@@ -164,7 +145,7 @@ class Scorecard:
             log.warn("recording of session {id} stopped at {n} PDUs", id=self.session_id, n=_MAX_RECORDED)
             self.recording = None
             return
-        self.recording.append((now - self.opened_at, direction, bytes(frame)))
+        self.recording.append((now - self.opened_at, direction, frame))
 
     # ---- what each PDU tells -------------------------------------------------------------------
 
@@ -255,7 +236,6 @@ class Scorecard:
         # An ended card is kept for the API (Scorecards.keep of them): it must not keep the session's
         # protocol object alive through the account_of callback.
         self._account_of = _no_account
-        self._buf = b""
         self._waiting.clear()
         self.deliver_never += sum(1 for command, _ in self._ours.values() if command in _OURS)
         self._ours.clear()

@@ -43,7 +43,7 @@ class GroupCommitter:
         self._sizes: list[int] = []  # ops of each waiter's write, for a store that refuses some
         self._flying: list[Write] = []  # the batch being committed
         # A cluster store commits the writes of a batch or refuses some; on_result sees each outcome.
-        self._grouped: GroupStore | None = store if hasattr(store, "apply_groups") else None  # type: ignore[assignment]
+        self._grouped = store if isinstance(store, GroupStore) else None
         self.on_result = on_result
         self._timer: IDelayedCall | None = None
         self._in_flight: Deferred[None] | None = None

@@ -24,7 +24,7 @@ from ..pipeline.accounts import AccountBook
 from ..pipeline.compliance import Compliance
 from ..pipeline.gateway import Gateway, commit_failed_status
 from ..pipeline.outcomes import QueryAnswer, Rejected, Settlement
-from ..pipeline.ports import CarrierPort, SubmitGate
+from ..pipeline.ports import CarrierPort
 from ..protocol import pdu as p
 from ..routing.numbers import mask_msisdn
 from ..routing.router import Router
@@ -107,15 +107,6 @@ class GatewayRunner:
     @property
     def rejected(self) -> int:
         return self.core.rejected
-
-    @property
-    def submit_gate(self) -> SubmitGate:
-        return self.core.submit_gate
-
-    @submit_gate.setter
-    def submit_gate(self, gate: SubmitGate) -> None:
-        # Until the rig hands its gate over at construction (pipeline.ports.SubmitGate).
-        self.core.submit_gate = gate
 
     def reconfigure(
         self,

@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTim
 from zope.interface import implementer
 
 
-def _socket_transport(transport: Any) -> Any:
+def socket_transport(transport: Any) -> Any:
     """The transport that owns the socket buffer (TLS wraps a TCP transport)."""
     while not hasattr(transport, "bufferSize") and getattr(transport, "transport", None) is not None:
         transport = transport.transport
@@ -39,7 +39,7 @@ class WriteStall:
 
     def attach(self, transport: Any, write_buffer: int) -> None:
         self._transport = transport
-        _socket_transport(transport).bufferSize = write_buffer
+        socket_transport(transport).bufferSize = write_buffer
         transport.registerProducer(self, True)
 
     def detach(self) -> None:
@@ -56,7 +56,7 @@ class WriteStall:
             return
         self.paused = True
         self.stalls += 1
-        _socket_transport(self._transport).pauseProducing()  # stop reading the peer's requests
+        socket_transport(self._transport).pauseProducing()  # stop reading the peer's requests
         self._timer = self.clock.callLater(self.timeout, self._stalled)
 
     def resumeProducing(self) -> None:  # noqa: N802
@@ -65,7 +65,7 @@ class WriteStall:
         self.paused = False
         self._cancel()
         if self._transport is not None:
-            _socket_transport(self._transport).resumeProducing()
+            socket_transport(self._transport).resumeProducing()
         self.on_resume()
 
     def stopProducing(self) -> None:  # noqa: N802

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 
 from ..config import SecurityConfig
+from ..pipeline.guard import BindGuard, ConnectionLimits
 from ..protocol.session import SessionConfig
 from ..protocol.traffic import Traffic
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
-from .guard import BindGuard, ConnectionLimits
+from .hooks import NO_HOOKS, ConnectionHooks
 from .protocol import SMPPServerProtocol
-
-if TYPE_CHECKING:
-    from ..rig.faults import FaultInjector
-    from ..rig.scorecard import Scorecards
 
 
 class SMPPServerFactory(ServerFactory):
@@ -32,7 +28,9 @@ class SMPPServerFactory(ServerFactory):
         receipt_window: int = 100,
         security: SecurityConfig | None = None,
         guard: BindGuard | None = None,
+        hooks: ConnectionHooks = NO_HOOKS,
     ) -> None:
+        """``hooks``: what rides along with every connection (the test rig's faults and scorecards)."""
         self.gateway = gateway
         self.deliveries = deliveries
         self.session_config = session_config
@@ -41,8 +39,7 @@ class SMPPServerFactory(ServerFactory):
         self.connections: set[SMPPServerProtocol] = set()
         self.bound: dict[str, list[SMPPServerProtocol]] = defaultdict(list)
         self.traffic = Traffic()  # shared by every session: what the metrics and the console read
-        self.injector: FaultInjector | None = None  # protocol faults of the test rig
-        self.scorecards: Scorecards | None = None  # the test rig grades each client
+        self.hooks = hooks
         self.security = security = security or SecurityConfig()
         self.guard = guard or BindGuard(security.failed_bind_limit, security.failed_bind_window, security.lockout)
         self.limits = ConnectionLimits(security.max_connections, security.max_connections_per_address)

@@ -69,6 +69,7 @@ from ..httpapi.results import (
 )
 from ..httpapi.wire import HttpRequest, HttpResponse, redacted_query
 from ..model import FINAL_STATES, STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
+from ..pipeline.guard import BindGuard
 from ..pipeline.quote import Quote, covers, quote
 from ..protocol import pdu as p
 from ..protocol.coding import encode_text, gsm7_encodable
@@ -77,7 +78,6 @@ from ..protocol.smpptime import format_smpp_time
 from ..runtime.committer import GroupCommitter
 from ..runtime.runner import GatewayRunner, Rejected, Submitted
 from ..writes import DeliveryStored, ReportRouteSet, Write
-from .guard import BindGuard
 from .http_reports import NONE, PULL, PUSH, AccountPush, HttpReports, Route
 
 log = Logger()

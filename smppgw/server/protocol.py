@@ -1,18 +1,23 @@
 """One SMPP connection: hosts the pure SMPPSession, runs its single timer, and connects its
-events to the gateway (binds, submits, queries) and the delivery queue (receipts, MO)."""
+events to the gateway (binds, submits, queries) and the delivery queue (receipts, MO).  The
+factory's ConnectionHooks and the WireTap they give each connection (smppgw.server.hooks) ride
+along at named points."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import typing
+from typing import cast
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ..model import Delivery, Message
+from ..config import SecurityConfig
+from ..model import Delivery, DeliveryKind, Message
+from ..pipeline.guard import BindGuard
 from ..protocol import pdu as p
-from ..protocol.constants import CommandStatus, Tag, status_name
+from ..protocol.constants import CommandStatus, status_name
 from ..protocol.events import (
     BindRequested,
     CloseConnection,
@@ -23,23 +28,47 @@ from ..protocol.events import (
     ResponseTimedOut,
     Unbound,
 )
-from ..protocol.session import SMPPSession
-from ..runtime.runner import Rejected, Submitted
-from .backpressure import WriteStall
-
-if TYPE_CHECKING:
-    from ..rig.scorecard import Scorecard
-    from .factory import SMPPServerFactory
+from ..protocol.multi import fan_out, submit_multi_resp, unsuccessful
+from ..protocol.receipt import deliver_sm, receipt_tlvs
+from ..protocol.session import SessionConfig, SMPPSession
+from ..protocol.traffic import Traffic
+from ..runtime.deliveries import DeliveryQueue
+from ..runtime.runner import GatewayRunner, Rejected, Submitted
+from .backpressure import WriteStall, socket_transport
+from .hooks import NO_TAP, ConnectionHooks, WireTap
 
 S = CommandStatus
+
+
+class Listener(typing.Protocol):
+    """What a connection needs of the listener that accepted it (smppgw.server.factory)."""
+
+    gateway: GatewayRunner
+    deliveries: DeliveryQueue
+    session_config: SessionConfig
+    traffic: Traffic
+    security: SecurityConfig
+    guard: BindGuard
+    hooks: ConnectionHooks
+    receipt_window: int
+
+    def connection_opened(self, proto: SMPPServerProtocol) -> str | None:
+        """Admit the connection, or say why it is refused."""
+
+    def connection_closed(self, proto: SMPPServerProtocol) -> None: ...
+
+    def session_bound(self, proto: SMPPServerProtocol) -> None: ...
+
+    def session_unbound(self, proto: SMPPServerProtocol) -> None: ...
 
 
 class SMPPServerProtocol(Protocol):
     log = Logger()
 
-    def __init__(self, factory: SMPPServerFactory, clock: IReactorTime) -> None:
+    def __init__(self, factory: Listener, clock: IReactorTime) -> None:
         self.factory = factory
         self.clock = clock
+        self.hooks = factory.hooks
         self.session = SMPPSession(factory.session_config, clock.seconds(), factory.traffic)
         self._timer: IDelayedCall | None = None
         self._deliveries: dict[int, Delivery] = {}  # our deliver_sm sequence number -> delivery
@@ -48,7 +77,7 @@ class SMPPServerProtocol(Protocol):
         self.account: str | None = None
         self.connected_at = clock.seconds()
         self.admitted = False
-        self.scorecard: Scorecard | None = None
+        self.tap: WireTap = NO_TAP  # the hooks' tap, once admitted
         security = factory.security
         self.writes = WriteStall(clock, security.stalled_write_timeout, self._writes_resumed, self._writes_stalled)
 
@@ -67,20 +96,13 @@ class SMPPServerProtocol(Protocol):
             self._abort()
             return
         self.admitted = True
-        if self.factory.scorecards is not None:
-            self.scorecard = self.factory.scorecards.open(self.peer, self.peer_host, self.connected_at, self._account)
+        self.tap = self.hooks.opened(self, self.connected_at)
         self.writes.attach(self.transport, self.factory.security.write_buffer)
         self._rearm()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
-        if self.scorecard is not None:
-            self.scorecard.inbound(data, self.clock.seconds())
-        self._handle(self.session.receive_data(data, self.clock.seconds()))
-        if self.factory.injector is not None:
-            self.factory.injector.received(self, len(data))  # the test rig's slow reader
-
-    def _account(self) -> str | None:
-        return self.account
+        self._handle(self.session.receive_data(data, self.clock.seconds(), self.tap.frame_in))
+        self.hooks.received(self, len(data))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel_timer()
@@ -93,8 +115,8 @@ class SMPPServerProtocol(Protocol):
             self.factory.deliveries.failed(delivery)
         self._deliveries.clear()
         self.factory.connection_closed(self)
-        if self.scorecard is not None and self.factory.scorecards is not None:
-            self.factory.scorecards.ended(self.scorecard, self.clock.seconds())
+        if self.admitted:
+            self.hooks.ended(self, self.clock.seconds())
 
     def close(self) -> None:
         """Close once what is written has been sent."""
@@ -121,13 +143,44 @@ class SMPPServerProtocol(Protocol):
             cast(ITCPTransport, self.transport).abortConnection()  # TLS transports have it too
 
     def _flush(self) -> None:
-        data = self.session.data_to_send()
-        if data and self.transport is not None:
-            if self.scorecard is not None:
-                self.scorecard.outbound(data, self.clock.seconds())
-            injector = self.factory.injector
-            if injector is None or not injector.outgoing(self, data):
+        frames = self.session.frames_to_send()
+        if frames and self.transport is not None:
+            now = self.clock.seconds()
+            frame_out = self.tap.frame_out
+            for frame in frames:
+                frame_out(frame, now)
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            if not self.hooks.outgoing(self, data):
                 self.transport.write(data)
+
+    # ---- what the hooks may ask (smppgw.server.hooks.HostedConnection) ----------------------
+
+    @property
+    def session_id(self) -> int | None:
+        """The number the hooks' tap gives this connection (None without one)."""
+        return self.tap.session_id
+
+    @property
+    def writes_paused(self) -> bool:
+        return self.writes.paused
+
+    def pause_reading(self) -> None:
+        if self.transport is not None:
+            socket_transport(self.transport).pauseProducing()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None:
+            socket_transport(self.transport).resumeProducing()
+
+    def write_raw(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def delivery_acknowledged(self, delivery: Delivery) -> None:
+        self.factory.deliveries.acknowledged(delivery)
+
+    def delivery_failed(self, delivery: Delivery) -> None:
+        self.factory.deliveries.failed(delivery)
 
     # ---- timer ------------------------------------------------------------------------
 
@@ -229,9 +282,8 @@ class SMPPServerProtocol(Protocol):
         self.account = None
 
     def _respond(self, response: p.Pdu) -> None:
-        injector = self.factory.injector
-        if injector is not None and injector.hold(self, response):
-            return  # the test rig sends it later, or never
+        if self.hooks.hold(self, response):
+            return  # the hooks send it later, or never
         self.respond_now(response)
 
     def respond_now(self, response: p.Pdu) -> None:
@@ -246,9 +298,8 @@ class SMPPServerProtocol(Protocol):
         gateway = self.factory.gateway
         now = self.clock.seconds()
         seq = pdu.sequence_number
-        injector = self.factory.injector
-        if injector is not None and (injected := injector.intercept(self, pdu)) is not None:
-            self.session.respond(injected)  # a fault the test rig was asked to inject
+        if (injected := self.hooks.intercept(self, pdu)) is not None:
+            self.session.respond(injected)  # e.g. a fault the test rig was asked to inject
             return
         if isinstance(pdu, p.SubmitSm | p.DataSm):
             resp_cls: type[p.SubmitSmResp | p.DataSmResp] = (
@@ -306,38 +357,18 @@ class SMPPServerProtocol(Protocol):
         accepted.committed.addCallbacks(committed, failed)
 
     def _submit_multi(self, account: str, pdu: p.SubmitMulti, now: float) -> p.SubmitMultiResp:
-        """Each SME destination is submitted on its own; the response lists the ones that failed.
-        Distribution lists are not supported (ESME_RCNTSUBDL)."""
+        """Each SME destination is submitted on its own; the response lists the ones that failed."""
         gateway = self.factory.gateway
         failed: list[p.UnsuccessSme] = []
         first_id = ""
         pending: list[Submitted] = []
-        for dest in pdu.dest_addresses:
-            if isinstance(dest, p.DistributionList):
-                failed.append(p.UnsuccessSme(0, 0, dest.name, S.ESME_RCNTSUBDL))
+        for single in fan_out(pdu):
+            if isinstance(single, p.UnsuccessSme):
+                failed.append(single)
                 continue
-            single = p.SubmitSm(
-                sequence_number=pdu.sequence_number,
-                service_type=pdu.service_type,
-                source_addr_ton=pdu.source_addr_ton,
-                source_addr_npi=pdu.source_addr_npi,
-                source_addr=pdu.source_addr,
-                dest_addr_ton=dest.ton,
-                dest_addr_npi=dest.npi,
-                destination_addr=dest.address,
-                esm_class=pdu.esm_class,
-                protocol_id=pdu.protocol_id,
-                priority_flag=pdu.priority_flag,
-                schedule_delivery_time=pdu.schedule_delivery_time,
-                validity_period=pdu.validity_period,
-                registered_delivery=pdu.registered_delivery,
-                data_coding=pdu.data_coding,
-                short_message=pdu.short_message,
-                tlvs=pdu.tlvs,
-            )
             result = gateway.submit(account, single, now, self.peer_host)
             if isinstance(result, Rejected):
-                failed.append(p.UnsuccessSme(dest.ton, dest.npi, dest.address, result.status))
+                failed.append(unsuccessful(single, result.status))
             else:
                 pending.append(result)
                 first_id = first_id or result.message.message_id
@@ -346,13 +377,7 @@ class SMPPServerProtocol(Protocol):
             accepted.committed.addCallbacks(
                 self._release, gateway.abort_failed, callbackArgs=(accepted.message,), errbackArgs=(accepted.message,)
             )
-        status = S.ESME_ROK if pending else S.ESME_RSUBMITFAIL
-        return p.SubmitMultiResp(
-            sequence_number=pdu.sequence_number,
-            command_status=status,
-            message_id=first_id,
-            unsuccess_smes=tuple(failed),
-        )
+        return submit_multi_resp(pdu, first_id, failed)
 
     def _release(self, _: None, message: Message) -> None:
         self.factory.gateway.release(message)
@@ -366,15 +391,8 @@ class SMPPServerProtocol(Protocol):
         return window - len(self._deliveries)
 
     def send_delivery(self, delivery: Delivery) -> None:
-        tlvs: tuple[p.Tlv, ...] = ()
-        if delivery.kind == "receipt":
-            tlvs = (
-                p.cstr_tlv(Tag.RECEIPTED_MESSAGE_ID, delivery.message_id),
-                p.int_tlv(Tag.MESSAGE_STATE, delivery.state),
-            )
-            if delivery.err:
-                tlvs += (p.Tlv(Tag.NETWORK_ERROR_CODE, bytes([8]) + delivery.err.to_bytes(2, "big")),)
-        pdu = p.DeliverSm(
+        receipt = delivery.kind == DeliveryKind.RECEIPT
+        pdu = deliver_sm(
             sequence_number=self.session.next_sequence,
             source_addr_ton=delivery.source_ton,
             source_addr_npi=delivery.source_npi,
@@ -384,12 +402,11 @@ class SMPPServerProtocol(Protocol):
             destination_addr=delivery.destination_addr,
             esm_class=delivery.esm_class,
             data_coding=delivery.data_coding,
-            short_message=delivery.body if len(delivery.body) <= 254 else b"",
-            tlvs=tlvs if len(delivery.body) <= 254 else (*tlvs, p.Tlv(Tag.MESSAGE_PAYLOAD, delivery.body)),
+            body=delivery.body,
+            tlvs=receipt_tlvs(delivery.message_id, delivery.state, delivery.err) if receipt else (),
         )
-        injector = self.factory.injector
-        if injector is not None and injector.deliver(self, delivery, pdu):
-            return  # the test rig sends it in another shape, later, or never
+        if self.hooks.deliver(self, delivery, pdu):
+            return  # the hooks send it in another shape, later, or never
         self.send_delivery_pdu(delivery, pdu)
 
     def send_delivery_pdu(self, delivery: Delivery, pdu: p.DeliverSm | p.DataSm) -> None:
@@ -399,7 +416,7 @@ class SMPPServerProtocol(Protocol):
         self._rearm()
 
     def send_extra(self, pdu: p.Pdu) -> None:
-        """Send a request whose answer nobody waits for (the test rig's duplicate receipts)."""
+        """Send a request whose answer nobody waits for (e.g. the test rig's duplicate receipts)."""
         self.session.send_request(pdu, self.clock.seconds())
         self._flush()
         self._rearm()

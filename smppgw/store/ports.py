@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..billing.ledger import LedgerEntry
 from ..model import AccountStatus, Decision, Delivery, Held, Message
@@ -198,6 +198,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class GroupStore(Store, Protocol):
     """A store that commits several writes at once and may refuse some (PostgreSQL: the database
     holds the balances several nodes debit)."""

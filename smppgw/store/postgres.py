@@ -3,12 +3,13 @@
 The same ``Store`` interface as the SQLite store, with one difference that makes money exact
 across nodes: the database, not a node's memory, holds the authoritative balance.  A group commit
 debits each account once by the batch's sum (``balance + delta`` under a ``balance >= 0`` check,
-rows locked in system_id order so two nodes never deadlock) and inserts the batch's rows, all in
-one pipelined round trip.  When that would overdraw an account the batch is redone in two round
-trips, taking each account's writes in order while its money lasts: only the writes that would
-overdraw are refused (``GroupResult.refused``), the rest commit.  Ledger entry ids come from a
-sequence drawn under the account's row lock, so each account's entries chain in commit order and
-``balance_after`` is the stored balance, whatever node wrote them.
+rows locked in system_id order so two nodes never deadlock) and writes the batch's rows in the
+order given (a few array statements, see ``_runs``), all in one pipelined round trip.  When that
+would overdraw an account the batch is redone in two round trips, taking each account's writes in
+order while its money lasts: only the writes that would overdraw are refused
+(``GroupResult.refused``), the rest commit.  Ledger entry ids come from a sequence drawn under the
+account's row lock, so each account's entries chain in commit order and ``balance_after`` is the
+stored balance, whatever node wrote them.
 
 Message, delivery, decision and incident numbers are drawn by each node from blocks it reserves
 at start (``load``), so nodes never pick the same id without asking the database per message.
@@ -20,7 +21,7 @@ lookups made on the reactor thread (admin API, binds).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -28,7 +29,20 @@ from psycopg.rows import dict_row
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import FINAL_STATES, Delivery, Held, Message
-from ..writes import AccountCreated, DeliveryStored, LedgerAppended, MessageAccepted, Write
+from ..writes import (
+    AccountCreated,
+    DeliveryDone,
+    DeliveryStored,
+    HeldAdded,
+    HeldDone,
+    LedgerAppended,
+    MessageAccepted,
+    MessageReplaced,
+    MessageSettled,
+    OptoutAdded,
+    OptoutRemoved,
+    Write,
+)
 from .ports import (
     ClusterView,
     GroupResult,
@@ -346,6 +360,7 @@ _BULK: dict[str, str] = {
         f"refunded = d.refunded, carrier = d.carrier FROM unnest({_unnest(_STATE_TYPES)}) "
         "AS d(state, final_at, err, code, refunded, carrier, message_id) WHERE m.message_id = d.message_id"
     ),
+    "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])",
 }
 
 
@@ -384,6 +399,46 @@ def _ledger_args(entry: LedgerEntry) -> tuple[Any, ...]:
     entry id and balance_after are the database's to give)."""
     return (entry.account, str(entry.kind), entry.amount, entry.unit, entry.at, entry.message_id, entry.reference,
             entry.operator)  # fmt: skip
+
+
+# The row a write changes where a write of another kind may change the same row (an insert and the
+# update or delete of what it inserted); writes of the other kinds touch no row another kind touches.
+_ROW_KEYS: dict[type[Write], Callable[[Any], Hashable]] = {
+    MessageAccepted: lambda w: ("message", w.message.message_id),
+    MessageSettled: lambda w: ("message", w.message_id),
+    MessageReplaced: lambda w: ("message", w.message_id),
+    DeliveryStored: lambda w: ("delivery", w.delivery.delivery_id),
+    DeliveryDone: lambda w: ("delivery", w.delivery_id),
+    HeldAdded: lambda w: ("held", w.held.message_id),
+    HeldDone: lambda w: ("held", w.message_id),
+    OptoutAdded: lambda w: ("optout", w.account, w.msisdn),
+    OptoutRemoved: lambda w: ("optout", w.account, w.msisdn),
+}
+
+
+def _runs(writes: Iterable[Write]) -> list[tuple[str, list[Write]]]:
+    """The writes (but ledger entries and new accounts, done apart) as runs of one kind each, to be
+    executed in order.  A write joins the latest run of its kind unless a later run of another kind
+    already changed its row; then it starts a new run.  So each row sees its writes in the order
+    given (a settlement after its message's insert, a release after its hold) while a batch of many
+    callers' writes still takes one statement per kind, or a few."""
+    runs: list[tuple[str, list[Write]]] = []
+    latest: dict[str, int] = {}  # kind -> its latest run
+    touched: dict[Hashable, int] = {}  # row -> the latest run that changed it
+    for w in writes:
+        kind = WRITE_ROWS[type(w)][0]
+        if kind in ("ledger", "account"):
+            continue
+        key_of = _ROW_KEYS.get(type(w))
+        key = key_of(w) if key_of is not None else None
+        at = latest.get(kind)
+        if at is None or (key is not None and touched.get(key, -1) > at):
+            at = latest[kind] = len(runs)
+            runs.append((kind, []))
+        runs[at][1].append(w)
+        if key is not None:
+            touched[key] = at
+    return runs
 
 
 def _deltas(groups: Iterable[Sequence[Write]]) -> dict[str, int]:
@@ -538,52 +593,52 @@ class PostgresStore:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
     def _insert(self, groups: Sequence[Sequence[Write]]) -> None:
-        """Every write of the groups but accounts and balances (done first), in order of kind."""
-        runs: dict[str, list[tuple[object, ...]]] = {}
-        ledger: list[tuple[Any, ...]] = []
-        for writes in groups:
-            for w in writes:
-                if isinstance(w, LedgerAppended):
-                    ledger.append(_ledger_args(w.entry))
-                elif isinstance(w, MessageAccepted):
-                    runs.setdefault("message", []).append((*message_row(w.message), self.node_id))
-                elif isinstance(w, DeliveryStored):
-                    # Claimed at once when this node holds a receiving bind of the account: no wake-up,
-                    # no claim query; the reactor finds its id in `claimed` and queues it here.
-                    delivery = w.delivery
-                    here = delivery.account in self.receiving
-                    if here:
-                        self.claimed.add(delivery.delivery_id)
-                    runs.setdefault("delivery", []).append((*delivery_row(delivery), self.node_id if here else ""))
-                elif not isinstance(w, AccountCreated):
-                    kind, row = WRITE_ROWS[type(w)]
-                    runs.setdefault(kind, []).append(row(w))
+        """Every write of the groups but accounts and balances (done first), in order (see _runs)."""
+        writes = [w for ws in groups for w in ws]
         cur = self._writer.cursor()
-        # Removals of deliveries last: a receipt may be stored and acknowledged in one batch.
-        for kind, rows in runs.items():
-            if kind == "delivery_done":
-                continue
+        kinds: set[str] = set()
+        unclaimed: set[str] = set()  # accounts with deliveries stored for any node to claim
+        for kind, run in _runs(writes):
+            kinds.add(kind)
+            rows = self._rows_of(run, unclaimed)
             bulk = _BULK.get(kind)
             if bulk is not None and len(rows) > 1 and (kind != "message_state" or _unique_last(rows)):
                 # One statement over arrays, not one per row: psycopg's per-row work is the cost here.
                 cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
             else:
                 cur.executemany(_SQL[kind], rows)
+        ledger = [_ledger_args(w.entry) for w in writes if isinstance(w, LedgerAppended)]
         if ledger:
             self._insert_ledger(cur, ledger)
         # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
-        accounts = sorted({str(args[1]) for args in runs.get("delivery", ()) if not args[-1]})
-        if accounts:
-            cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (accounts,))
-        if "account_status" in runs or any(int(row[2]) > 0 for row in ledger):
+        if unclaimed:
+            cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (sorted(unclaimed),))
+        if "account_status" in kinds or any(int(row[2]) > 0 for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
-        moved = [name for name, kinds in _GENERATIONS.items() if any(kind in runs for kind in kinds)]
+        moved = [name for name, names in _GENERATIONS.items() if kinds.intersection(names)]
         if moved:
             cur.execute("UPDATE generations SET value = value + 1 WHERE name = ANY(%s)", (moved,))
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
-        if "delivery_done" in runs:
-            ids = [args[0] for args in runs["delivery_done"]]
-            cur.execute("DELETE FROM deliveries WHERE delivery_id = ANY(%s::bigint[])", (ids,))
+
+    def _rows_of(self, run: list[Write], unclaimed: set[str]) -> list[tuple[object, ...]]:
+        """The statement parameters of a run's writes."""
+        rows: list[tuple[object, ...]] = []
+        for w in run:
+            if isinstance(w, MessageAccepted):
+                rows.append((*message_row(w.message), self.node_id))
+            elif isinstance(w, DeliveryStored):
+                # Claimed at once when this node holds a receiving bind of the account: no wake-up,
+                # no claim query; the reactor finds its id in `claimed` and queues it here.
+                delivery = w.delivery
+                if delivery.account in self.receiving:
+                    self.claimed.add(delivery.delivery_id)
+                    rows.append((*delivery_row(delivery), self.node_id))
+                else:
+                    unclaimed.add(delivery.account)
+                    rows.append((*delivery_row(delivery), ""))
+            else:
+                rows.append(WRITE_ROWS[type(w)][1](w))
+        return rows
 
     def _insert_ledger(self, cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         tails: list[int] = []

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from twisted.internet.defer import Deferred, gatherResults
@@ -36,9 +36,6 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ..admin.site import AdminSite
 from .placement import owner_of
-
-if TYPE_CHECKING:
-    from .supervisor import Supervisor
 
 log = Logger()
 _LISTS = frozenset({"accounts", "sessions", "messages", "review", "incidents", "decisions", "optouts", "lockouts"})
@@ -177,9 +174,11 @@ def join_metrics(texts: Sequence[str]) -> str:
 class Front(Resource):
     isLeaf = True  # noqa: N815 (Twisted's name)
 
-    def __init__(self, supervisor: Supervisor, reactor: Any) -> None:
+    def __init__(self, count: int, admin_ports: Sequence[int | None], reactor: Any) -> None:
+        """``admin_ports``: each worker's internal admin port, None while it starts (read at each request)."""
         super().__init__()  # type: ignore[no-untyped-call]
-        self.supervisor = supervisor
+        self.count = count
+        self.admin_ports = admin_ports
         pool = HTTPConnectionPool(reactor)
         pool.maxPersistentPerHost = 4
         self.agent = Agent(reactor, pool=pool)
@@ -188,7 +187,7 @@ class Front(Resource):
         segments = [unquote(s) for s in request.path.decode("latin-1").split("/")]
         body_bytes = request.content.read() if request.content is not None else b""
         query = parse_qs(request.uri.decode("latin-1").partition("?")[2])
-        count = self.supervisor.count
+        count = self.count
         if len(segments) >= 2 and segments[1] == "metrics":
             chosen = Plan(None, "metrics")
         elif len(segments) >= 2 and segments[1] == "api":
@@ -201,7 +200,7 @@ class Front(Resource):
         else:
             chosen = Plan((0,), "one")  # the console's files
         targets = chosen.workers if chosen.workers is not None else tuple(range(count))
-        ports = [self.supervisor.admin_ports[i] for i in targets]
+        ports = [self.admin_ports[i] for i in targets]
         if any(port is None for port in ports):
             starting = [i for i, port in zip(targets, ports, strict=True) if port is None]
             return _write(request, Answer(503, b"application/json", _error(f"worker {starting[0]} is starting")))
@@ -251,8 +250,8 @@ def _write(request: Request, answer: Answer) -> bytes:
     return answer.body
 
 
-def build_front(supervisor: Supervisor, reactor: Any) -> Site:
-    site = AdminSite(Front(supervisor, reactor))  # type: ignore[no-untyped-call]
+def build_front(count: int, admin_ports: Sequence[int | None], reactor: Any) -> Site:
+    site = AdminSite(Front(count, admin_ports, reactor))  # type: ignore[no-untyped-call]
     site.noisy = False
     site.displayTracebacks = False
     return site

@@ -5,8 +5,7 @@ where PostgreSQL is not installed).
 Where the stores differ on purpose, the ``Subject`` of each says how, and the tests check that:
 PostgreSQL keeps undelivered receipts and MO in a shared outbox that nodes claim from (SQLite hands
 them back at ``load``), draws ledger entry ids itself, and refuses a top-up reference credited
-before instead of raising.  One difference is a gap, not a choice: PostgreSQL's group commit
-applies a batch grouped by kind, not in order, so the two order tests are expected to fail there.
+before instead of raising.
 """
 
 from __future__ import annotations
@@ -71,16 +70,6 @@ class Subject:
     draws_entry_ids: bool  # the store numbers ledger entries itself
     integrity_error: type[Exception]  # what a write that breaks a unique key raises
     refuses_credited_reference: bool  # a reference credited before: refused quietly (else it raises)
-    # Known gap: PostgreSQL's group commit runs all writes of one kind together, in the order each
-    # kind first appears in the batch, so a later write of an earlier kind can overtake its row's
-    # insert (a settlement before the message it settles, a release before its hold).
-    keeps_batch_order: bool = True
-
-
-def needs_batch_order(subject: Subject, request: pytest.FixtureRequest) -> None:
-    if not subject.keeps_batch_order:
-        gap = "the PostgreSQL group commit reorders a batch by kind"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=gap))
 
 
 def _postgres_integrity_error() -> type[Exception]:
@@ -112,7 +101,6 @@ def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
         draws_entry_ids=True,
         integrity_error=_postgres_integrity_error(),
         refuses_credited_reference=True,
-        keeps_batch_order=False,
     )
 
 
@@ -618,12 +606,9 @@ def test_an_sqlite_store_in_memory_is_one_database_of_its_own() -> None:
 # ---- one batch, in order --------------------------------------------------------------------------
 
 
-def test_a_batch_applies_its_writes_in_the_order_given(
-    subject: Subject, store: Store, request: pytest.FixtureRequest
-) -> None:
+def test_a_batch_applies_its_writes_in_the_order_given(store: Store) -> None:
     """A group commit joins what many callers wrote: a message accepted and settled in one batch,
     after another message's settlement, ends settled."""
-    needs_batch_order(subject, request)
     first, second = message(1), message(2)
     funded(store)
     store.apply([MessageAccepted(first)])
@@ -639,14 +624,60 @@ def test_a_batch_applies_its_writes_in_the_order_given(
     assert found is not None and found.state is MessageState.REJECTED and found.refunded == 90
 
 
-def test_a_message_held_and_released_in_one_batch_is_not_held(
-    subject: Subject, store: Store, request: pytest.FixtureRequest
-) -> None:
-    needs_batch_order(subject, request)
+def test_a_message_held_and_released_in_one_batch_is_not_held(store: Store) -> None:
     part = HeldPart("000000000000002", "acme", GroupKey("acme", "10690001", "13900008888", 7, 2), 2, T0, T0 + 60)
     store.apply([HeldAdded(HeldReject("000000000000001", "acme", "CONTENT", 0x45, T0))])
     store.apply([HeldDone("000000000000001"), HeldAdded(part), HeldDone(part.message_id)])
     assert store.held() == []
+
+
+def test_a_held_part_judged_whole_and_held_for_review_in_one_batch_stays_held(store: Store) -> None:
+    """The parts of a long message complete and go to review: each part's row is removed and added
+    again, in that order, in one batch."""
+    key = GroupKey("acme", "10690001", "13900008888", 8, 2)
+    first, second = "000000000000003", "000000000000004"
+    store.apply([HeldAdded(HeldPart(first, "acme", key, 1, T0, T0 + 60))])
+    review = [HeldForReview(m, "acme", first, "gambling", "casino", T0 + 1, T0 + 1801) for m in (first, second)]
+    store.apply([HeldDone(first), HeldDone(second), *(HeldAdded(h) for h in review)])
+    assert sorted(store.held(), key=lambda h: h.message_id) == review
+
+
+def test_a_message_accepted_and_replaced_in_one_batch_sends_the_new_text(store: Store) -> None:
+    first, second = message(1), message(2)
+    funded(store)
+    store.apply([MessageAccepted(first)])
+    store.apply(
+        [
+            MessageReplaced(first.message_id, b"first, new", 0, 0, None),
+            MessageAccepted(second),
+            MessageReplaced(second.message_id, b"second, new", 0, 1, None),
+        ]
+    )
+    found = store.get_message(second.message_id)
+    assert found == replace(second, body=b"second, new", data_coding=0, registered_delivery=1, validity_until=None)
+
+
+def test_a_receipt_stored_and_acknowledged_after_another_acknowledgement_is_gone(
+    subject: Subject, store: Store
+) -> None:
+    m = message(1)
+    funded(store)
+    store.apply([MessageAccepted(m), DeliveryStored(receipt(5, m))])
+    store.apply([DeliveryDone(5), DeliveryStored(receipt(6, m)), DeliveryDone(6), DeliveryStored(receipt(7, m))])
+    assert [d.delivery_id for d in undelivered(subject, store, ["acme"])] == [7]
+
+
+def test_an_optout_added_and_removed_in_one_batch_is_gone_and_removed_then_added_stays(store: Store) -> None:
+    store.apply([OptoutAdded("acme", "8613700002222", "import", T0)])
+    store.apply(
+        [
+            OptoutRemoved("acme", "8613700002222"),
+            OptoutAdded("acme", "8613900008888", "STOP", T0 + 1),
+            OptoutRemoved("acme", "8613900008888"),
+            OptoutAdded("acme", "8613700002222", "STOP", T0 + 2),
+        ]
+    )
+    assert store.optouts() == [Optout("acme", "8613700002222", "STOP", T0 + 2)]
 
 
 def test_an_empty_batch_changes_nothing(store: Store) -> None:

@@ -9,13 +9,23 @@ import pytest_twisted
 import smpplib.exceptions
 from smpp_helpers import client
 from test_e2e_compliance import api
+from test_store_contract import message, receipt
 from twisted.internet.threads import deferToThread
 
 from smppgw.billing.ledger import Refused, Wallets, check_ledger
 from smppgw.cli import main as cli_main
-from smppgw.model import AccountStatus
-from smppgw.store.postgres import SCHEMA_VERSION, PostgresStore
-from smppgw.writes import AccountCreated, LedgerAppended, Write
+from smppgw.model import AccountStatus, Decision, MessageState
+from smppgw.store.postgres import SCHEMA_VERSION, PostgresStore, _runs
+from smppgw.writes import (
+    AccountCreated,
+    DecisionRecorded,
+    DeliveryDone,
+    DeliveryStored,
+    LedgerAppended,
+    MessageAccepted,
+    MessageSettled,
+    Write,
+)
 
 
 def test_db_upgrade_applies_the_migrations_once(pg_url: str, capsys: Any) -> None:
@@ -64,6 +74,65 @@ def test_a_batch_refuses_only_the_writes_the_money_no_longer_covers(pg_url: str)
         assert store.balances()["demo"] == 510
     finally:
         store.close()
+
+
+def test_a_batch_redone_for_an_overdrawn_account_still_applies_its_writes_in_order(pg_url: str) -> None:
+    store = PostgresStore(pg_url, "a")
+    try:
+        store.load()
+        wallets = Wallets()
+        wallets.open("acme")
+        opening = wallets.topup("acme", 100, "open-acme", "test", 1.0)
+        assert not isinstance(opening, Refused)
+        store.apply([AccountCreated("acme", 0, "li", AccountStatus.ACTIVE, "", 1.0), LedgerAppended(opening)])
+        wallets["acme"].resync(10_000)  # this node believes acme can pay for both messages
+        first, second, third = message(1), message(2), message(3)
+        store.apply([MessageAccepted(first)])
+
+        def submit(m: Any) -> list[Write]:
+            charge = wallets.charge("acme", m.message_id, 2, 45, 2.0)
+            assert not isinstance(charge, Refused)
+            return [LedgerAppended(charge), MessageAccepted(m)]
+
+        def settle(m: Any) -> list[Write]:
+            return [MessageSettled(m.message_id, MessageState.DELIVERED, 3.0, 0, "DELIVRD", 0, "cmcc")]
+
+        result = store.apply_groups(
+            [settle(first), submit(second), submit(third), settle(second), [DeliveryStored(receipt(5, second))],
+             [DeliveryDone(5)]]
+        )  # fmt: skip
+        # The third message's charge would overdraw acme: refused; the rest commits, in order.
+        assert result.refused == {2: "insufficient_funds"}
+        assert store.balances() == {"acme": 10}
+        assert store.get_message(third.message_id) is None
+        for m in (first, second):
+            found = store.get_message(m.message_id)
+            assert found is not None and found.state is MessageState.DELIVERED
+        assert store.claim(["acme"], 30.0) == []
+    finally:
+        store.close()
+
+
+def test_a_batch_of_many_callers_still_takes_one_statement_per_kind() -> None:
+    """The per-message cost of a group commit stays that of a few array statements: callers whose
+    writes interleave (one's settlement before another's submit) add no statement per message."""
+    batch: list[Write] = []
+    for i in range(1, 101):
+        m = message(i)
+        batch += [
+            MessageAccepted(m),
+            DecisionRecorded(m.message_id, "acme", 1.0, Decision.ALLOWED, "", "", ""),
+            DeliveryStored(receipt(1000 + i, m)),
+        ]
+        if i > 1:
+            earlier = message(i - 1)
+            batch += [
+                MessageSettled(earlier.message_id, MessageState.DELIVERED, 2.0, 0, "DELIVRD", 0, "cmcc"),
+                DeliveryDone(1000 + i - 1),
+            ]
+    runs = _runs(batch)
+    assert [kind for kind, _ in runs] == ["message", "decision", "delivery", "message_state", "delivery_done"]
+    assert [len(run) for _, run in runs] == [100, 100, 100, 99, 99]
 
 
 @pytest_twisted.ensureDeferred

@@ -66,11 +66,12 @@ def fresh_venv(where: Path, wheel_file: Path) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (Path(purelib) / "test-dependencies.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel_file)], check=True, timeout=300
     )
+    # Only now: pip would take an smppgw installed where this test runs for the wheel already there.
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(purelib) / "test-dependencies.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
     found = subprocess.run(
         [str(python), "-c", "import smppgw; print(smppgw.__file__)"],
         capture_output=True,

@@ -20,6 +20,7 @@ from cmpp_strategies import any_packet, packet_of
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis_budget import examples
 
 from smppgw.cmpp import packets as pk
 from smppgw.cmpp.codec import decode, encode
@@ -27,7 +28,7 @@ from smppgw.cmpp.constants import Result, Version
 from smppgw.cmpp.events import CancelReceived, CloseConnection, QueryReceived, SubmitReceived
 from smppgw.cmpp.session import CMPPServerSession, SessionConfig
 
-EXAMPLES = int(os.environ.get("CMPP_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("CMPP_FUZZ_EXAMPLES", str(examples(60))))
 CONFIG = SessionConfig(
     connect_timeout=5,
     active_test_interval=4,

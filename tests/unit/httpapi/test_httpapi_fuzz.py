@@ -10,6 +10,7 @@ from urllib.parse import quote_from_bytes
 from httpapi_fakes import LIMITS, LOOKUP, NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from smppgw.httpapi import fronts
 from smppgw.httpapi.jasmin import parse_jasmin
@@ -213,7 +214,7 @@ def plausible(draw: st.DrawFn) -> HttpRequest:
 
 
 ANY = st.one_of(requests(), plausible())
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(result: object) -> None:

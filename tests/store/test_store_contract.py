@@ -538,8 +538,9 @@ def test_compliance_records_outlive_a_restart(subject: Subject, store: Store) ->
 
 
 def test_the_report_routes_of_undelivered_receipts_outlive_a_restart(subject: Subject, store: Store) -> None:
-    """A message sent over HTTP keeps where its receipts go; once they are delivered it is not reloaded."""
-    waiting, done = message(1), message(2)
+    """A message sent over HTTP keeps where its receipts go while it is open or its receipts are owed;
+    once they are delivered its route is not reloaded."""
+    waiting, done, open_ = message(1), message(2), message(3)
     funded(store)
     route = '{"k":"push","f":"jasmin","u":"http://example.com/dlr?x=1&y=回执"}'
     store.apply(
@@ -548,14 +549,17 @@ def test_the_report_routes_of_undelivered_receipts_outlive_a_restart(subject: Su
             MessageAccepted(done),
             ReportRouteSet(waiting.message_id, "acme", route),
             ReportRouteSet(done.message_id, "acme", '{"k":"pull"}'),
+            MessageSettled(waiting.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, waiting.carrier),
+            MessageSettled(done.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, done.carrier),
             DeliveryStored(receipt(5, waiting)),
             DeliveryStored(receipt(6, done)),
         ]
     )
+    store.apply([MessageAccepted(open_), ReportRouteSet(open_.message_id, "acme", '{"k":"none"}')])
     store.apply([DeliveryDone(6)])
     store, recovered = restart(subject, store)
     try:
-        assert recovered.report_routes == {waiting.message_id: route}
+        assert recovered.report_routes == {waiting.message_id: route, open_.message_id: '{"k":"none"}'}
     finally:
         store.close()
 

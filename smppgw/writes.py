@@ -85,6 +85,16 @@ class DeliveryDone:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportRouteSet:
+    """Where the receipts of a message sent over the customer HTTP interface go (its report channel,
+    as smppgw.httpapi's channel text); kept so they still go there after a restart."""
+
+    message_id: str
+    account: str
+    route: str
+
+
+@dataclass(frozen=True, slots=True)
 class HeldAdded:
     held: Held
 
@@ -157,6 +167,7 @@ Write = (
     | AccountSettingsSet
     | DeliveryStored
     | DeliveryDone
+    | ReportRouteSet
     | HeldAdded
     | HeldDone
     | DecisionRecorded

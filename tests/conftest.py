@@ -53,6 +53,7 @@ def config_text(store: Path, *, overrides: Callable[[str], str] | None = None, b
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = re.sub(r'(?m)^listen = "tcp:7890[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
+    text = re.sub(r'(?m)^listen = "tcp:8776[^"]*"', 'listen = "tcp:0:interface=127.0.0.1"', text)
     text = text.replace('"state/tls/', '"' + (store.parent / "tls").as_posix() + "/")
     text = re.sub(r'(?m)^path = "state/smppgw.db"', f"path = {str(store)!r}".replace("'", '"'), text)
     if overrides is not None:

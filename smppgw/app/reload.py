@@ -27,6 +27,7 @@ RESTART_ONLY = (
     "utc_offset_minutes",
     "dc0",
     "receipt_window",
+    "http_api",
 )
 
 

@@ -21,6 +21,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web.server import Site
 
 from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
@@ -40,6 +41,7 @@ from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
 from ..server.cmpp.factory import CMPPServerFactory
 from ..server.factory import SMPPServerFactory
+from ..server.http_reports import HttpReports
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
 from ..store.sqlite import SqliteStore
@@ -231,6 +233,9 @@ class GatewayService(MultiService):
                 serverFromString(reactor, config.cmpp.listen), self.cmpp_factory
             )
             self.cmpp_service.setServiceParent(self)
+        self.http_reports: HttpReports | None = None
+        self.http_service: StreamServerEndpointService | None = None
+        self._build_http(recovered.report_routes, guard)
         if binds is not None:
             from ..cluster.node import Cluster  # noqa: PLC0415 (only a cluster needs it)
 
@@ -290,6 +295,50 @@ class GatewayService(MultiService):
         self.tls_service = StreamServerEndpointService(endpoint, tls_factory(inner, certificate))
         self.tls_service.setServiceParent(self)
 
+    def _build_http(self, routes: dict[str, str], guard: BindGuard) -> None:
+        """The customer HTTP interface (``[http_api]``): its reports always (receipts of messages it
+        sent before a restart still go out), its listener when ``listen`` names one."""
+        from ..httpapi.accounts import Limits  # noqa: PLC0415
+        from ..httpapi.retry import RetryPolicy  # noqa: PLC0415
+        from ..server.http import AccountLookup, HttpApiResource, HttpGateway, account_push  # noqa: PLC0415
+        from ..server.http_client import agent_sender  # noqa: PLC0415
+
+        config, api = self.config, self.config.http_api
+        limits = Limits(
+            max_recipients=api.max_recipients,
+            max_body_bytes=api.max_body_bytes,
+            utc_offset_minutes=config.utc_offset_minutes,
+        )
+        self.http_reports = HttpReports(
+            clock=self.reactor,
+            send=agent_sender(self.reactor, api.webhook_timeout),
+            message=lambda message_id: self.gateway.find(message_id) or self.store.get_message(message_id),
+            account=account_push(self.gateway),
+            done=self._delivered,
+            policy=RetryPolicy(api.webhook_backoff, api.webhook_give_up_after),
+            limits=limits,
+            concurrency=api.webhook_concurrency,
+            routes=routes,
+            dc0=config.dc0,
+        )
+        if not api.listen:
+            return
+        core = HttpGateway(
+            gateway=self.gateway,
+            wallets=self.wallets,
+            committer=self.committer,
+            reports=self.http_reports,
+            clock=self.reactor,
+            ledger=self.store.ledger,
+            stored_message=self.store.get_message,
+        )
+        resource = HttpApiResource(core, AccountLookup(self.gateway, self.reactor), limits, guard, self.reactor)
+        site = Site(resource)
+        site.displayTracebacks = False
+        self.http_endpoint = serverFromString(self.reactor, api.listen)
+        self.http_service = StreamServerEndpointService(self.http_endpoint, site)
+        self.http_service.setServiceParent(self)
+
     def _listener(self, listen: str, proxy_protocol: bool) -> IStreamServerEndpoint:
         # A connection sending no PROXY header within session_init_timeout did not bind; those still
         # waiting for theirs count towards no other limit, so they get max_connections of their own.
@@ -336,7 +385,9 @@ class GatewayService(MultiService):
 
     def _delivery_stored(self, delivery: Delivery) -> None:
         """A receipt or MO is committed: deliver it here, or (several nodes) through the shared outbox."""
-        if self.cluster is not None:
+        if self.http_reports is not None and self.http_reports.takes(delivery):
+            self.http_reports.add(delivery)  # the customer HTTP interface's: pulled or pushed
+        elif self.cluster is not None:
             self.cluster.delivery_stored(delivery)
         else:
             self.deliveries.add(delivery)
@@ -446,7 +497,10 @@ class GatewayService(MultiService):
             self.cluster.start()
         self.gateway.resume(self._recovered.open_messages)
         for delivery in self._recovered.deliveries:
-            self.deliveries.add(delivery)
+            if self.http_reports is not None and self.http_reports.takes(delivery):
+                self.http_reports.add(delivery)
+            else:
+                self.deliveries.add(delivery)
         self._schedule_outages()
         log.info(
             "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
@@ -484,7 +538,7 @@ class GatewayService(MultiService):
             "bound": sum(len(v) for v in self.factory.bound.values())
             + sum(len(v) for v in self.cmpp_factory.bound.values()),
             "active_messages": len(self.gateway.active),
-            "pending_deliveries": self.deliveries.backlog(),
+            "pending_deliveries": self.deliveries.backlog() + (self.http_reports.backlog() if self.http_reports else 0),
             "submitted": self.gateway.submitted,
             "rejected": self.gateway.rejected,
         }

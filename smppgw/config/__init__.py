@@ -53,6 +53,97 @@ class CmppLogin:
         return "2.0" if self.version is CmppVersion.V20 else "3.0"
 
 
+# ---- the customer HTTP interface (smppgw.httpapi; [http_api] and [accounts.ID.http]) ----------
+
+HTTP_FRONTS = frozenset({"legacy", "jasmin", "kannel", "v1"})
+REPORT_FORMATS = frozenset({"legacy", "jasmin", "kannel", "v1"})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHttp:
+    """An account on the customer HTTP listener: its fronts, and the secret of the md5/HMAC schemes.
+
+    ``api_secret`` is kept as written (the v2 md5 sign, md5 passwords, the v1 bearer token and the
+    webhook HMAC need the secret itself, unlike the SMPP password, which stays a one-way hash)."""
+
+    fronts: tuple[str, ...] = ()  # of HTTP_FRONTS; empty: no HTTP access
+    api_secret: str = ""
+    legacy_userid: str = ""  # the sms.aspx family's numeric userid (v2 signs with it)
+    legacy_md5_password: bool = False  # also take upper(md5(api_secret)) as the legacy password
+    allow_loopback_callbacks: bool = False  # callback URLs may name loopback/private addresses
+    report_url: str = ""  # where receipts of sends without a callback URL go; "": the pull mailbox
+    report_format: str = "v1"  # of REPORT_FORMATS
+    mo_url: str = ""  # MO of the account pushed here (mo_format) instead of to its SMPP receivers
+    mo_format: str = "v1"
+    mo_pull: bool = False  # MO kept for callApi.aspx / GET /v1/inbound instead of its SMPP receivers
+
+
+WEBHOOK_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpApiConfig:
+    listen: str = ""  # a server endpoint ("tcp:8776:interface=127.0.0.1", "ssl:8777:..."); "" = off
+    max_recipients: int = 1000
+    max_body_bytes: int = 1_048_576
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 8
+    webhook_backoff: tuple[int, ...] = WEBHOOK_BACKOFF
+    webhook_give_up_after: int = 86_400
+
+
+def _account_http(r: _Reader) -> AccountHttp:
+    fronts = r.str_list("fronts", ())
+    for front in fronts:
+        if front not in HTTP_FRONTS:
+            raise r.error("fronts", f"{front!r} is not one of {', '.join(sorted(HTTP_FRONTS))}")
+    userid = r.text("legacy_userid", "")
+    if userid and not userid.isdigit():
+        raise r.error("legacy_userid", f"must be digits, got {userid!r}")
+    http = AccountHttp(
+        fronts=fronts,
+        api_secret=r.text("api_secret", ""),
+        legacy_userid=userid,
+        legacy_md5_password=r.flag("legacy_md5_password", False),
+        allow_loopback_callbacks=r.flag("allow_loopback_callbacks", False),
+        report_url=r.text("report_url", ""),
+        report_format=r.text("report_format", "v1", REPORT_FORMATS),
+        mo_url=r.text("mo_url", ""),
+        mo_format=r.text("mo_format", "v1", REPORT_FORMATS),
+        mo_pull=r.flag("mo_pull", False),
+    )
+    for key in ("report_url", "mo_url"):
+        url = getattr(http, key)
+        if url and not url.startswith(("http://", "https://")):
+            raise r.error(key, f"must be an http:// or https:// URL, got {url!r}")
+    r.reject_unknown()
+    return http
+
+
+def _http_api(r: _Reader) -> HttpApiConfig:
+    """``[http_api]``: present, it listens on 127.0.0.1:8776 unless ``listen`` says otherwise."""
+    if not r.table:
+        return HttpApiConfig()
+    backoff = r.get("webhook_backoff", list(WEBHOOK_BACKOFF))
+    if (
+        not isinstance(backoff, list)
+        or not backoff
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in backoff)
+    ):
+        raise r.error("webhook_backoff", f"must be a list of whole seconds above 0, got {backoff!r}")
+    config = HttpApiConfig(
+        listen=r.text("listen", "tcp:8776:interface=127.0.0.1"),
+        max_recipients=r.whole("max_recipients", 1000, minimum=1),
+        max_body_bytes=r.whole("max_body_bytes", 1_048_576, minimum=1024),
+        webhook_timeout=r.number("webhook_timeout", 10.0, minimum=0.1),
+        webhook_concurrency=r.whole("webhook_concurrency", 8, minimum=1),
+        webhook_backoff=tuple(backoff),
+        webhook_give_up_after=r.whole("webhook_give_up_after", 86_400, minimum=1),
+    )
+    r.reject_unknown()
+    return config
+
+
 @dataclass(frozen=True, slots=True)
 class AccountConfig:
     system_id: str
@@ -77,6 +168,7 @@ class AccountConfig:
     faults: BindFaults | None = None  # protocol faults of the test rig on its binds, from the start
     scripted_outcomes: bool = False  # a message may script its own outcome (#smppgw: directives)
     cmpp: CmppLogin | None = None  # None: the account does not log in over CMPP
+    http: AccountHttp = field(default_factory=AccountHttp)  # the customer HTTP interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +183,7 @@ class CmppConfig:
     max_tries: int = 3  # N: ...this many times in all
     window: int = 16  # DELIVERs in flight per connection
     max_pending_requests: int = 16  # the client's unanswered requests; beyond: Result 8
+    http: AccountHttp = field(default_factory=AccountHttp)  # the customer HTTP interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +288,7 @@ class GatewayConfig:
     receipt_retry_interval: float = 10.0  # seconds between resends of an unanswered receipt
     receipt_window: int = 100  # receipts in flight per session
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    http_api: HttpApiConfig = field(default_factory=HttpApiConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     scorecard: ScorecardRules = field(default_factory=ScorecardRules)
     cmpp: CmppConfig = field(default_factory=CmppConfig)
@@ -408,6 +502,7 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         faults=_faults(r),
         scripted_outcomes=r.flag("scripted_outcomes", False),
         cmpp=_cmpp_login(r),
+        http=_account_http(r.sub("http")),
     )
     if account.signature_required and not signatures:
         raise r.error("signature_required", "needs at least one entry in signatures")
@@ -558,6 +653,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
     ad.reject_unknown()
 
     security, tls = _security(root.sub("security")), _tls(root.sub("tls"))
+    http_api = _http_api(root.sub("http_api"))
     scorecard = _scorecard(root.sub("scorecard"))
     cmpp = _cmpp(root.sub("cmpp"))
 
@@ -666,6 +762,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
         receipt_retry_interval=receipt_retry,
         receipt_window=receipt_window,
         security=security,
+        http_api=http_api,
         tls=tls,
         scorecard=scorecard,
         cmpp=cmpp,

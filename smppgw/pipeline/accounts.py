@@ -111,6 +111,11 @@ class AccountBook:
         state.config = replace(state.config, password=password_hash)
         self._verified.pop(system_id, None)
 
+    def password_ok(self, system_id: str, password: str) -> bool:
+        """The account's password check, without a bind (the customer HTTP interface signs in with it)."""
+        state = self._accounts.get(system_id)
+        return state is not None and self._password_ok(state, password)
+
     def _password_ok(self, state: AccountState, password: str) -> bool:
         digest = hashlib.sha256(self._salt + password.encode("utf-8")).digest()
         known = self._verified.get(state.config.system_id)

@@ -439,6 +439,10 @@ class Gateway:
 
     # ---- receipts and MO ----------------------------------------------------------------
 
+    def take_delivery_id(self) -> int:
+        """An id for a delivery made outside the core (the HTTP interface's report of a refusal)."""
+        return self._take_delivery_id()
+
     def _take_delivery_id(self) -> int:
         delivery_id = self._next_delivery
         self._next_delivery += 1

@@ -98,6 +98,8 @@ class Recovered:
     next_entry_id: int = 1
     next_message_seq: int = 1
     next_delivery_id: int = 1
+    # Report channels of messages sent over the customer HTTP interface (message id -> route).
+    report_routes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -235,6 +235,16 @@ INSERT INTO generations (name) VALUES ('carriers');
     ),
 )
 
+MIGRATIONS += (
+    (
+        6,
+        """
+-- Where the receipts of messages sent over the customer HTTP interface go (message id -> route).
+CREATE TABLE report_routes (message_id TEXT PRIMARY KEY, account TEXT NOT NULL, route TEXT NOT NULL);
+""",
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 7_266_915_001  # pg_advisory_xact_lock key: one node migrates at a time
 
@@ -268,6 +278,8 @@ _SQL: dict[str, str] = {
     "account_settings": "UPDATE accounts SET settings = %s WHERE system_id = %s",
     "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, node) VALUES ({_placeholders(17)})",  # noqa: S608
     "delivery_done": "DELETE FROM deliveries WHERE delivery_id = %s",
+    "report_route": "INSERT INTO report_routes (message_id, account, route) VALUES (%s, %s, %s) "
+    "ON CONFLICT (message_id) DO UPDATE SET route = EXCLUDED.route",
     "held": "INSERT INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO UPDATE SET account = EXCLUDED.account, "
     "kind = EXCLUDED.kind, grp = EXCLUDED.grp, category = EXCLUDED.category, term = EXCLUDED.term, "
@@ -911,6 +923,14 @@ class PostgresStore:
         out.next_entry_id = 1  # entry ids are drawn by the database
         out.next_message_seq = self._next_block("message_seq_blocks")
         out.next_delivery_id = self._next_block("delivery_id_blocks")
+        out.report_routes = {
+            row["message_id"]: row["route"]
+            for row in self._fetch(
+                # Of messages still owed a receipt: open ones, and those with receipts undelivered.
+                "SELECT message_id, route FROM report_routes WHERE message_id IN "
+                "(SELECT message_id FROM deliveries UNION SELECT message_id FROM messages WHERE final_at IS NULL)"
+            )
+        }
         return out
 
     def get_message(self, message_id: str) -> Message | None:

@@ -44,6 +44,7 @@ from ..writes import (
     OptoutAdded,
     OptoutRemoved,
     PledgeRecorded,
+    ReportRouteSet,
     Write,
 )
 from .ports import Incident, NodeStatus, Optout, Pledge, StoredAccount, StoredDecision
@@ -271,6 +272,7 @@ WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] =
     AccountSettingsSet: ("account_settings", lambda w: (w.settings, w.system_id)),
     DeliveryStored: ("delivery", lambda w: delivery_row(w.delivery)),
     DeliveryDone: ("delivery_done", lambda w: (w.delivery_id,)),
+    ReportRouteSet: ("report_route", lambda w: (w.message_id, w.account, w.route)),
     HeldAdded: ("held", lambda w: held_row(w.held)),
     HeldDone: ("held_done", lambda w: (w.message_id,)),
     DecisionRecorded: ("decision", decision_row),

@@ -83,6 +83,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     esm_class INTEGER NOT NULL, data_coding INTEGER NOT NULL, body BLOB NOT NULL,
     state INTEGER NOT NULL, err INTEGER NOT NULL, created_at REAL NOT NULL
 );
+-- Where the receipts of messages sent over the customer HTTP interface go (added later: a database
+-- made before it gains the table when opened).
+CREATE TABLE IF NOT EXISTS report_routes (
+    message_id TEXT PRIMARY KEY, account TEXT NOT NULL, route TEXT NOT NULL
+);
 -- Compliance: messages held back (review, waiting for the other parts), every decision taken on
 -- a message, incidents for the authorities, opt-out lists ('*' = global) and security pledges.
 CREATE TABLE IF NOT EXISTS held (
@@ -135,6 +140,7 @@ _SQL: dict[str, str] = {
     "account_settings": "UPDATE accounts SET settings = ? WHERE system_id = ?",
     "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 16)})",  # noqa: S608
     "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ?",
+    "report_route": "INSERT OR REPLACE INTO report_routes (message_id, account, route) VALUES (?, ?, ?)",
     "held": "INSERT OR REPLACE INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "held_done": "DELETE FROM held WHERE message_id = ?",
@@ -222,6 +228,14 @@ class SqliteStore:
         out.next_entry_id = (r.execute("SELECT MAX(entry_id) FROM ledger").fetchone()[0] or 0) + 1
         out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
         out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1
+        out.report_routes = {
+            row[0]: row[1]
+            for row in r.execute(
+                # Of messages still owed a receipt: open ones, and those with receipts undelivered.
+                "SELECT message_id, route FROM report_routes WHERE message_id IN "
+                "(SELECT message_id FROM deliveries UNION SELECT message_id FROM messages WHERE final_at IS NULL)"
+            )
+        }
         return out
 
     def get_message(self, message_id: str) -> Message | None:

@@ -51,6 +51,7 @@ from smppgw.writes import (
     OptoutAdded,
     OptoutRemoved,
     PledgeRecorded,
+    ReportRouteSet,
 )
 
 NODE = "node-a"
@@ -534,6 +535,51 @@ def test_compliance_records_outlive_a_restart(subject: Subject, store: Store) ->
         assert list(store.pledges()) == ["acme"]
     finally:
         store.close()
+
+
+def test_the_report_routes_of_undelivered_receipts_outlive_a_restart(subject: Subject, store: Store) -> None:
+    """A message sent over HTTP keeps where its receipts go while it is open or its receipts are owed;
+    once they are delivered its route is not reloaded."""
+    waiting, done, open_ = message(1), message(2), message(3)
+    funded(store)
+    route = '{"k":"push","f":"jasmin","u":"http://example.com/dlr?x=1&y=回执"}'
+    store.apply(
+        [
+            MessageAccepted(waiting),
+            MessageAccepted(done),
+            ReportRouteSet(waiting.message_id, "acme", route),
+            ReportRouteSet(done.message_id, "acme", '{"k":"pull"}'),
+            MessageSettled(waiting.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, waiting.carrier),
+            MessageSettled(done.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, done.carrier),
+            DeliveryStored(receipt(5, waiting)),
+            DeliveryStored(receipt(6, done)),
+        ]
+    )
+    store.apply([MessageAccepted(open_), ReportRouteSet(open_.message_id, "acme", '{"k":"none"}')])
+    store.apply([DeliveryDone(6)])
+    store, recovered = restart(subject, store)
+    try:
+        assert recovered.report_routes == {waiting.message_id: route, open_.message_id: '{"k":"none"}'}
+    finally:
+        store.close()
+
+
+def test_an_sqlite_database_made_before_report_routes_opens_and_gains_them(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteStore(path)
+    funded(old)
+    old.close()
+    with sqlite3.connect(path) as db:  # as a database written before the table existed
+        db.execute("DROP TABLE report_routes")
+    again = SqliteStore(path)
+    try:
+        assert again.load().report_routes == {}
+        m = message(1)
+        again.apply([MessageAccepted(m), ReportRouteSet(m.message_id, "acme", "{}"), DeliveryStored(receipt(5, m))])
+        assert again.load().report_routes == {m.message_id: "{}"}
+        assert again.balances() == {"acme": 10_000}
+    finally:
+        again.close()
 
 
 # ---- SQLite in memory -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ if os.environ.get("SMPPGW_TEST_INSTALLED") == "1":
     sys.path[:] = [e for e in sys.path if Path(e or ".").resolve() != _checkout]
     import smppgw
 
-    if Path(smppgw.__file__).resolve().is_relative_to(_checkout):
+    if Path(smppgw.__file__).resolve().is_relative_to(_checkout / "smppgw"):
         raise pytest.UsageError(f"SMPPGW_TEST_INSTALLED=1 but smppgw is imported from {smppgw.__file__}")
 
 import pytest_twisted

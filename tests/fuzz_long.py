@@ -63,7 +63,6 @@ from smppgw.cmpp.session import CMPPServerSession
 from smppgw.cmpp.session import SessionConfig as CmppConfig
 from smppgw.protocol import codec as sc
 from smppgw.protocol import pdu as p
-from smppgw.protocol import session as smpp_session_module
 from smppgw.protocol.constants import TLV_LENGTHS, CommandStatus
 from smppgw.protocol.errors import FramingError, PduDecodeError
 from smppgw.protocol.events import (
@@ -354,10 +353,13 @@ class _SeenRequests:
         self.seq_at = seq_at
         self.counts: Counter[int] = Counter()
 
+    def see(self, frame: bytes, _now: float = 0.0) -> None:
+        if not struct.unpack_from(">I", frame, 4)[0] & RESPONSE_BIT:
+            self.counts[struct.unpack_from(">I", frame, self.seq_at)[0]] += 1
+
     def wrap(self, decode: Callable[..., Any]) -> Callable[..., Any]:
         def counting(frame: bytes, *args: Any) -> Any:
-            if not struct.unpack_from(">I", frame, 4)[0] & RESPONSE_BIT:
-                self.counts[struct.unpack_from(">I", frame, self.seq_at)[0]] += 1
+            self.see(frame)
             return decode(frame, *args)
 
         return counting
@@ -509,7 +511,8 @@ class SmppRun:
                 pieces.append(smpp_input(rng, raw, sc.encode(smpp_pdu(rng)), self.tally, self.bad))
             data = b"".join(pieces)
             for chunk in cuts(rng, data):
-                events = s.receive_data(chunk, self.now)
+                # The session's own tap counts the frames it cuts: it works on the compiled build too.
+                events = s.receive_data(chunk, self.now, SMPP_SEEN.see)
                 if was_closed:
                     check(events == [], "a closed session raised events")
                 self.handle(events)
@@ -923,15 +926,16 @@ def case_rng(seed: int, target: str, case: int) -> random.Random:
 
 @contextmanager
 def counting_requests() -> Iterator[None]:
-    """While fuzzing, the sessions' ``decode`` counts the request frames they take, so no
-    request can be answered more often than it was sent (restored afterwards)."""
-    saved = smpp_session_module.decode, cmpp_session_module.decode  # type: ignore[attr-defined]
-    smpp_session_module.decode = SMPP_SEEN.wrap(sc.decode)  # type: ignore[attr-defined]
+    """While fuzzing, the CMPP session's ``decode`` counts the request frames it takes, so no
+    request can be answered more often than it was sent (restored afterwards).  The SMPP session
+    may be compiled, where a module global cannot be swapped: its frames are counted through
+    ``receive_data``'s ``frame_seen`` tap instead."""
+    saved = cmpp_session_module.decode  # type: ignore[attr-defined]
     cmpp_session_module.decode = CMPP_SEEN.wrap(cc.decode)  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        smpp_session_module.decode, cmpp_session_module.decode = saved  # type: ignore[attr-defined]
+        cmpp_session_module.decode = saved  # type: ignore[attr-defined]
 
 
 def run_case(seed: int, target: str, case: int, tally: Tally) -> None:
@@ -980,9 +984,9 @@ class _Recorder:
         originals = (SMPPSession.receive_data, CMPPServerSession.receive_data, sc.decode, cc.decode)
         inputs = self.inputs
 
-        def smpp_receive(session: SMPPSession, data: bytes, now: float) -> Any:
+        def smpp_receive(session: SMPPSession, data: bytes, now: float, frame_seen: Any = None) -> Any:
             inputs.append(f"t={now} {data.hex()}")
-            return originals[0](session, data, now)
+            return originals[0](session, data, now, frame_seen)
 
         def cmpp_receive(session: CMPPServerSession, data: bytes, now: float) -> Any:
             inputs.append(f"t={now} {data.hex()}")

@@ -66,6 +66,7 @@ def node_config(
     text = re.sub(r'(?m)^listen = "tcp:8775[^"]*"', f'listen = "tcp:{admin_port}:interface={HOST}"', text)
     text = re.sub(r'(?m)^listen = "tcp:3550[^"]*"', 'listen = ""', text)
     text = re.sub(r'(?m)^listen = "tcp:7890[^"]*"', 'listen = ""', text)  # CMPP off
+    text = re.sub(r'(?m)^listen = "tcp:8776[^"]*"', 'listen = ""', text)  # the customer HTTP interface off
     text = re.sub(r'(?m)^path = "state/[a-z]+\.db"', f"path = {json.dumps(str(store))}", text)
     for key in ("number_plan", "international", "ported", "keywords"):
         text = re.sub(

@@ -1,7 +1,7 @@
 """What the connection itself tells about a slow client, read when a scorecard is asked for or
 every quarter second of traffic: the account's rate, the receipts and MO queued for it, the
 gateway's transport buffer and back-pressure, and on Linux the kernel's TCP_INFO of the socket (the
-smoothed round trip, and the time the client's receive window held the gateway's sending)."""
+shortest round trip, and the time the client's receive window held the gateway's sending)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from ..server.backpressure import socket_transport
 from ..server.hooks import HostedConnection
 from .throughput import LinkFacts
 
-# struct tcp_info (linux/tcp.h): tcpi_rtt (µs) at 68, tcpi_rwnd_limited (µs, Linux 4.10+) at 176.
+# struct tcp_info (linux/tcp.h): tcpi_min_rtt (µs, Linux 4.9+) at 148, tcpi_rwnd_limited (µs, 4.10+)
+# at 176.  Not the smoothed tcpi_rtt: a client that pauses between sends delays its ACKs until its
+# next request, and the smoothed figure then counts the pause as round trip.
 _RTT = struct.Struct("=I")
 _RWND_LIMITED = struct.Struct("=Q")
 _TCP_INFO_SIZE = 232
@@ -30,7 +32,7 @@ def tcp_info(sock: Any) -> tuple[float | None, float | None]:
         raw = sock.getsockopt(socket.IPPROTO_TCP, option, _TCP_INFO_SIZE)
     except (OSError, ValueError, AttributeError):  # closed, not TCP (a test transport), not a socket
         return None, None
-    rtt = _RTT.unpack_from(raw, 68)[0] / 1e6 if len(raw) >= 72 else None
+    rtt = _RTT.unpack_from(raw, 148)[0] / 1e6 if len(raw) >= 152 else None
     limited = _RWND_LIMITED.unpack_from(raw, 176)[0] / 1e6 if len(raw) >= 184 else None
     return (rtt or None), limited
 

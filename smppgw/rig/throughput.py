@@ -56,7 +56,7 @@ class LinkFacts:
     """What the shell read off the connection (all optional: a test, or not Linux, has none)."""
 
     rate_limit: float = 0.0  # the account's configured throughput, messages/s (0: none)
-    rtt_s: float | None = None  # the kernel's smoothed round trip (TCP_INFO)
+    rtt_s: float | None = None  # the kernel's shortest round trip (TCP_INFO)
     rwnd_limited_s: float | None = None  # time the client's receive window held the gateway's sending (TCP_INFO)
     buffered: int = 0  # octets waiting in the gateway's transport for the client to read
     writes_paused: bool = False  # back-pressure: the gateway stopped reading the client
@@ -236,7 +236,7 @@ def _unread_evidence(c: Counters, link: LinkFacts, unread: float) -> list[str]:
     if c.delivery_open:
         found.append(f"{c.delivery_open} deliver_sm still unanswered")
     if link.queued:
-        found.append(f"{link.queued} receipts/MO queued for the account")
+        found.append(f"{link.queued} receipts/MO for the account not yet acknowledged (sent or queued)")
     if link.writes_paused:
         found.append("the gateway's writes are paused: the client does not read its socket (back-pressure)")
     if link.buffered:

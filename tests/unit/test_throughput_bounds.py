@@ -116,7 +116,7 @@ def test_a_client_that_does_not_answer_its_deliveries_is_not_reading():
     assert found.bound == "unread"
     assert found.lifted_rate is not None and found.lifted_rate > 5 * found.rate
     assert found.evidence[0].startswith("deliver_sm unanswered for 2.5")  # 0.3 - 0.05 s, ten times
-    assert "40 receipts/MO queued for the account" in found.evidence
+    assert "40 receipts/MO for the account not yet acknowledged (sent or queued)" in found.evidence
 
 
 def test_a_receiver_that_leaves_its_socket_unread_is_bound_by_its_reading():

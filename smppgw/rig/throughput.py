@@ -228,7 +228,8 @@ class Tally:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
+    ms = seconds * 1000
+    return f"{ms:.2f} ms" if round(ms, 2) < 10 else f"{ms:.0f} ms"
 
 
 def _unread_evidence(c: Counters, link: LinkFacts, unread: float) -> list[str]:

@@ -189,6 +189,7 @@ class GatewayService(MultiService):
             accounts=self.accounts,
             carriers=self.carriers,
             config=config,
+            backlog=self.deliveries.backlog,
         )
         if self.listening.first_session_id != 1:
             # Session ids name one session across the workers (the front asks them all for one).

@@ -17,10 +17,15 @@ from ..pipeline.accounts import AccountBook
 from ..protocol import pdu as p
 from ..server.hooks import HostedConnection, WireTap
 from .faults import FaultInjector
+from .linkfacts import link_probe
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
 from .scorecard import Scorecard, Scorecards
 from .timeline import ScenarioRun
+
+
+def _nothing_queued(account: str) -> int:
+    return 0
 
 
 class ScenarioGate:
@@ -46,11 +51,13 @@ class Rig:
         accounts: AccountBook,
         carriers: Mapping[str, CarrierLink],
         config: GatewayConfig,
+        backlog: Callable[[str], int] | None = None,
     ) -> None:
         """``gate``: the gate the gateway was built with (the rig puts its scenario there);
         ``find_message``: the gateway's message by id; ``carriers``: the gateway's live carrier links
         (a scenario acts on them); ``config``: the running configuration (its seed, scorecard rules,
-        carrier tables and accounts' faults)."""
+        carrier tables and accounts' faults); ``backlog``: the receipts and MO queued for an account
+        (the delivery queue's), which a scorecard shows as evidence of a client not reading."""
         self._clock = clock
         self._gate = gate
         self._accounts = accounts
@@ -59,7 +66,8 @@ class Rig:
         self._seed = config.seed
         self.receipts = ReceiptShaper(clock, find_message)
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
-        self.scorecards = Scorecards(config.scorecard)
+        self.scorecards = Scorecards(config.scorecard, clock=clock.seconds)
+        self._backlog = backlog or _nothing_queued
         self._cards: dict[HostedConnection, Scorecard] = {}
         for state in accounts:
             self.account_added(state.config)
@@ -90,7 +98,8 @@ class Rig:
 
     def opened(self, conn: HostedConnection, now: float) -> WireTap:
         self.faults.opened(conn)
-        card = self._cards[conn] = self.scorecards.open(conn.peer, conn.peer_host, now, lambda: conn.account)
+        probe = link_probe(conn, self._accounts, self._backlog)
+        card = self._cards[conn] = self.scorecards.open(conn.peer, conn.peer_host, now, lambda: conn.account, probe)
         return card
 
     def ended(self, conn: HostedConnection, now: float) -> None:

@@ -35,6 +35,7 @@ from ..pipeline.compliance import Compliance
 from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard
 from ..pipeline.outcomes import Effects
+from ..rig.draws import BindDraws
 from ..rig.rig import Rig, ScenarioGate
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
@@ -157,6 +158,7 @@ class GatewayService(MultiService):
             self._delivered,
             on_receivers=self._receivers_changed if binds else None,
         )
+        self.draws = BindDraws(config.seed)  # the rig's per-bind outcomes, which the carrier links draw from
         self.carriers: dict[str, CarrierLink] = {
             code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
         }
@@ -189,6 +191,7 @@ class GatewayService(MultiService):
             accounts=self.accounts,
             carriers=self.carriers,
             config=config,
+            draws=self.draws,
         )
         if self.listening.first_session_id != 1:
             # Session ids name one session across the workers (the front asks them all for one).
@@ -281,7 +284,9 @@ class GatewayService(MultiService):
         return compliance
 
     def _carrier_link(self, code: str, profile: CarrierProfile, seed: int) -> CarrierLink:
-        return CarrierLink(profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept)
+        return CarrierLink(
+            profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept, draws=self.draws
+        )
 
     def _build_tls(self) -> None:
         from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)

@@ -74,7 +74,7 @@ async def test_a_bind_dropped_without_unbind_blocks_the_next_bind_of_its_type_un
             interval=0.25,
             what="the stale bind timed out",
         )
-        seen["clean rebind"] = bind_status  # a clean unbind leaves nothing behind(gateway.smpp_port, "tx")
+        seen["clean rebind"] = bind_status(gateway.smpp_port, "tx")  # a clean unbind leaves nothing behind
         api(gateway, "POST", "/api/accounts/demo/faults", {"stale_binds": False})
         c = client(gateway.smpp_port, mode="tx")
         drop(c)

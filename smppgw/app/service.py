@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, serverFromString
 from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorThreads,
@@ -36,6 +36,7 @@ from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard
 from ..pipeline.outcomes import Effects
 from ..rig.draws import BindDraws
+from ..rig.outbind import Outbinder
 from ..rig.rig import Rig, ScenarioGate
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
@@ -213,6 +214,13 @@ class GatewayService(MultiService):
             security=security,
             guard=guard,
             hooks=self.rig,
+        )
+        self.outbinder = Outbinder(
+            clock=reactor,
+            targets=self.rig.outbinds,
+            deliveries=self.deliveries,
+            new_connection=lambda: self.factory.buildProtocol(None),
+            connect=lambda host, port, proto: connectProtocol(HostnameEndpoint(reactor, host, port, timeout=5), proto),
         )
         self.smpp_endpoint, smpp_factory = self.listening.smpp(
             self.factory, self._listener(config.listen, config.proxy_protocol)
@@ -507,6 +515,7 @@ class GatewayService(MultiService):
             else:
                 self.deliveries.add(delivery)
         self._schedule_outages()
+        self.outbinder.start()
         log.info(
             "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
             accounts=len(self.config.accounts),
@@ -520,6 +529,7 @@ class GatewayService(MultiService):
         return d
 
     async def _stop(self) -> None:
+        self.outbinder.stop()
         for proto in list(self.factory.connections):
             proto.close()
         for cmpp in list(self.cmpp_factory.connections):

@@ -21,6 +21,7 @@ from ..server.hooks import HostedConnection, WireTap
 from .congestion import Load, bucket_tokens_at, congestion_state
 from .draws import BindDraws
 from .faults import FaultInjector
+from .outbind_plan import OutbindTargets
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
 from .scorecard import Scorecard, Scorecards
@@ -75,6 +76,7 @@ class Rig:
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
         self.scorecards = Scorecards(config.scorecard)
         self.stale = StaleBinds()
+        self.outbinds = OutbindTargets()  # where the gateway outbinds to (smppgw.rig.outbind)
         self.draws = draws if draws is not None else BindDraws(config.seed)
         self._per_bind_everywhere = config.per_bind_outcomes
         self._cards: dict[HostedConnection, Scorecard] = {}
@@ -85,6 +87,8 @@ class Rig:
         """An account's own ``faults`` are in force from its start (or its creation through the API)."""
         if account.faults is not None:
             self.faults.set(account.system_id, account.faults)
+        if account.outbind is not None:
+            self.outbinds.set(account.system_id, account.outbind)
 
     def reconfigure(self, old: GatewayConfig, new: GatewayConfig) -> None:
         """A reload: sessions opened from now on are graded by the new thresholds, and an account whose
@@ -98,6 +102,10 @@ class Rig:
                 self.faults.clear(system_id)
                 if account.faults is not None:
                     self.faults.set(system_id, account.faults)
+            if (None if before is None else before.outbind) != account.outbind:
+                self.outbinds.clear(system_id)
+                if account.outbind is not None:
+                    self.outbinds.set(system_id, account.outbind)
 
     @property
     def scenario(self) -> ScenarioRun | None:

@@ -167,3 +167,26 @@ def test_an_accounts_outbind_goes_through_json_and_its_password_stays_private() 
     account = parse(CONFIG.format(congestion="false", address="h:1"), Path("g")).accounts["acme"]
     assert account_from_json(account_to_json(account)) == account
     assert "password" not in account_settings(account)["outbind"]
+
+
+# ---- outbind plan ------------------------------------------------------------------------------
+
+
+def test_outbind_connects_only_when_deliveries_wait_without_a_receiver_and_backs_off() -> None:
+    from smppgw.rig.outbind_plan import OutbindPlan  # noqa: PLC0415
+
+    plan = OutbindPlan(OutbindTarget("h", 1, retry_min_s=1.0, retry_max_s=5.0))
+    assert not plan.should_connect(0.0, waiting=0, receivers=0)
+    assert not plan.should_connect(0.0, waiting=3, receivers=1)
+    assert plan.should_connect(0.0, waiting=3, receivers=0)
+    waits = []
+    for now in (0.0, 1.0, 3.0, 7.0, 12.0):
+        plan.connecting()
+        assert not plan.should_connect(now, 3, 0)  # one connection at a time
+        waits.append(plan.closed(now))
+    assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert not plan.should_connect(16.9, 3, 0) and plan.should_connect(17.0, 3, 0)
+    plan.connecting()
+    plan.client_bound()
+    assert plan.closed(20.0) == 0.0 and plan.failures == 0  # a bind resets the wait
+    assert plan.should_connect(20.0, 1, 0)

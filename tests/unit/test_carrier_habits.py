@@ -13,6 +13,7 @@ from smppgw.config.accounts import account_from_json, account_settings, account_
 from smppgw.config.rig import OutbindTarget, SettingError, faults_from_dict, faults_to_dict, outbind_from_dict
 from smppgw.rig.congestion import Load, bucket_tokens_at, congestion_state
 from smppgw.rig.draws import BindDraws
+from smppgw.rig.outbind_plan import OutbindPlan
 from smppgw.rig.stale import StaleBinds
 
 # ---- stale binds ------------------------------------------------------------------------------
@@ -173,8 +174,6 @@ def test_an_accounts_outbind_goes_through_json_and_its_password_stays_private() 
 
 
 def test_outbind_connects_only_when_deliveries_wait_without_a_receiver_and_backs_off() -> None:
-    from smppgw.rig.outbind_plan import OutbindPlan  # noqa: PLC0415
-
     plan = OutbindPlan(OutbindTarget("h", 1, retry_min_s=1.0, retry_max_s=5.0))
     assert not plan.should_connect(0.0, waiting=0, receivers=0)
     assert not plan.should_connect(0.0, waiting=3, receivers=1)

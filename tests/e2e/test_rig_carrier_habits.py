@@ -3,6 +3,8 @@ dropped connection, the SMPP 5.0 congestion_state TLV, and carrier outcomes draw
 
 from __future__ import annotations
 
+import contextlib
+import io
 import struct
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,10 @@ import smpplib.smpp
 from conftest import start_gateway
 from polling import wait_until
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
+from test_rig_outbind import free_port
 from test_rig_scenario import CHAOS, api
 from twisted.internet.threads import deferToThread
-from twisted.logger import globalLogPublisher
+from twisted.logger import formatEvent, globalLogPublisher
 
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
@@ -50,8 +53,6 @@ async def test_a_bind_dropped_without_unbind_blocks_the_next_bind_of_its_type_un
 
     def observe(event: dict[str, Any]) -> None:
         if str(event.get("log_format", "")).startswith("rig:"):
-            from twisted.logger import formatEvent  # noqa: PLC0415
-
             logged.append(formatEvent(event))
 
     globalLogPublisher.addObserver(observe)
@@ -249,3 +250,42 @@ async def test_per_bind_outcomes_do_not_depend_on_how_binds_interleave(tmp_path:
     assert runs["ab"] == runs["aabb"]
     # Drawn from the carrier's one generator, the same binds get other outcomes in the other order.
     assert runs["shared-ab"] != runs["shared-aabb"]
+
+
+# ---- the README's examples ------------------------------------------------------------------
+
+
+def readme_examples() -> list[str]:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Faults real carriers have") :]
+    section = section[: section.index("\n## ")]
+    blocks = section.split("```python\n")[1:]
+    return [block[: block.index("```")] for block in blocks]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_readme_examples_work(gateway):
+    stale, outbind = readme_examples()
+    port = free_port()
+
+    def ported(code: str) -> str:
+        return (
+            code.replace("2776", str(port))
+            .replace("2775", str(gateway.smpp_port))
+            .replace("8775", str(gateway.admin_port))
+        )
+
+    out = io.StringIO()
+
+    def run() -> None:
+        assert api(gateway, "POST", "/api/scenario", {"toml": CHAOS.format(seed=1)})[0] == 201  # receipts in ms
+        with contextlib.redirect_stdout(out):
+            exec(compile(ported(stale), "README.md", "exec"), {})
+            exec(compile(ported(outbind), "README.md", "exec"), {})
+
+    await deferToThread(run)
+    lines = out.getvalue().splitlines()
+    assert lines[:4] == ["bind refused with 0x5", "submit_sm_resp 0", "submit_sm_resp 0", "submit_sm_resp 0"]
+    assert lines[5].startswith("Outbind(") and "system_id='smppgw'" in lines[5]
+    assert lines[6].startswith("BindReceiverResp(") and "command_status=0" in lines[6]
+    assert lines[7].startswith("b'id:")

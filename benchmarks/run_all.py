@@ -27,6 +27,9 @@ BENCH_CONFIG = ROOT / "fixtures" / "bench.toml"
 GATEWAY_PORT = 2775
 BARE_PORT = 2776
 PYTHON = sys.executable
+# The smppgw the children run: this checkout's source (the default), or with --installed the package
+# installed in this interpreter's environment (a compiled or a pure build, `smppgw --version` says).
+CHILD_ENV: dict[str, str] = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -46,7 +49,7 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
 
 
 def start(cmd: list[str], core: int, cwd: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = CHILD_ENV
     proc = subprocess.Popen(
         ["taskset", "-c", str(core), *cmd],
         cwd=cwd,
@@ -68,7 +71,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_client(cmd: list[str], core: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = CHILD_ENV
     out = subprocess.run(
         ["taskset", "-c", str(core), *cmd],
         capture_output=True,
@@ -134,9 +137,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per row; the table shows medians")
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
+    parser.add_argument(
+        "--installed", action="store_true", help="run the smppgw installed beside this interpreter, not the checkout's"
+    )
     args = parser.parse_args()
     if shutil.which("taskset") is None:
         raise SystemExit("taskset (util-linux) is needed")
+    if args.installed:
+        CHILD_ENV.pop("PYTHONPATH", None)
+    build = subprocess.run([PYTHON, "-m", "smppgw", "--version"], env=CHILD_ENV, cwd=tempfile.gettempdir(),
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    print(f"server: {build.stdout.strip()}", flush=True)
 
     results = []
     work = Path(tempfile.mkdtemp(prefix="smppgw-bench-"))

@@ -16,6 +16,7 @@ from ..model import Delivery, Message
 from ..pipeline.accounts import AccountBook
 from ..protocol import pdu as p
 from ..server.hooks import HostedConnection, WireTap
+from .certification import Certifications
 from .faults import FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
@@ -61,6 +62,7 @@ class Rig:
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
         self.scorecards = Scorecards(config.scorecard)
         self._cards: dict[HostedConnection, Scorecard] = {}
+        self.certifications = Certifications(clock)
         for state in accounts:
             self.account_added(state.config)
 
@@ -91,25 +93,28 @@ class Rig:
     def opened(self, conn: HostedConnection, now: float) -> WireTap:
         self.faults.opened(conn)
         card = self._cards[conn] = self.scorecards.open(conn.peer, conn.peer_host, now, lambda: conn.account)
-        return card
+        return self.certifications.tap(conn, card)
 
     def ended(self, conn: HostedConnection, now: float) -> None:
         self.faults.ended(conn)
+        self.certifications.ended(conn, now)
         card = self._cards.pop(conn, None)
         if card is not None:
             self.scorecards.ended(card, now)
 
     def received(self, conn: HostedConnection, size: int) -> None:
         self.faults.received(conn, size)  # the slow reader
+        self.certifications.received(conn)
 
     def outgoing(self, conn: HostedConnection, data: bytes) -> bool:
         return self.faults.outgoing(conn, data)
 
     def intercept(self, conn: HostedConnection, pdu: p.Pdu) -> p.Pdu | None:
-        return self.faults.intercept(conn, pdu)
+        answer = self.certifications.intercept(conn, pdu)
+        return answer if answer is not None else self.faults.intercept(conn, pdu)
 
     def hold(self, conn: HostedConnection, response: p.Pdu) -> bool:
-        return self.faults.hold(conn, response)
+        return self.certifications.hold(conn, response) or self.faults.hold(conn, response)
 
     def deliver(self, conn: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         return self.faults.deliver(conn, delivery, pdu)
@@ -149,6 +154,10 @@ class Rig:
         run.stop()
         self._gate.scenario = None
         return True
+
+    def connections(self) -> list[HostedConnection]:
+        """Every SMPP connection open now."""
+        return list(self._cards)
 
     def status(self) -> dict[str, Any]:
         return {"scenario": None if self.scenario is None else self.scenario.status()}

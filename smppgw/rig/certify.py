@@ -540,9 +540,15 @@ class Probe:
         pauses = [b - a for a, b in itertools.pairwise(times)]
         shown = ", ".join(f"{x:.2f} s" for x in pauses) or "none"
         if len(times) <= t.throttle_count:
-            return self._finish(run, now, Outcome.FAIL,
-                                f"refused {len(times)} time(s) with ESME_RTHROTTLED, then not resubmitted within "
-                                f"{t.resubmit_wait:g} s (pauses: {shown})")  # fmt: skip
+            others = sum(len(v) for k, v in run.throttled.items() if k != run.key)
+            meanwhile = f"; {others} other submit(s) refused meanwhile" if others else ""
+            return self._finish(
+                run,
+                now,
+                Outcome.FAIL,
+                f"refused {len(times)} time(s) with ESME_RTHROTTLED, then not resubmitted within "
+                f"{t.resubmit_wait:g} s (pauses: {shown}){meanwhile}",
+            )
         short = [x for x in pauses if x < t.min_backoff]
         if short:
             return self._finish(run, now, Outcome.FAIL,

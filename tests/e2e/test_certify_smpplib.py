@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import pytest
 import pytest_twisted
 import smpplib.client
 import smpplib.consts
@@ -113,3 +114,22 @@ async def test_certifying_an_smpplib_transceiver_writes_its_junit_report(gateway
     assert app.resubmits >= 2
     throttling = cases["throttling"].findtext("system-out") or ""
     assert throttling.startswith("resubmitted after pauses of 0.6") and "(growing)" in throttling
+
+
+@pytest_twisted.ensureDeferred
+async def test_certify_says_why_it_cannot_start(gateway_factory, capsys: pytest.CaptureFixture[str]):
+    gw = await gateway_factory()
+    common = ["--url", gw.admin_url, "--token", gw.service.config.admin.token]
+    code = await deferToThread(main, ["certify", *common, "--account", "demo"])
+    assert code == 1
+    assert (
+        "refused (409): 'demo' has no receiver or transceiver bound: bind the client first" in capsys.readouterr().err
+    )
+    code = await deferToThread(main, ["certify", *common, "--account", "nobody"])
+    assert code == 1
+    assert "refused (404): no account 'nobody'" in capsys.readouterr().err
+    code = await deferToThread(main, ["certify", *common, "--account", "demo", "--timeout", "0"])
+    assert code == 1
+    assert "response must be a positive number of seconds, got 0.0" in capsys.readouterr().err
+    code = await deferToThread(main, ["certify", *common, "--account", "demo", "--timeout", "-1"])
+    assert "(400): timeout must be a number of seconds from 0 to 3600" in capsys.readouterr().err

@@ -277,6 +277,7 @@ class Probe:
         self.conn = conn
         self.bind = bind
         self.timings = timings
+        self.addresses = addresses
         self.started = now
         self.verdicts: list[Verdict] = []
         self._steps = list(script(addresses) if steps is None else steps)
@@ -389,7 +390,7 @@ class Probe:
         run.phase = "receipt"
         run.expect = CommandId.DELIVER_SM_RESP
         run.deadline = now + self.timings.response
-        receipt = _receipt(Addresses(), response.message_id, text=False)
+        receipt = _receipt(self.addresses, response.message_id, text=False)
         return True, [Send(receipt)]
 
     def closed(self, conn: int, now: float) -> list[Action]:

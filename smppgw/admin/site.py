@@ -13,6 +13,7 @@ from twisted.web.server import Request, Site
 
 from .account_routes import AccountEndpoints
 from .carriers import CarrierEndpoints
+from .certifications import CertificationEndpoints
 from .cluster import cluster_routes
 from .compliance import ComplianceEndpoints
 from .console import ConsoleApi, ConsoleFiles
@@ -65,6 +66,7 @@ def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: 
         *ComplianceEndpoints(node, views).routes(),
         *LockoutEndpoints(node).routes(),
         *RigEndpoints(node.rig, node.accounts).routes(),
+        *CertificationEndpoints(node.rig, node.accounts).routes(),
     ]
     if node.cluster is not None:  # a node of several: GET /api/cluster
         routes += cluster_routes(node.cluster)

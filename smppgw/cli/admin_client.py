@@ -331,6 +331,12 @@ class AdminClient:
         query = f"?format={fmt}" + (f"&account={quote(account, safe='')}" if account else "")
         return self.send("GET", f"/api/{what}{query}")
 
+    def start_certification(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("POST", "/api/certifications", fields))
+
+    def certification(self, run_id: int) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("GET", f"/api/certifications/{run_id}"))
+
     def import_optouts(self, account: str, numbers: list[str], remove: bool) -> OptoutImport:
         body = {"account": account, "numbers": numbers, "remove": remove}
         return cast(OptoutImport, self.request("POST", "/api/optouts", body))

@@ -12,12 +12,15 @@ import argparse
 import getpass
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from ..passwords import hash_password
+from ..rig.certify_report import FORMATS
+from ..rig.certify_report import render as certify_render
 from . import render
 from .admin_client import (
     AccountDetail,
@@ -88,6 +91,34 @@ def passwd(args: argparse.Namespace) -> int:
         return EXIT_UNREACHABLE
     print(hash_password(password))
     return EXIT_OK
+
+
+def certify(args: argparse.Namespace) -> int:
+    """Run a certification of the client bound for ``--account`` and print (or write) its report:
+    0 when every check passed or does not apply, 1 when one failed (or the gateway refused)."""
+    fields: dict[str, Any] = {"account": args.account}
+    for name in ("timeout", "submit_wait", "resubmit_wait", "min_backoff", "rebind_wait"):
+        if getattr(args, name) is not None:
+            fields[name] = getattr(args, name)
+
+    def run(client: AdminClient, a: argparse.Namespace) -> dict[str, Any]:
+        report = client.start_certification(fields)
+        while report["state"] != "done":
+            time.sleep(0.5)
+            report = client.certification(report["id"])
+        return report
+
+    code, report = _call(run, args)
+    if code != EXIT_OK or report is None:
+        return code
+    text = certify_render(report, "json" if args.json else args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"smppgw: certification {report['id']}: {'passed' if report['passed'] else 'FAILED'}"
+              f" ({args.format} report in {args.output})")  # fmt: skip
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK if report["passed"] else EXIT_REFUSED
 
 
 # ---- what the commands send --------------------------------------------------------------------
@@ -230,6 +261,17 @@ COMMANDS: tuple[Command, ...] = (
     Command(("session", "scorecard"), "what a session's client did wrong (live or ended)",
             shown(lambda c, a: c.scorecard(a.session_id), lambda r: print(r["text"])),
             (arg("session_id", type=int, help="the ID column of 'session list', or from the gateway's log"),)),
+    Command(("certify",), "probe a bound client: receipts, MO, throttling, unbind... (exit 1 if a check fails)",
+            certify, (
+                arg("--account", required=True, help="the account whose receiver or transceiver bind is probed"),
+                arg("--format", choices=list(FORMATS), default="text"),
+                arg("--output", metavar="FILE", help="write the report here instead of printing it"),
+                arg("--timeout", type=float, help="seconds an answer may take (default 5)"),
+                arg("--submit-wait", type=float, help="seconds to wait for a submit_sm (default 10)"),
+                arg("--resubmit-wait", type=float, help="seconds to wait for a throttled resubmit (default 20)"),
+                arg("--min-backoff", type=float, help="least pause before a resubmit (default 0.5)"),
+                arg("--rebind-wait", type=float, help="seconds to wait for the rebind (default 30)"),
+            )),
     Command(("reload",), "re-read the gateway's configuration (as SIGHUP does)",
             shown(lambda c, a: c.reload(), render.show_reload)),
     Command(("drain",), "health check says drain: the load balancer sends no new connections",

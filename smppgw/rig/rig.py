@@ -18,6 +18,7 @@ from ..pipeline.accounts import AccountBook
 from ..protocol import pdu as p
 from ..protocol.constants import INTERFACE_VERSION_50, CommandStatus, Tag
 from ..server.hooks import HostedConnection, WireTap
+from .certification import Certifications
 from .congestion import Load, bucket_tokens_at, congestion_state
 from .draws import BindDraws
 from .faults import FaultInjector
@@ -89,6 +90,7 @@ class Rig:
         self.draws = draws if draws is not None else BindDraws(config.seed)
         self._per_bind_everywhere = config.per_bind_outcomes
         self._cards: dict[HostedConnection, Scorecard] = {}
+        self.certifications = Certifications(clock)
         for state in accounts:
             self.account_added(state.config)
 
@@ -127,17 +129,19 @@ class Rig:
         self.faults.opened(conn)
         probe = link_probe(conn, self._accounts, self._backlog)
         card = self._cards[conn] = self.scorecards.open(conn.peer, conn.peer_host, now, lambda: conn.account, probe)
-        return card
+        return self.certifications.tap(conn, card)
 
     def ended(self, conn: HostedConnection, now: float) -> None:
         self.faults.ended(conn)
         self.draws.ended(conn)
+        self.certifications.ended(conn, now)
         card = self._cards.pop(conn, None)
         if card is not None:
             self.scorecards.ended(card, now)
 
     def received(self, conn: HostedConnection, size: int) -> None:
         self.faults.received(conn, size)  # the slow reader
+        self.certifications.received(conn)
 
     def outgoing(self, conn: HostedConnection, data: bytes) -> bool:
         return self.faults.outgoing(conn, data)
@@ -145,7 +149,9 @@ class Rig:
     def intercept(self, conn: HostedConnection, pdu: p.Pdu) -> p.Pdu | None:
         if isinstance(pdu, p.SubmitSm | p.DataSm):
             self.draws.request(conn, pdu.sequence_number, self._per_bind(conn))
-        injected = self.faults.intercept(conn, pdu)
+        # A certification run's own answers (its throttling phase) come before the account's faults.
+        answer = self.certifications.intercept(conn, pdu)
+        injected = answer if answer is not None else self.faults.intercept(conn, pdu)
         if isinstance(injected, p.SubmitSmResp | p.DataSmResp):
             return self.annotate(conn, injected)
         if injected is not None:
@@ -155,7 +161,7 @@ class Rig:
     def hold(self, conn: HostedConnection, response: p.Pdu) -> bool:
         if isinstance(response, p.SubmitSmResp | p.DataSmResp) and not response.command_status:
             self.draws.answered(conn, response.sequence_number, response.message_id)
-        return self.faults.hold(conn, response)
+        return self.certifications.hold(conn, response) or self.faults.hold(conn, response)
 
     def deliver(self, conn: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         return self.faults.deliver(conn, delivery, pdu)
@@ -263,6 +269,10 @@ class Rig:
         run.stop()
         self._gate.scenario = None
         return True
+
+    def connections(self) -> list[HostedConnection]:
+        """Every SMPP connection open now."""
+        return list(self._cards)
 
     def status(self) -> dict[str, Any]:
         return {"scenario": None if self.scenario is None else self.scenario.status()}

@@ -50,7 +50,16 @@ RANKS: tuple[tuple[str, ...], ...] = (
     # 4. Twisted shells around the core: the runner, committer and delivery queue, carrier links, SMPP server
     ("runtime", "carriers.link", "carriers.port", "server"),
     # 5. the carrier-integration test rig (its pure decisions named, so they stay pure)
-    ("rig", "rig.throughput", "rig.stale", "rig.congestion", "rig.draws", "rig.outbind_plan"),
+    (
+        "rig",
+        "rig.throughput",
+        "rig.stale",
+        "rig.congestion",
+        "rig.draws",
+        "rig.outbind_plan",
+        "rig.certify",
+        "rig.certify_report",
+    ),
     # 6. operator surfaces and multi-process/multi-node shells
     ("admin", "workers", "cluster"),
     # 7. the composition root
@@ -61,8 +70,8 @@ RANKS: tuple[tuple[str, ...], ...] = (
 
 # Parts that must never import Twisted (nor anything above them that does).
 PURE = ("protocol", "cmpp", "httpapi", "model", "writes", "billing", "routing", "content", "carriers.model",
-        "config", "passwords", "shared_files", "pipeline", "rig.throughput",
-        "rig.stale", "rig.congestion", "rig.draws", "rig.outbind_plan")  # fmt: skip
+        "config", "passwords", "shared_files", "pipeline", "rig.throughput", "rig.stale", "rig.congestion",
+        "rig.draws", "rig.outbind_plan", "rig.certify", "rig.certify_report")  # fmt: skip
 
 _RANK = {part: rank for rank, parts in enumerate(RANKS) for part in parts}
 

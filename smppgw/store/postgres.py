@@ -388,7 +388,6 @@ _COPY: dict[str, tuple[str, list[str]]] = {
         "COPY settled_batch (state, final_at, err, code, refunded, carrier, message_id) FROM STDIN (FORMAT BINARY)",
         [_COPY_TYPE_NAMES.get(t, t) for t in _STATE_TYPES],
     ),
-    "delivery_done": ("COPY done_batch (delivery_id) FROM STDIN (FORMAT BINARY)", ["int8"]),
 }
 # This session's staging tables (emptied at each commit), created with the writer connection.
 _STAGING = (
@@ -397,7 +396,6 @@ _STAGING = (
     "ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS settled_batch (state INTEGER, final_at DOUBLE PRECISION, err INTEGER, "
     "code TEXT, refunded BIGINT, carrier TEXT, message_id TEXT) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS done_batch (delivery_id BIGINT) ON COMMIT DELETE ROWS",
 )
 _FROM_STAGING: dict[str, str] = {
     "ledger": (
@@ -409,7 +407,6 @@ _FROM_STAGING: dict[str, str] = {
         "UPDATE messages m SET state = d.state, final_at = d.final_at, err = d.err, code = d.code, "
         "refunded = d.refunded, carrier = d.carrier FROM settled_batch d WHERE m.message_id = d.message_id"
     ),
-    "delivery_done": "DELETE FROM deliveries d USING done_batch b WHERE d.delivery_id = b.delivery_id",
 }
 
 
@@ -514,8 +511,8 @@ def _copy_plan(writes: Sequence[Write], runs: Sequence[tuple[str, list[Write]]])
     new messages and deliveries straight into their tables (safe ahead of the rest: no write of a
     batch touches a message or a delivery before the write that inserts it), ledger entries and
     settlements into this session's staging tables, applied from there at their place in the batch
-    (settlements only when one run of them names each message once; acknowledged deliveries when
-    they are one run)."""
+    (settlements only when one run of them names each message once).  Acknowledged deliveries stay
+    an array of ids: staging them costs more than it saves."""
     plan: dict[str, list[Write]] = {}
     messages: list[Write] = [w for w in writes if isinstance(w, MessageAccepted)]
     deliveries: list[Write] = [w for w in writes if isinstance(w, DeliveryStored)]
@@ -531,9 +528,6 @@ def _copy_plan(writes: Sequence[Write], runs: Sequence[tuple[str, list[Write]]])
         ids = {w.message_id for w in settled[0] if isinstance(w, MessageSettled)}
         if len(ids) == len(settled[0]):
             plan["message_state"] = settled[0]
-    done = [run for kind, run in runs if kind == "delivery_done"]
-    if len(done) == 1 and len(done[0]) >= COPY_MIN_ROWS:
-        plan["delivery_done"] = done[0]
     return plan
 
 
@@ -732,7 +726,7 @@ class PostgresStore:
             kinds.add(kind)
             if kind in copied:
                 staged = _FROM_STAGING.get(kind)
-                if staged is not None:  # settlements, acknowledgements: applied here, in the batch's order
+                if staged is not None:  # settlements: applied here, in the batch's order
                     cur.execute(staged)
                 continue
             rows = self._rows_of(run, unclaimed)

@@ -59,6 +59,16 @@ def with_bench_accounts(text: str) -> str:
     return text + "".join(BENCH_ACCOUNT.format(i=i) for i in range(8))
 
 
+def bench_base(tmp: Path) -> Path:
+    """fixtures/bench.toml with its CMPP listener off: the harness gives the free ports to the
+    configuration's listeners in the demo's order (SMPP, admin), and bench.toml's [cmpp] comes
+    before [admin]."""
+    text = (ROOT / "fixtures" / "bench.toml").read_text(encoding="utf-8")
+    path = tmp / "bench-base.toml"
+    path.write_text(text.replace('listen = "tcp:7890:interface=127.0.0.1"', 'listen = ""', 1), encoding="utf-8")
+    return path
+
+
 def bench_cmd(port: int, count: int, index: int) -> list[str]:
     cmd = [sys.executable, "-m", "smppgw", "bench", "--port", str(port), "-n", str(count), "-c", "2", "-w", "100"]
     return [*cmd, "--account", f"bench{index}:bench123:1069009{index}", "--json", "--progress", "0"]
@@ -67,7 +77,7 @@ def bench_cmd(port: int, count: int, index: int) -> list[str]:
 def row(nodes: int, count: int, pg: Any, sqlite: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smppgw-cluster-bench-") as tmp:
         url = "" if sqlite else pg.create_database()
-        cluster = GatewayCluster(Path(tmp), url, with_bench_accounts, base=ROOT / "fixtures" / "bench.toml")
+        cluster = GatewayCluster(Path(tmp), url, with_bench_accounts, base=bench_base(Path(tmp)))
         try:
             started = cluster.start(nodes)
             time.sleep(1.0)  # let start-up settle
@@ -108,7 +118,7 @@ def row_haproxy(nodes: int, count: int, pg: Any) -> dict[str, Any]:
             nodes,
             edit=with_bench_accounts,
             node_edit=lambda name, text: on_postgres(url, name)(text),
-            base=ROOT / "fixtures" / "bench.toml",
+            base=bench_base(Path(tmp)),
         )
         try:
             cluster.start()

@@ -689,3 +689,84 @@ def test_an_empty_batch_changes_nothing(store: Store) -> None:
     store.apply([])
     assert store.balances() == {"acme": 10_000}
     assert len(store.ledger()) == 1
+
+
+# ---- big batches (a busy gateway's group commits) -------------------------------------------------
+
+MANY = 40  # above PostgreSQL's COPY threshold (its store sends big batches' inserts by COPY)
+
+
+def test_a_big_batch_of_messages_charges_settlements_and_receipts_reads_back_exactly(
+    subject: Subject, store: Store
+) -> None:
+    funded(store, amount=100_000)
+    ms = [message(seq) for seq in range(1, MANY + 1)]
+    submit = [
+        w
+        for i, m in enumerate(ms)
+        for w in (
+            MessageAccepted(m),
+            entry(2 + i, EntryKind.CHARGE, -90, 100_000 - 90 * (i + 1), message_id=m.message_id),
+        )
+    ]
+    store.apply(submit)
+    assert store.load().open_messages == ms
+    assert store.balances() == {"acme": 100_000 - 90 * MANY}
+    # The next batch: the first half settled with receipts, half of those acknowledged at once, and
+    # new messages accepted and settled in the same batch.
+    late = [message(seq) for seq in range(MANY + 1, 2 * MANY + 1)]
+    settled = ms[: MANY // 2] + late
+    final: list[Any] = [MessageAccepted(m) for m in late]
+    for i, m in enumerate(settled):
+        final += [
+            MessageSettled(m.message_id, MessageState.DELIVERED, T0 + 5, 0, "DELIVRD", 0, "cmcc"),
+            DeliveryStored(receipt(1_000 + i, m)),
+        ]
+        if i % 2:
+            final.append(DeliveryDone(1_000 + i))
+    store.apply(final)
+    assert store.load().open_messages == ms[MANY // 2 :]
+    for m in settled:
+        assert store.get_message(m.message_id) == replace(
+            m, state=MessageState.DELIVERED, final_at=T0 + 5, code="DELIVRD", carrier="cmcc"
+        )
+    waiting = undelivered(subject, store, ["acme"])
+    assert [d.delivery_id for d in waiting] == [1_000 + i for i in range(0, len(settled), 2)]
+    assert waiting[0] == receipt(1_000, settled[0])
+    entries = store.ledger("acme")
+    assert [e.balance_after for e in entries] == [100_000 - 90 * i for i in range(MANY + 1)]
+
+
+def test_a_big_batch_with_a_failing_write_rolls_back_whole(subject: Subject, store: Store) -> None:
+    funded(store)
+    ms = [message(seq) for seq in range(1, MANY + 1)]
+    batch: list[Any] = [MessageAccepted(m) for m in ms] + [DeliveryStored(receipt(i, m)) for i, m in enumerate(ms)]
+    with pytest.raises(subject.integrity_error):
+        store.apply([*batch, MessageAccepted(ms[0])])
+    assert store.messages() == []
+    assert undelivered(subject, store, ["acme"]) == []
+    store.apply(batch)
+    assert len(store.messages(limit=1_000)) == MANY
+
+
+def test_a_big_group_commit_refuses_only_the_writes_that_would_overdraw(store: Store) -> None:
+    """PostgreSQL: the balance is the database's; a batch whose charges overdraw is redone, keeping
+    each account's writes while its money lasts."""
+    if not isinstance(store, PostgresStore):
+        pytest.skip("group commits with refusals are the cluster store's")
+    funded(store, amount=90 * 10)
+    ms = [message(seq) for seq in range(1, MANY + 1)]
+    groups = [
+        [
+            MessageAccepted(m),
+            DeliveryStored(receipt(seq, m)),
+            entry(0, EntryKind.CHARGE, -90, 0, message_id=m.message_id),
+        ]
+        for seq, m in enumerate(ms, start=1)
+    ]
+    result = store.apply_groups(groups)
+    assert sorted(result.refused) == list(range(10, MANY))
+    assert set(result.refused.values()) == {"insufficient_funds"}
+    assert [m.seq for m in store.messages(limit=1_000)] == list(range(10, 0, -1))
+    assert store.balances() == {"acme": 0}
+    assert len(store.claim(["acme"], NODE_TIMEOUT)) == 10

@@ -1,10 +1,11 @@
 """Server CPU per message of two source trees, measured alternately in one session.
 
-    python benchmarks/compare_trees.py --smppload PATH/smppload.py OLD_TREE NEW_TREE [--rounds 2] [-n 20000]
+    python benchmarks/compare_trees.py --smppload PATH/smppload.py OLD_TREE NEW_TREE [--rounds 2] [-n N] [--no-receipts]
 
 Each tree's `smppgw serve --config fixtures/bench.toml` is pinned to core 0 and the neutral load
-generator to core 1 (end to end with receipts, 4 connections, window 100); the trees alternate
-round by round, so a machine whose load drifts affects both alike.  Prints one line per run.
+generator to core 1 (end to end with receipts, or submit_sm only with --no-receipts; 4 connections,
+window 100); the trees alternate round by round, so a machine whose load drifts affects both alike.
+Prints one line per run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("trees", nargs=2, help="two source trees (checkouts) to compare")
     parser.add_argument("-n", type=int, default=20_000, help="submit_sm per run (default 20000)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-receipts", action="store_true", help="submit_sm only (bind tx), no receipts asked")
     args = parser.parse_args()
     for _ in range(args.rounds):
         for tree in args.trees:
@@ -40,12 +42,13 @@ def main() -> None:
                 try:
                     run_all.wait_port(run_all.GATEWAY_PORT)
                     before = run_all.cpu_seconds(server.pid)
-                    result = run_all.run_client(run_all.smppload(args, run_all.GATEWAY_PORT, True), 1)
+                    result = run_all.run_client(run_all.smppload(args, run_all.GATEWAY_PORT, not args.no_receipts), 1)
                     cpu = run_all.cpu_seconds(server.pid) - before
                 finally:
                     run_all.stop(server)
             per_message = cpu / max(result["sent"], 1) * 1e6
-            print(f"{tree}: {per_message:.1f} us CPU/msg, {result['receipt_tps']:,.0f} msg/s", flush=True)
+            rate = result["submit_tps"] if args.no_receipts else result["receipt_tps"]
+            print(f"{tree}: {per_message:.1f} us CPU/msg, {rate:,.0f} msg/s", flush=True)
             time.sleep(1)
 
 

@@ -15,7 +15,9 @@ receipt `err` values are the smppgw convention:
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -243,9 +245,24 @@ def _apply_script(
     return Outcome(state, err, code), delay
 
 
+# A profile's outcome mix as random.choices prepares it on every call (population, cumulative
+# weights, total), prepared once per mix: keyed by the mix's id, checked by identity.
+_MIXES: dict[int, tuple[tuple[tuple[Outcome, float], ...], list[Outcome], list[float], float]] = {}
+
+
 def _draw_outcome(profile: CarrierProfile, rng: random.Random) -> Outcome:
-    weights = [weight for _, weight in profile.outcomes]
-    return rng.choices([outcome for outcome, _ in profile.outcomes], weights)[0]
+    mix = profile.outcomes
+    prepared = _MIXES.get(id(mix))
+    if prepared is None or prepared[0] is not mix:
+        cum = list(itertools.accumulate(weight for _, weight in mix))
+        prepared = (mix, [outcome for outcome, _ in mix], cum, cum[-1] + 0.0)
+        if len(_MIXES) > 64:  # reloads make new mixes; the old ones need not stay
+            _MIXES.clear()
+        _MIXES[id(mix)] = prepared
+    _, population, cum, total = prepared
+    # Exactly what rng.choices(population, weights)[0] draws (one random(), bisected), without
+    # rebuilding the lists: a seeded run gives the same outcomes as before.
+    return population[bisect.bisect(cum, rng.random() * total, 0, len(cum) - 1)]
 
 
 def _draw_delay(profile: CarrierProfile, rng: random.Random) -> float:

@@ -4,7 +4,7 @@ are committed together, on one dedicated database thread, so durability does not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorFromThreads, IReactorTime
@@ -39,8 +39,9 @@ class GroupCommitter:
         self._pool = ThreadPool(1, 1, "smppgw-store")
         self._threads = threads
         self._ops: list[Write] = []
-        self._waiters: list[Deferred[None]] = []
-        self._sizes: list[int] = []  # ops of each waiter's write, for a store that refuses some
+        # Each waiter with how many groups it waits for (None: one write, failed when refused).
+        self._waiters: list[tuple[Deferred[Any], int | None]] = []
+        self._sizes: list[int] = []  # ops of each group, for a store that refuses some
         self._flying: list[Write] = []  # the batch being committed
         # A cluster store commits the writes of a batch or refuses some; on_result sees each outcome.
         self._grouped = store if isinstance(store, GroupStore) else None
@@ -57,15 +58,30 @@ class GroupCommitter:
         """Queue writes; the Deferred fires once they are committed (or fails if the commit failed)."""
         self._ops.extend(writes)
         d: Deferred[None] = Deferred()
-        self._waiters.append(d)
+        self._waiters.append((d, None))
         self._sizes.append(len(writes))
+        self._kick()
+        return d
+
+    def write_groups(self, groups: Sequence[Sequence[Write]]) -> Deferred[dict[int, str]]:
+        """Queue the writes of several submits with one waiter (a socket read's worth): it fires
+        once they are committed, with the groups a cluster store refused (index -> reason)."""
+        d: Deferred[dict[int, str]] = Deferred()
+        ops, sizes = self._ops, self._sizes
+        for group in groups:
+            ops.extend(group)
+            sizes.append(len(group))
+        self._waiters.append((d, len(groups)))
+        self._kick()
+        return d
+
+    def _kick(self) -> None:
         if self._in_flight is None:
             if len(self._ops) >= self._max_batch or self._interval <= 0:
                 self._cancel_timer()
                 self._flush()
             elif self._timer is None:
                 self._timer = self._reactor.callLater(self._interval, self._flush)
-        return d
 
     def write_later(self, writes: Sequence[Write]) -> None:
         """Queue writes nobody waits for (e.g. deletions of delivered receipts)."""
@@ -86,8 +102,8 @@ class GroupCommitter:
         ops, waiters, sizes = self._ops, self._waiters, self._sizes
         if not ops:  # only flush() waiters: everything before them is already committed
             self._waiters, self._sizes = [], []
-            for w in waiters:
-                w.callback(None)
+            for w, span in waiters:
+                w.callback(None if span is None else {})
             return
         self._ops, self._waiters, self._sizes = [], [], []
         d: Deferred[GroupResult | None] = deferToThreadPool(self._threads, self._pool, self._apply, ops, sizes)
@@ -99,17 +115,24 @@ class GroupCommitter:
             self._flying = []
             if isinstance(result, Failure):
                 self.log.failure("commit of {n} ops failed", result, n=len(ops))
-                for w in waiters:
+                for w, _ in waiters:
                     w.errback(result)
             else:
                 self.commits += 1
                 self.ops_committed += len(ops)
                 refused = result.refused if result is not None else {}
-                for i, w in enumerate(waiters):
-                    if i in refused:
-                        w.errback(CommitRefusedError(refused[i]))
+                group = 0
+                for w, span in waiters:
+                    if span is None:
+                        if group in refused:
+                            w.errback(CommitRefusedError(refused[group]))
+                        else:
+                            w.callback(None)
+                        group += 1
                     else:
-                        w.callback(None)
+                        mine = {i - group: refused[i] for i in range(group, group + span) if i in refused}
+                        w.callback(mine)
+                        group += span
                 if result is not None and self.on_result is not None:
                     self.on_result(result)
             if self._ops or self._waiters:

@@ -23,7 +23,7 @@ from ..model import Delivery, Message
 from ..pipeline.accounts import AccountBook
 from ..pipeline.compliance import Compliance
 from ..pipeline.gateway import Gateway, commit_failed_status
-from ..pipeline.outcomes import QueryAnswer, Rejected, Settlement
+from ..pipeline.outcomes import Accepted, QueryAnswer, Rejected, Settlement
 from ..pipeline.ports import CarrierPort
 from ..protocol import pdu as p
 from ..routing.numbers import mask_msisdn
@@ -32,7 +32,7 @@ from ..store.ports import CommitRefusedError
 from ..writes import DeliveryStored, LedgerAppended
 from .committer import GroupCommitter
 
-__all__ = ["GatewayRunner", "Rejected", "Submitted"]
+__all__ = ["Batch", "GatewayRunner", "Rejected", "Submitted"]
 
 
 class Submitted:
@@ -42,6 +42,17 @@ class Submitted:
 
     def __init__(self, message: Message, committed: Deferred[None]) -> None:
         self.message = message
+        self.committed = committed
+
+
+class Batch:
+    """The submits of one socket read that were accepted: their writes are committed as one group
+    with one waiter; ``committed`` fires with the indices of the messages a cluster store refused."""
+
+    __slots__ = ("committed", "messages")
+
+    def __init__(self, messages: list[Message], committed: Deferred[dict[int, str]]) -> None:
+        self.messages = messages
         self.committed = committed
 
 
@@ -138,6 +149,30 @@ class GatewayRunner:
         if isinstance(result, Rejected):
             return result
         return Submitted(result.message, self.committer.write(result.writes))
+
+    def accept(
+        self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = ""
+    ) -> Accepted | Rejected:
+        """One submit of a batch, through the core; its writes wait for ``commit_batch``."""
+        result = self.core.submit(account_id, pdu, now, peer)
+        if self._effects.pending:  # refusals recorded, an account suspended: before the messages' writes
+            self._carry_out()
+        return result
+
+    def commit_batch(self, accepted: list[Accepted]) -> Batch:
+        """Commit what ``accept`` accepted in one read: one group of writes, one waiter."""
+        d = self.committer.write_groups([a.writes for a in accepted])
+        return Batch([a.message for a in accepted], d)
+
+    def release_all(self, messages: list[Message]) -> None:
+        """``release`` for a batch whose submit_sm_resp went out together."""
+        now = self.clock.seconds()
+        core = self.core
+        for message in messages:
+            core.release(message, now)
+        if self._effects.pending:
+            self._carry_out()
+        self._rearm()
 
     def release(self, message: Message) -> None:
         """Once the submit_sm_resp is on the wire: the message goes on to its carrier."""

@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 from ..config import SecurityConfig
 from ..model import Delivery, DeliveryKind, Message
 from ..pipeline.guard import BindGuard
+from ..pipeline.outcomes import Accepted
 from ..protocol import pdu as p
 from ..protocol.constants import CommandStatus, status_name
 from ..protocol.events import (
@@ -33,7 +34,8 @@ from ..protocol.receipt import deliver_sm, receipt_tlvs
 from ..protocol.session import SessionConfig, SessionState, SMPPSession
 from ..protocol.traffic import Traffic
 from ..runtime.deliveries import DeliveryQueue
-from ..runtime.runner import GatewayRunner, Rejected, Submitted
+from ..runtime.runner import Batch, GatewayRunner, Rejected, Submitted
+from ..store.ports import CommitRefusedError
 from .backpressure import WriteStall, socket_transport
 from .hooks import NO_TAP, ConnectionHooks, WireTap
 
@@ -77,6 +79,9 @@ class SMPPServerProtocol(Protocol):
         self.session = SMPPSession(factory.session_config, clock.seconds(), factory.traffic)
         self._timer: IDelayedCall | None = None
         self._deliveries: dict[int, Delivery] = {}  # our deliver_sm sequence number -> delivery
+        # Submits of the read being handled that were accepted: committed together at its end.
+        self._accepted: list[Accepted] = []
+        self._answers: list[tuple[type[p.SubmitSmResp | p.DataSmResp], int, float]] = []
         self.peer_host = ""
         self.peer = ""
         self.account: str | None = None
@@ -238,6 +243,8 @@ class SMPPServerProtocol(Protocol):
             elif isinstance(event, CloseConnection):
                 self._flush()
                 self.close()
+        if self._accepted:
+            self._commit_batch()
         self._flush()
         self._rearm()
 
@@ -318,14 +325,15 @@ class SMPPServerProtocol(Protocol):
             resp_cls: type[p.SubmitSmResp | p.DataSmResp] = (
                 p.SubmitSmResp if isinstance(pdu, p.SubmitSm) else p.DataSmResp
             )
-            result = gateway.submit(account, pdu, now, self.peer_host)
+            result = gateway.accept(account, pdu, now, self.peer_host)
             if isinstance(result, Rejected):
                 self.session.respond(
                     self.hooks.annotate(self, resp_cls(sequence_number=seq, command_status=result.status))
                 )
                 self.factory.traffic.observe_submit(self.clock.seconds() - now)
                 return
-            self._await_commit(result, resp_cls, seq, now)
+            self._accepted.append(result)
+            self._answers.append((resp_cls, seq, now))
         elif isinstance(pdu, p.QuerySm):
             answer = gateway.query(account, pdu.message_id)
             if answer is None:
@@ -350,26 +358,55 @@ class SMPPServerProtocol(Protocol):
         else:
             self.session.respond(p.GenericNack(sequence_number=seq, command_status=S.ESME_RINVCMDID))
 
-    def _await_commit(
-        self, accepted: Submitted, resp_cls: type[p.SubmitSmResp | p.DataSmResp], seq: int, received: float
+    def _commit_batch(self) -> None:
+        """One group of writes for the read's accepted submits; their answers go out together."""
+        accepted, answers = self._accepted, self._answers
+        self._accepted, self._answers = [], []
+        batch = self.factory.gateway.commit_batch(accepted)
+        args = (batch, answers)
+        batch.committed.addCallbacks(self._batch_committed, self._batch_failed, args, None, args)
+
+    def _batch_committed(
+        self,
+        refused: dict[int, str],
+        batch: Batch,
+        answers: list[tuple[type[p.SubmitSmResp | p.DataSmResp], int, float]],
     ) -> None:
-        message = accepted.message
+        # An OK answer only once the message and its charge are durable.
         gateway = self.factory.gateway
-        traffic = self.factory.traffic
+        observe = self.factory.traffic.observe_submit
+        hold = self.hooks.hold
+        session = self.session
+        now = self.clock.seconds()
+        released: list[Message] = []
+        for i, (message, (resp_cls, seq, received)) in enumerate(zip(batch.messages, answers, strict=True)):
+            if i in refused:
+                gateway.abort(message)
+                status = gateway.commit_failed_status(CommitRefusedError(refused[i]))
+                response = resp_cls(sequence_number=seq, command_status=status)
+            else:
+                response = resp_cls(sequence_number=seq, message_id=message.message_id)
+                released.append(message)
+            if not hold(self, response) and not session.closed:
+                session.respond(response)
+            observe(now - received)
+        self._flush()  # the whole batch's answers in one write
+        self._rearm()
+        gateway.release_all(released)
 
-        def committed(_: None) -> None:
-            # An OK answer only once the message and its charge are durable.
-            self._respond(resp_cls(sequence_number=seq, message_id=message.message_id))
-            traffic.observe_submit(self.clock.seconds() - received)
-            gateway.release(message)
-
-        def failed(failure: Failure) -> None:
+    def _batch_failed(
+        self,
+        failure: Failure,
+        batch: Batch,
+        answers: list[tuple[type[p.SubmitSmResp | p.DataSmResp], int, float]],
+    ) -> None:
+        gateway = self.factory.gateway
+        status = gateway.commit_failed_status(failure.value)
+        now = self.clock.seconds()
+        for message, (resp_cls, seq, received) in zip(batch.messages, answers, strict=True):
             gateway.abort(message)
-            status = gateway.commit_failed_status(failure.value)
             self._respond(resp_cls(sequence_number=seq, command_status=status))
-            traffic.observe_submit(self.clock.seconds() - received)
-
-        accepted.committed.addCallbacks(committed, failed)
+            self.factory.traffic.observe_submit(now - received)
 
     def _submit_multi(self, account: str, pdu: p.SubmitMulti, now: float) -> p.SubmitMultiResp:
         """Each SME destination is submitted on its own; the response lists the ones that failed."""

@@ -54,6 +54,13 @@ class ManualCommitter:
             self.commit()
         return d
 
+    def write_groups(self, groups: Sequence[Sequence[object]]) -> Deferred[dict[int, str]]:
+        """A socket read's submits: one waiter; a SQLite store refuses none of them."""
+        refused: Deferred[dict[int, str]] = self.write([op for group in groups for op in group]).addCallback(
+            lambda _: {}
+        )
+        return refused
+
     def write_later(self, ops: Sequence[object]) -> None:
         self.write(ops)
 

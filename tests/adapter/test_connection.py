@@ -93,6 +93,27 @@ def test_submit_sm_is_answered_only_once_its_charge_is_committed(tmp_path: Path)
         conn.close()
 
 
+def test_the_submits_of_one_read_are_committed_together_and_answered_in_one_write(tmp_path: Path):
+    conn = open_connection(tmp_path, auto_commit=False)
+    try:
+        conn.committer.auto = True
+        conn.bind()
+        conn.committer.auto = False
+        writes: list[bytes] = []
+        write = conn.transport.write
+        conn.transport.write = lambda data: (writes.append(data), write(data))[1]  # type: ignore[method-assign]
+        conn.send(submit(2), submit(3, priority_flag=4), submit(4))  # one read: two accepted, one refused
+        assert [r.sequence_number for r in conn.read()] == [3]  # the refusal at once
+        assert len(conn.committer.waiting) == 1  # the two accepted wait for one commit
+        writes.clear()
+        conn.committer.commit()
+        answers = conn.read()
+        assert [(r.sequence_number, r.command_status) for r in answers] == [(2, S.ESME_ROK), (4, S.ESME_ROK)]
+        assert len(writes) == 1 and len({r.message_id for r in answers}) == 2
+    finally:
+        conn.close()
+
+
 def test_a_failed_commit_answers_with_an_error_and_forgets_the_message(tmp_path: Path):
     conn = open_connection(tmp_path, auto_commit=False)
     try:

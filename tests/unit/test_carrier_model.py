@@ -267,3 +267,27 @@ def test_empty_table_gives_reference_defaults() -> None:
 def test_bad_profile_dicts_name_the_key(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_profile(**overrides)
+
+
+def test_a_seeded_run_draws_the_same_outcomes_as_it_always_has() -> None:
+    # Pinned from the code before the outcome mix was prepared once per profile: same seed and
+    # profile, the same outcome, carrier code and report time for every message.
+    prof = profile_from_dict(
+        "CMCC", {"outcomes": {"DELIVRD": 50, "UNDELIV": 30, "REJECTD": 15, "EXPIRED": 5}, "loss_percent": 10}, "x"
+    )
+    rng = random.Random("20261127:CMCC")
+    plans = [plan(prof, msisdn=f"86138001380{i:02d}", now=0.0, validity_until=None, rng=rng) for i in range(12)]
+    assert [(pl.outcome.stat, pl.outcome.code, round(pl.report_at, 3)) for pl in plans] == [
+        ("DELIVRD", "", 5.38),
+        ("DELIVRD", "", 1.633),
+        ("UNDELIV", "DB:0102", 1.547),
+        ("DELIVRD", "", 1.961),
+        ("EXPIRED", "MK:0010", 172800.0),
+        ("EXPIRED", "MK:0010", 172800.0),
+        ("DELIVRD", "", 10.428),
+        ("UNDELIV", "MK:0001", 2.483),
+        ("DELIVRD", "", 1.124),
+        ("UNDELIV", "MK:0005", 19.849),
+        ("DELIVRD", "", 6.215),
+        ("REJECTD", "MK:0115", 11.052),
+    ]

@@ -41,6 +41,7 @@ from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
 from ..server.cmpp.factory import CMPPServerFactory
 from ..server.factory import SMPPServerFactory
+from ..server.http_feed import HttpFeeder, queued_seq_floor
 from ..server.http_reports import HttpReports
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
@@ -172,7 +173,10 @@ class GatewayService(MultiService):
             effects=effects,
             compliance=self.compliance,
             submit_gate=gate,
-            next_message_seq=max(recovered.next_message_seq, message_seq_floor),
+            # Ids reserved for HTTP messages accepted but not submitted before a restart stay theirs.
+            next_message_seq=max(
+                recovered.next_message_seq, message_seq_floor, queued_seq_floor(recovered.report_routes)
+            ),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
@@ -234,6 +238,7 @@ class GatewayService(MultiService):
             )
             self.cmpp_service.setServiceParent(self)
         self.http_reports: HttpReports | None = None
+        self.http_feeder: HttpFeeder | None = None
         self.http_service: StreamServerEndpointService | None = None
         self._build_http(recovered.report_routes, guard)
         if binds is not None:
@@ -321,6 +326,14 @@ class GatewayService(MultiService):
             routes=routes,
             dc0=config.dc0,
         )
+        # Built whether or not the listener is on: batches accepted before a restart are fed again.
+        self.http_feeder = HttpFeeder(
+            gateway=self.gateway,
+            committer=self.committer,
+            reports=self.http_reports,
+            clock=self.reactor,
+            stored_message=self.store.get_message,
+        )
         if not api.listen:
             return
         core = HttpGateway(
@@ -331,6 +344,7 @@ class GatewayService(MultiService):
             clock=self.reactor,
             ledger=self.store.ledger,
             stored_message=self.store.get_message,
+            feeder=self.http_feeder,
         )
         resource = HttpApiResource(core, AccountLookup(self.gateway, self.reactor), limits, guard, self.reactor)
         site = Site(resource)
@@ -501,6 +515,8 @@ class GatewayService(MultiService):
                 self.http_reports.add(delivery)
             else:
                 self.deliveries.add(delivery)
+        if self.http_feeder is not None:
+            self.http_feeder.resume()
         self._schedule_outages()
         log.info(
             "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
@@ -525,6 +541,8 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        if self.http_feeder is not None:
+            self.http_feeder.stop()
         self.gateway.stop()
         if self.cluster is not None:
             await self.cluster.stop()

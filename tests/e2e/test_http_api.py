@@ -154,7 +154,8 @@ async def test_curl_posts_gbk_form_data_to_sms_gbk(gateway_factory):
     text_reply = body.decode("gbk")
     reply = {c.tag: c.text or "" for c in ET.fromstring(text_reply.split("?>", 1)[1])}
     assert reply["returnstatus"] == "Success", text_reply
-    messages = gw.service.store.messages(account="demo", limit=1)
+    # Committed as accepted before the reply, submitted right after it.
+    messages = await until(lambda: gw.service.store.messages(account="demo", limit=1), what="the message stored")
     assert messages[0].destination_addr == "13800008888"
     assert messages[0].body.decode("utf-16-be") == text
 

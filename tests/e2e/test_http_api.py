@@ -372,3 +372,66 @@ async def test_bad_input_gets_each_fronts_own_answer(gateway_factory, path, stat
     assert expected in answer.body.decode("utf-8")
     assert gw.service.wallets["demo"].balance == before
     assert gw.service.store.messages(account="demo") == []
+
+
+def paced(text: str) -> str:
+    """The demo account limited to 5 messages/s (its bucket holds 5)."""
+    text = fast(text)
+    return text.replace(
+        'max_binds = 8\nthroughput = 0                   # messages/s; 0 = unlimited',
+        "max_binds = 8\nthroughput = 5",
+        1,
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_is_accepted_whole_fed_at_the_accounts_pace_and_late_refusals_are_reports(gateway_factory):
+    gw = await gateway_factory(paced)
+    base = f"http://127.0.0.1:{await http_port(gw)}"
+    service = gw.service
+    wallet = service.wallets["demo"]
+    before = wallet.balance
+    numbers = [f"138{n:04d}8888" for n in range(12)]
+
+    def send():
+        form = urlencode({**LEGACY, "mobile": ",".join(numbers), "content": "【演示】批量通知"}).encode()
+        return call(f"{base}/sms.aspx?action=send", form, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    started = time.monotonic()
+    sent = await deferToThread(send)
+    reply = legacy_xml(sent.text)
+    # Answered at once for all twelve, far quicker than 12 messages at 5/s could be submitted.
+    assert reply["returnstatus"] == "Success" and reply["successCounts"] == "12", sent.text
+    assert time.monotonic() - started < 1.5
+    assert len(service.store.messages(account="demo", limit=50)) < 12
+    # The reply's balance counts the whole batch as spent, submitted or not.
+    assert int(reply["remainpoint"]) == (before - 12 * PRICE) // PRICE
+    # Refused after acceptance: the account is suspended while the batch is still being fed.
+    service.gateway.suspend("demo", time.time(), "test: suspended mid-batch")
+    await until(lambda: service.http_feeder.backlog() == 0, timeout=10, what="the batch fed")
+    service.gateway.reinstate("demo", "test")
+    charged = len(service.store.messages(account="demo", limit=50))
+    assert 0 < charged < 12
+
+    def pull():
+        return call(f"{base}/statusApi.aspx?" + urlencode({"action": "query", **LEGACY}))
+
+    boxes: list[dict[str, str]] = []
+
+    async def pulled_all() -> bool:
+        answer = await deferToThread(pull)
+        root = ET.fromstring(answer.body)
+        boxes.extend({c.tag: c.text or "" for c in box} for box in root.findall("statusbox"))
+        return len(boxes) >= 12
+
+    await until(pulled_all, timeout=15, what="twelve reports")
+    assert sorted(b["mobile"] for b in boxes) == sorted(numbers)  # one report per recipient, none lost
+    assert {b["taskid"] for b in boxes} == {reply["taskID"]}
+    refused = [b for b in boxes if b["status"] == "20"]
+    assert len(refused) == 12 - charged
+    assert {b["errorcode"] for b in refused} == {"GW:0406"}
+    assert {b["errorcode"] for b in boxes if b["status"] == "10"} == {"DELIVRD"}
+    # Only what was submitted is charged.
+    assert wallet.balance == before - charged * PRICE
+    code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
+    assert code == 0

@@ -4,6 +4,8 @@ collaborators when it is built, in dependency order; nothing imports this module
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,8 +29,8 @@ from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
 from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, Outcome
-from ..config import AccountConfig, ConfigError, GatewayConfig, load, node_id, parse
-from ..config.accounts import account_from_stored
+from ..config import AccountConfig, AccountHttp, ConfigError, GatewayConfig, load, node_id, parse
+from ..config.accounts import account_from_json, account_from_stored, account_to_json, http_json
 from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.compliance import Compliance
@@ -46,7 +48,7 @@ from ..server.http_reports import HttpReports
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
 from ..store.sqlite import SqliteStore
-from ..writes import DeliveryDone, Write
+from ..writes import AccountSettingsSet, DeliveryDone, Write
 from .listening import ConfiguredListening, Listening
 from .parts import build_parts, load_content_rules
 from .reload import ReloadPlan, ReloadReport, plan_reload
@@ -129,9 +131,13 @@ class GatewayService(MultiService):
         )
         now = reactor.seconds()
         startup_ops: list[Write] = []
+        # HTTP access of configured accounts changed through the admin API (fronts, API secret).
+        self._http_overrides: dict[str, AccountHttp] = {}
         for account in config.accounts.values():
             stored = recovered.accounts.get(account.system_id)
-            self.accounts.add(account, stored.status if stored else None)
+            if stored is not None and stored.settings:
+                self._http_overrides[account.system_id] = self._stored_http(account, stored.settings)
+            self.accounts.add(self._with_http_override(account), stored.status if stored else None)
             if stored is None:
                 startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
         for stored_account in recovered.accounts.values():
@@ -375,6 +381,37 @@ class GatewayService(MultiService):
         """A new account's wallet, and what stores it (at start, on reload, through the admin API)."""
         return open_account_writes(self.wallets, system_id, unit, initial, now)
 
+    def _stored_http(self, account: AccountConfig, settings: str) -> AccountHttp:
+        """The HTTP access a configured account's stored row holds ({"http": {...}})."""
+        try:
+            overlay = json.loads(settings)["http"]
+            return account_from_json({**account_to_json(account), "http": overlay}).http
+        except (ValueError, KeyError, TypeError) as err:
+            where = str(self.config.store.path)
+            raise ConfigError(f"{where}: stored HTTP access of account {account.system_id}: {err}") from None
+
+    def _with_http_override(self, account: AccountConfig) -> AccountConfig:
+        http = self._http_overrides.get(account.system_id)
+        return account if http is None else dataclasses.replace(account, http=http)
+
+    def set_http_access(self, system_id: str, http: AccountHttp) -> Deferred[None]:
+        """The admin API changed an account's HTTP access: stored (a configured account keeps only
+        this part in the store, over its file's), then in force."""
+        state = self.accounts.get(system_id)
+        assert state is not None
+        account = dataclasses.replace(state.config, http=http)
+        if system_id in self.config.accounts:
+            settings = json.dumps({"http": http_json(http)}, ensure_ascii=False, sort_keys=True)
+        else:
+            settings = json.dumps(account_to_json(account), ensure_ascii=False, sort_keys=True)
+
+        def stored(_: None) -> None:
+            if system_id in self.config.accounts:
+                self._http_overrides[system_id] = http
+            self.accounts.update(account)
+
+        return self.committer.write([AccountSettingsSet(system_id, settings)]).addCallback(stored)
+
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
         return account_from_stored(stored.settings, stored.system_id, str(self.config.store.path))
 
@@ -444,6 +481,9 @@ class GatewayService(MultiService):
             else:
                 new, text = parse(shared, self.config.source, copies), None
             new = self.listening.shape(new)
+            new = dataclasses.replace(
+                new, accounts={k: self._with_http_override(a) for k, a in new.accounts.items()}
+            )
             plan = plan_reload(
                 self.config,
                 new,

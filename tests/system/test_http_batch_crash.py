@@ -38,9 +38,8 @@ def stored(store_path: Path) -> list[str]:
 def test_kill_9_while_a_batch_is_fed_loses_and_repeats_none(tmp_path: Path) -> None:
     config, smpp_port, http_port, store_path = write_config(tmp_path)
     text = config.read_text(encoding="utf-8")
-    paced = text.replace(
-        'max_binds = 8\nthroughput = 0                   # messages/s; 0 = unlimited', "max_binds = 8\nthroughput = 2", 1
-    )
+    unlimited = "max_binds = 8\nthroughput = 0                   # messages/s; 0 = unlimited"
+    paced = text.replace(unlimited, "max_binds = 8\nthroughput = 2", 1)
     assert paced != text
     config.write_text(paced, encoding="utf-8")
     log = tmp_path / "gateway.log"

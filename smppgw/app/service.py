@@ -104,6 +104,8 @@ class GatewayService(MultiService):
         self.config = config
         self.reactor = reactor
         self.listening: Listening = listening or ConfiguredListening()
+        # Whose queued HTTP messages are whose after a restart: this node, and this worker of it.
+        self._http_owner = f"{node_id(config)}/{message_seq_floor}"
         parts = build_parts(config)
 
         self.store = open_store(config)
@@ -181,7 +183,9 @@ class GatewayService(MultiService):
             submit_gate=gate,
             # Ids reserved for HTTP messages accepted but not submitted before a restart stay theirs.
             next_message_seq=max(
-                recovered.next_message_seq, message_seq_floor, queued_seq_floor(recovered.report_routes)
+                recovered.next_message_seq,
+                message_seq_floor,
+                queued_seq_floor(recovered.report_routes, self._http_owner),
             ),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
@@ -339,6 +343,7 @@ class GatewayService(MultiService):
             reports=self.http_reports,
             clock=self.reactor,
             stored_message=self.store.get_message,
+            owner=self._http_owner,
         )
         if not api.listen:
             return
@@ -481,9 +486,7 @@ class GatewayService(MultiService):
             else:
                 new, text = parse(shared, self.config.source, copies), None
             new = self.listening.shape(new)
-            new = dataclasses.replace(
-                new, accounts={k: self._with_http_override(a) for k, a in new.accounts.items()}
-            )
+            new = dataclasses.replace(new, accounts={k: self._with_http_override(a) for k, a in new.accounts.items()})
             plan = plan_reload(
                 self.config,
                 new,

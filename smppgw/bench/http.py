@@ -167,9 +167,7 @@ async def run_http_bench(
         for poster in posters:
             try:
                 streams.append(
-                    await asyncio.wait_for(
-                        asyncio.open_connection(options.host, options.port), options.connect_timeout
-                    )
+                    await asyncio.wait_for(asyncio.open_connection(options.host, options.port), options.connect_timeout)
                 )
             except (OSError, TimeoutError) as err:
                 run.errors.append(f"connection {poster.index}: cannot connect to {options.host}:{options.port}: {err}")

@@ -401,7 +401,14 @@ class HttpGateway:
             message_id, seq = self._gateway.core.reserve_message_id(account)
             route = self._route(account, message.report, message, task_id)
             route = replace(
-                route, to=message.to, pdu=codec.encode(pdu).hex(), peer=peer, seq=seq, cost=quoted.cost, account=account
+                route,
+                to=message.to,
+                pdu=codec.encode(pdu).hex(),
+                peer=peer,
+                seq=seq,
+                cost=quoted.cost,
+                account=account,
+                owner=self._feeder.owner,
             )
             queued.append((message_id, route))
             accepted.append(Accepted(message.to, message_id, quoted.segments, quoted.cost, message.client_ref))

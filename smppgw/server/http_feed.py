@@ -37,10 +37,11 @@ PER_TURN = 200  # submits per reactor turn: a big batch does not stall the other
 RETRY_AFTER_FAILED_COMMIT = 1.0
 
 
-def queued_seq_floor(routes: dict[str, str]) -> int:
-    """The message sequence number after every id reserved for a queued message (a restart must
-    not give those ids to other messages)."""
-    return max((Route.from_json(r).seq + 1 for r in routes.values() if r.startswith('{"q":')), default=1)
+def queued_seq_floor(routes: dict[str, str], owner: str) -> int:
+    """The message sequence number after every id ``owner`` reserved for a queued message (a
+    restart must not give those ids to other messages)."""
+    queued = (Route.from_json(r) for r in routes.values() if r.startswith('{"q":'))
+    return max((route.seq + 1 for route in queued if route.owner == owner), default=1)
 
 
 class HttpFeeder:
@@ -54,7 +55,9 @@ class HttpFeeder:
         reports: HttpReports,
         clock: IReactorTime,
         stored_message: Callable[[str], Message | None],
+        owner: str = "",
     ) -> None:
+        self.owner = owner  # this node's (and worker's) name in the queued routes it writes
         self._gateway = gateway
         self._committer = committer
         self._reports = reports
@@ -93,6 +96,8 @@ class HttpFeeder:
         """After a restart: the queued routes the store kept are fed again, unless their message
         was committed already (the crash fell between the message and its route's rewrite)."""
         for message_id, route in sorted(self._reports.queued().items(), key=lambda kv: kv[1].seq):
+            if route.owner != self.owner:
+                continue  # another node's (or worker's): it feeds its own
             account = route.account
             if self._gateway.find(message_id) is not None or self._stored_message(message_id) is not None:
                 done = _fed(route)
@@ -194,4 +199,4 @@ class HttpFeeder:
 
 def _fed(route: Route) -> Route:
     """The route once its message is submitted (or refused): without what only the queue needed."""
-    return replace(route, pdu="", peer="", seq=0, cost=0, account="")
+    return replace(route, pdu="", peer="", seq=0, cost=0, account="", owner="")

@@ -62,6 +62,7 @@ class Route:
     seq: int = 0
     cost: int = 0
     account: str = ""
+    owner: str = ""  # the node (and worker) that accepted it: the one that feeds it after a restart
 
     @property
     def queued(self) -> bool:
@@ -69,7 +70,11 @@ class Route:
 
     def to_json(self) -> str:
         # A queued route's text starts with '{"q":' (the stores find the queued ones by it).
-        queued = {"q": self.pdu, "a": self.account, "ip": self.peer, "n": self.seq, "c": self.cost} if self.pdu else {}
+        queued = (
+            {"q": self.pdu, "a": self.account, "o": self.owner, "ip": self.peer, "n": self.seq, "c": self.cost}
+            if self.pdu
+            else {}
+        )
         return json.dumps(
             {
                 **queued,
@@ -111,6 +116,7 @@ class Route:
             seq=int(d.get("n", 0)),
             cost=int(d.get("c", 0)),
             account=str(d.get("a", "")),
+            owner=str(d.get("o", "")),
         )
 
     @property

@@ -23,7 +23,6 @@ from twisted.internet.interfaces import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.server import Site
 
 from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
@@ -315,7 +314,13 @@ class GatewayService(MultiService):
         sent before a restart still go out), its listener when ``listen`` names one."""
         from ..httpapi.accounts import Limits  # noqa: PLC0415
         from ..httpapi.retry import RetryPolicy  # noqa: PLC0415
-        from ..server.http import AccountLookup, HttpApiResource, HttpGateway, account_push  # noqa: PLC0415
+        from ..server.http import (  # noqa: PLC0415
+            AccountLookup,
+            CustomerSite,
+            HttpApiResource,
+            HttpGateway,
+            account_push,
+        )
         from ..server.http_client import agent_sender  # noqa: PLC0415
 
         config, api = self.config, self.config.http_api
@@ -358,7 +363,7 @@ class GatewayService(MultiService):
             feeder=self.http_feeder,
         )
         resource = HttpApiResource(core, AccountLookup(self.gateway, self.reactor), limits, guard, self.reactor)
-        site = Site(resource)
+        site = CustomerSite(resource)  # type: ignore[no-untyped-call]
         site.displayTracebacks = False
         self.http_endpoint = serverFromString(self.reactor, api.listen)
         self.http_service = StreamServerEndpointService(self.http_endpoint, site)

@@ -23,8 +23,9 @@ from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http as web_http
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ..billing.ledger import EntryKind, LedgerEntry, Wallets
 from ..config import AccountConfig
@@ -224,12 +225,14 @@ class HttpGateway:
 
     # ---- money and quotes ---------------------------------------------------------------
 
-    def _balance(self, account: str, now: float) -> Balance:
+    def _balance(self, account: str, now: float, *, topups: bool = True) -> Balance:
+        """The account's money; ``topups``: with the sum of its top-ups (a read of its whole ledger,
+        so only for the balance questions, never for a send's answer)."""
         state = self._gateway.accounts.get(account)
         wallet = self._wallets.get(account)
         assert state is not None and wallet is not None
         credits = (EntryKind.TOPUP, EntryKind.PACKAGE)
-        topped_up = sum(e.amount for e in self._ledger(account) if e.kind in credits and e.amount > 0)
+        topped_up = sum(e.amount for e in self._ledger(account) if e.kind in credits and e.amount > 0) if topups else 0
         base = self._gateway.prices.price(state.config.rate_plan, "CMCC", now) or 0
         # What accepted messages not submitted yet will take is spent already, as far as the client knows.
         left = wallet.balance - self._feeder.owed(account)
@@ -419,7 +422,7 @@ class HttpGateway:
             return error_for_status(CommandStatus.ESME_RSYSERR)
         self._feeder.queue(account, queued)
         await self._report_refusals(request, refused, task_id)
-        balance = self._balance(account, self._clock.seconds())
+        balance = self._balance(account, self._clock.seconds(), topups=False)
         return SendOutcome(
             task_id=task_id,
             accepted=tuple(accepted),
@@ -557,6 +560,15 @@ class HttpApiResource(Resource):
             request.setHeader(name.encode("latin-1"), value.encode("latin-1"))
         request.setHeader(b"content-length", str(len(response.body)).encode())
         return response.body
+
+
+class CustomerSite(Site):
+    """The customer listener's site: no Twisted access log, whose lines carry the raw query string
+    (legacy and Jasmin clients put their passwords there); ``HttpApiResource`` logs each request
+    with the secrets redacted instead."""
+
+    def log(self, request: web_http.Request) -> None:
+        pass
 
 
 def account_push(gateway: GatewayRunner) -> Callable[[str], AccountPush | None]:

@@ -16,6 +16,7 @@ import pytest_twisted
 from http_clients import Receiver, call, http_port
 from polling import until
 from twisted.internet.threads import deferToThread
+from twisted.logger import globalLogPublisher
 
 from smppgw.cli import main as cli_main
 from smppgw.httpapi.callbacks import SIGNATURE_HEADER, signature_valid
@@ -435,3 +436,25 @@ async def test_a_batch_is_accepted_whole_fed_at_the_accounts_pace_and_late_refus
     assert wallet.balance == before - charged * PRICE
     code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
     assert code == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_password_or_secret_reaches_the_log(gateway_factory):
+    gw = await gateway_factory(fast)
+    base = f"http://127.0.0.1:{await http_port(gw)}"
+    logged: list[str] = []
+
+    def observe(event) -> None:
+        logged.append(repr(event))
+    globalLogPublisher.addObserver(observe)
+    try:
+        # Passwords in the query string, as legacy and Jasmin clients send them, and a v1 token.
+        await deferToThread(call, f"{base}/sms.aspx?" + urlencode({"action": "overage", **LEGACY}))
+        await deferToThread(call, f"{base}/send?username=demo&password=demo1234&to=13800008888&content=x")
+        await deferToThread(call, f"{base}/v1/balance", None, {"Authorization": "Bearer demo-api-secret"})
+        await deferToThread(call, f"{base}/sms.aspx?action=overage&account=demo&password=wrongpass")
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert logged  # the requests were logged, redacted
+    for secret in ("demo1234", "demo-api-secret", "wrongpass"):
+        assert not any(secret in line for line in logged), secret

@@ -71,8 +71,8 @@ class Receiver:
                         self.run.receipt(str(event["message_id"]), str(event.get("status", "")), now)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.CancelledError):
+            pass  # the gateway closed the connection, or the run is over
         finally:
             writer.close()
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from ..billing.ledger import Wallets
     from ..carriers.link import CarrierLink
-    from ..config import ClusterConfig, GatewayConfig
+    from ..config import AccountHttp, ClusterConfig, GatewayConfig
     from ..pipeline.accounts import AccountBook
     from ..pipeline.compliance import Compliance
     from ..rig.rig import Rig
@@ -96,6 +96,9 @@ class Node(Protocol):
     def rig(self) -> Rig: ...
 
     def statistics(self) -> Mapping[str, int]: ...
+
+    def set_http_access(self, system_id: str, http: AccountHttp) -> Deferred[None]:
+        """Store and apply an account's access to the customer HTTP interface."""
 
 
 class Reload(Protocol):

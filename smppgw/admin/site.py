@@ -19,6 +19,7 @@ from .compliance import ComplianceEndpoints
 from .console import ConsoleApi, ConsoleFiles
 from .health import Drain, HealthResource
 from .http import AdminResource, Route, operator_of
+from .http_access import HttpAccessEndpoints
 from .lockouts import LockoutEndpoints
 from .messages import MessageEndpoints
 from .metrics import MetricsResource, build_registry
@@ -61,6 +62,7 @@ def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: 
     views = Views(node)
     routes = [
         *AccountEndpoints(node, views, threads).routes(),
+        *HttpAccessEndpoints(node, views).routes(),
         *MessageEndpoints(node, views).routes(),
         *CarrierEndpoints(node.carriers, node.cluster).routes(),
         *ComplianceEndpoints(node, views).routes(),

@@ -4,6 +4,8 @@ collaborators when it is built, in dependency order; nothing imports this module
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,14 +23,13 @@ from twisted.internet.interfaces import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.server import Site
 
 from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
 from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, Outcome
-from ..config import AccountConfig, ConfigError, GatewayConfig, load, node_id, parse
-from ..config.accounts import account_from_stored
+from ..config import AccountConfig, AccountHttp, ConfigError, GatewayConfig, load, node_id, parse
+from ..config.accounts import account_from_json, account_from_stored, account_to_json, http_json
 from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.compliance import Compliance
@@ -43,11 +44,12 @@ from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
 from ..server.cmpp.factory import CMPPServerFactory
 from ..server.factory import SMPPServerFactory
+from ..server.http_feed import HttpFeeder, queued_seq_floor
 from ..server.http_reports import HttpReports
 from ..server.proxy import server_endpoint
 from ..store.ports import CommitRefusedError, GroupResult, StoredAccount
 from ..store.sqlite import SqliteStore
-from ..writes import DeliveryDone, Write
+from ..writes import AccountSettingsSet, DeliveryDone, Write
 from .listening import ConfiguredListening, Listening
 from .parts import build_parts, load_content_rules
 from .reload import ReloadPlan, ReloadReport, plan_reload
@@ -103,6 +105,8 @@ class GatewayService(MultiService):
         self.config = config
         self.reactor = reactor
         self.listening: Listening = listening or ConfiguredListening()
+        # Whose queued HTTP messages are whose after a restart: this node, and this worker of it.
+        self._http_owner = f"{node_id(config)}/{message_seq_floor}"
         parts = build_parts(config)
 
         self.store = open_store(config)
@@ -130,9 +134,13 @@ class GatewayService(MultiService):
         )
         now = reactor.seconds()
         startup_ops: list[Write] = []
+        # HTTP access of configured accounts changed through the admin API (fronts, API secret).
+        self._http_overrides: dict[str, AccountHttp] = {}
         for account in config.accounts.values():
             stored = recovered.accounts.get(account.system_id)
-            self.accounts.add(account, stored.status if stored else None)
+            if stored is not None and stored.settings:
+                self._http_overrides[account.system_id] = self._stored_http(account, stored.settings)
+            self.accounts.add(self._with_http_override(account), stored.status if stored else None)
             if stored is None:
                 startup_ops += self._open_account(account.system_id, account.billing_unit, account.initial_balance, now)
         for stored_account in recovered.accounts.values():
@@ -175,7 +183,12 @@ class GatewayService(MultiService):
             effects=effects,
             compliance=self.compliance,
             submit_gate=gate,
-            next_message_seq=max(recovered.next_message_seq, message_seq_floor),
+            # Ids reserved for HTTP messages accepted but not submitted before a restart stay theirs.
+            next_message_seq=max(
+                recovered.next_message_seq,
+                message_seq_floor,
+                queued_seq_floor(recovered.report_routes, self._http_owner),
+            ),
             next_delivery_id=recovered.next_delivery_id,
             when_all_down=config.routing.when_all_down,
             dc0=config.dc0,
@@ -246,6 +259,7 @@ class GatewayService(MultiService):
             )
             self.cmpp_service.setServiceParent(self)
         self.http_reports: HttpReports | None = None
+        self.http_feeder: HttpFeeder | None = None
         self.http_service: StreamServerEndpointService | None = None
         self._build_http(recovered.report_routes, guard)
         if binds is not None:
@@ -314,7 +328,13 @@ class GatewayService(MultiService):
         sent before a restart still go out), its listener when ``listen`` names one."""
         from ..httpapi.accounts import Limits  # noqa: PLC0415
         from ..httpapi.retry import RetryPolicy  # noqa: PLC0415
-        from ..server.http import AccountLookup, HttpApiResource, HttpGateway, account_push  # noqa: PLC0415
+        from ..server.http import (  # noqa: PLC0415
+            AccountLookup,
+            CustomerSite,
+            HttpApiResource,
+            HttpGateway,
+            account_push,
+        )
         from ..server.http_client import agent_sender  # noqa: PLC0415
 
         config, api = self.config, self.config.http_api
@@ -335,6 +355,15 @@ class GatewayService(MultiService):
             routes=routes,
             dc0=config.dc0,
         )
+        # Built whether or not the listener is on: batches accepted before a restart are fed again.
+        self.http_feeder = HttpFeeder(
+            gateway=self.gateway,
+            committer=self.committer,
+            reports=self.http_reports,
+            clock=self.reactor,
+            stored_message=self.store.get_message,
+            owner=self._http_owner,
+        )
         if not api.listen:
             return
         core = HttpGateway(
@@ -345,9 +374,10 @@ class GatewayService(MultiService):
             clock=self.reactor,
             ledger=self.store.ledger,
             stored_message=self.store.get_message,
+            feeder=self.http_feeder,
         )
         resource = HttpApiResource(core, AccountLookup(self.gateway, self.reactor), limits, guard, self.reactor)
-        site = Site(resource)
+        site = CustomerSite(resource)  # type: ignore[no-untyped-call]
         site.displayTracebacks = False
         self.http_endpoint = serverFromString(self.reactor, api.listen)
         self.http_service = StreamServerEndpointService(self.http_endpoint, site)
@@ -374,6 +404,37 @@ class GatewayService(MultiService):
     def _open_account(self, system_id: str, unit: str, initial: int, now: float) -> list[Write]:
         """A new account's wallet, and what stores it (at start, on reload, through the admin API)."""
         return open_account_writes(self.wallets, system_id, unit, initial, now)
+
+    def _stored_http(self, account: AccountConfig, settings: str) -> AccountHttp:
+        """The HTTP access a configured account's stored row holds ({"http": {...}})."""
+        try:
+            overlay = json.loads(settings)["http"]
+            return account_from_json({**account_to_json(account), "http": overlay}).http
+        except (ValueError, KeyError, TypeError) as err:
+            where = str(self.config.store.path)
+            raise ConfigError(f"{where}: stored HTTP access of account {account.system_id}: {err}") from None
+
+    def _with_http_override(self, account: AccountConfig) -> AccountConfig:
+        http = self._http_overrides.get(account.system_id)
+        return account if http is None else dataclasses.replace(account, http=http)
+
+    def set_http_access(self, system_id: str, http: AccountHttp) -> Deferred[None]:
+        """The admin API changed an account's HTTP access: stored (a configured account keeps only
+        this part in the store, over its file's), then in force."""
+        state = self.accounts.get(system_id)
+        assert state is not None
+        account = dataclasses.replace(state.config, http=http)
+        if system_id in self.config.accounts:
+            settings = json.dumps({"http": http_json(http)}, ensure_ascii=False, sort_keys=True)
+        else:
+            settings = json.dumps(account_to_json(account), ensure_ascii=False, sort_keys=True)
+
+        def stored(_: None) -> None:
+            if system_id in self.config.accounts:
+                self._http_overrides[system_id] = http
+            self.accounts.update(account)
+
+        return self.committer.write([AccountSettingsSet(system_id, settings)]).addCallback(stored)
 
     def _stored_account(self, stored: StoredAccount) -> AccountConfig:
         return account_from_stored(stored.settings, stored.system_id, str(self.config.store.path))
@@ -444,6 +505,7 @@ class GatewayService(MultiService):
             else:
                 new, text = parse(shared, self.config.source, copies), None
             new = self.listening.shape(new)
+            new = dataclasses.replace(new, accounts={k: self._with_http_override(a) for k, a in new.accounts.items()})
             plan = plan_reload(
                 self.config,
                 new,
@@ -515,6 +577,8 @@ class GatewayService(MultiService):
                 self.http_reports.add(delivery)
             else:
                 self.deliveries.add(delivery)
+        if self.http_feeder is not None:
+            self.http_feeder.resume()
         self._schedule_outages()
         self.outbinder.start()
         log.info(
@@ -541,6 +605,8 @@ class GatewayService(MultiService):
                 timer.cancel()
         for link in self.carriers.values():
             link.stop()
+        if self.http_feeder is not None:
+            self.http_feeder.stop()
         self.gateway.stop()
         if self.cluster is not None:
             await self.cluster.stop()

@@ -273,6 +273,16 @@ class AdminClient:
             body["operator"] = operator
         return cast(Topup, self.request("POST", f"/api/accounts/{self._id(system_id)}/topups", body))
 
+    def http_access(self, system_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("GET", f"/api/accounts/{self._id(system_id)}/http"))
+
+    def set_http_fronts(self, system_id: str, fronts: list[str]) -> dict[str, Any]:
+        path = f"/api/accounts/{self._id(system_id)}/http/fronts"
+        return cast(dict[str, Any], self.request("POST", path, {"fronts": fronts}))
+
+    def new_api_secret(self, system_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("POST", f"/api/accounts/{self._id(system_id)}/http/secret", {}))
+
     def ledger(self, system_id: str) -> Ledger:
         return cast(Ledger, self.request("GET", f"/api/accounts/{self._id(system_id)}/ledger"))
 

@@ -230,6 +230,16 @@ COMMANDS: tuple[Command, ...] = (
             )),
     Command(("account", "ledger"), "an account's ledger entries",
             shown(lambda c, a: c.ledger(a.system_id), render.show_ledger), (ACCOUNT_ID,)),
+    Command(("account", "http"), "an account's access to the customer HTTP interface (fronts, settings)",
+            shown(lambda c, a: c.http_access(a.system_id), render.show_http_access), (ACCOUNT_ID,)),
+    Command(("account", "http-fronts"), "set which HTTP fronts an account may use (none: no HTTP access)",
+            shown(lambda c, a: c.set_http_fronts(a.system_id, a.fronts), render.show_http_access), (
+                ACCOUNT_ID,
+                # No argparse choices: they refuse an empty list; the gateway names a wrong front itself.
+                arg("fronts", nargs="*", metavar="FRONT", help="legacy, jasmin, kannel or v1 (none: no HTTP access)"),
+            )),
+    Command(("account", "new-secret"), "make a new HTTP API secret (md5 sign, v1 token, webhook HMAC); shown once",
+            shown(lambda c, a: c.new_api_secret(a.system_id), render.show_http_access), (ACCOUNT_ID,)),
     Command(("account", "passwd"), "print a password hash for the configuration file", passwd,
             (arg("password", nargs="?", help="prompted for when left out"),), connects=False),
     Command(("account", "suspend"), "suspend an account: unbind its sessions, refuse its binds",

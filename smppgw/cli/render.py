@@ -71,6 +71,15 @@ def show_account(a: AccountDetail) -> None:
     print_fields(fields)
 
 
+def show_http_access(a: dict[str, Any]) -> None:
+    fields = {k: v for k, v in a.items() if k != "api_secret"}
+    fields["fronts"] = ", ".join(a["fronts"]) or "(none: no HTTP access)"
+    print_fields(fields)
+    if "api_secret" in a:
+        # Shown this once: the gateway never answers it again.
+        print(f"\napi_secret: {a['api_secret']}\n(shown once: keep it now; 'account new-secret' replaces it)")
+
+
 def show_account_list(result: AccountList) -> None:
     rows = [
         [

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import AccountConfig, CmppLogin, ConfigError, read_account, system_id_problem
+from . import AccountConfig, AccountHttp, CmppLogin, ConfigError, read_account, system_id_problem
 from .rig import faults_to_dict, outbind_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
@@ -95,7 +95,31 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "scripted_outcomes": account.scripted_outcomes,
         "outbind": None if account.outbind is None else outbind_to_dict(account.outbind),
         "cmpp": None if account.cmpp is None else _cmpp_json(account.cmpp),
+        "http": http_json(account.http),
     }
+
+
+def http_json(http: AccountHttp) -> dict[str, Any]:
+    """``[accounts.ID.http]`` as JSON, in the form the reader takes back (the secret included)."""
+    return {
+        "fronts": list(http.fronts),
+        "api_secret": http.api_secret,
+        "legacy_userid": http.legacy_userid,
+        "legacy_md5_password": http.legacy_md5_password,
+        "allow_loopback_callbacks": http.allow_loopback_callbacks,
+        "report_url": http.report_url,
+        "report_format": http.report_format,
+        "mo_url": http.mo_url,
+        "mo_format": http.mo_format,
+        "mo_pull": http.mo_pull,
+    }
+
+
+def http_settings(http: AccountHttp) -> dict[str, Any]:
+    """The public view of an account's HTTP access: the secret only said to be set, never shown."""
+    settings = http_json(http)
+    settings["api_secret_set"] = bool(settings.pop("api_secret"))
+    return settings
 
 
 def _cmpp_json(login: CmppLogin) -> dict[str, str]:
@@ -122,4 +146,5 @@ def account_settings(account: AccountConfig) -> dict[str, Any]:
         del settings["cmpp"]["secret"]
     if settings["outbind"] is not None:
         del settings["outbind"]["password"]
+    settings["http"] = http_settings(account.http)
     return settings

@@ -439,6 +439,15 @@ class Gateway:
 
     # ---- receipts and MO ----------------------------------------------------------------
 
+    def reserve_message_id(self, account_id: str) -> tuple[str, int]:
+        """An id (in the account's form) and its sequence number for a message accepted now and
+        submitted later under that id (the HTTP interface's batches, fed at the account's pace)."""
+        acct = self.accounts.get(account_id)
+        form = acct.config.message_id_format if acct is not None else "hex"
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        return format_message_id(seq, form), seq
+
     def take_delivery_id(self) -> int:
         """An id for a delivery made outside the core (the HTTP interface's report of a refusal)."""
         return self._take_delivery_id()

@@ -150,9 +150,7 @@ class GatewayRunner:
             return result
         return Submitted(result.message, self.committer.write(result.writes))
 
-    def accept(
-        self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = ""
-    ) -> Accepted | Rejected:
+    def accept(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Accepted | Rejected:
         """One submit of a batch, through the core; its writes wait for ``commit_batch``."""
         result = self.core.submit(account_id, pdu, now, peer)
         if self._effects.pending:  # refusals recorded, an account suspended: before the messages' writes

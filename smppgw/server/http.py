@@ -17,15 +17,15 @@ import ipaddress
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http as web_http
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ..billing.ledger import EntryKind, LedgerEntry, Wallets
 from ..config import AccountConfig
@@ -68,16 +68,18 @@ from ..httpapi.results import (
     SendOutcome,
 )
 from ..httpapi.wire import HttpRequest, HttpResponse, redacted_query
-from ..model import FINAL_STATES, STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
+from ..model import FINAL_STATES, STAT_WORDS, AccountStatus, Message, MessageState
 from ..pipeline.guard import BindGuard
 from ..pipeline.quote import Quote, covers, quote
+from ..protocol import codec
 from ..protocol import pdu as p
 from ..protocol.coding import encode_text, gsm7_encodable
-from ..protocol.constants import ESM_CLASS_RECEIPT, CommandStatus, Tag
+from ..protocol.constants import CommandStatus, Tag
 from ..protocol.smpptime import format_smpp_time
 from ..runtime.committer import GroupCommitter
-from ..runtime.runner import GatewayRunner, Rejected, Submitted
-from ..writes import DeliveryStored, ReportRouteSet, Write
+from ..runtime.runner import GatewayRunner, Rejected
+from ..writes import ReportRouteSet
+from .http_feed import HttpFeeder
 from .http_reports import NONE, PULL, PUSH, AccountPush, HttpReports, Route
 
 log = Logger()
@@ -159,16 +161,6 @@ class _Remembered:
     at: float
 
 
-@dataclass(slots=True)
-class _Send:
-    """One send request on its way through the gateway."""
-
-    accepted: list[Accepted] = field(default_factory=list)
-    refused: list[Refusal] = field(default_factory=list)
-    late: list[tuple[OutboundMessage, int, str]] = field(default_factory=list)  # refused after acceptance
-    commits: list[Deferred[None]] = field(default_factory=list)
-
-
 class HttpGateway:
     """What each typed request does to the gateway, as ``Outcome`` values the fronts render."""
 
@@ -182,8 +174,10 @@ class HttpGateway:
         clock: IReactorTime,
         ledger: Callable[[str], list[LedgerEntry]],
         stored_message: Callable[[str], Message | None],
+        feeder: HttpFeeder,
     ) -> None:
         self._gateway = gateway
+        self._feeder = feeder
         self._wallets = wallets
         self._committer = committer
         self._reports = reports
@@ -231,14 +225,18 @@ class HttpGateway:
 
     # ---- money and quotes ---------------------------------------------------------------
 
-    def _balance(self, account: str, now: float) -> Balance:
+    def _balance(self, account: str, now: float, *, topups: bool = True) -> Balance:
+        """The account's money; ``topups``: with the sum of its top-ups (a read of its whole ledger,
+        so only for the balance questions, never for a send's answer)."""
         state = self._gateway.accounts.get(account)
         wallet = self._wallets.get(account)
         assert state is not None and wallet is not None
         credits = (EntryKind.TOPUP, EntryKind.PACKAGE)
-        topped_up = sum(e.amount for e in self._ledger(account) if e.kind in credits and e.amount > 0)
+        topped_up = sum(e.amount for e in self._ledger(account) if e.kind in credits and e.amount > 0) if topups else 0
         base = self._gateway.prices.price(state.config.rate_plan, "CMCC", now) or 0
-        return Balance(wallet.unit, wallet.balance, topped_up=topped_up, base_price_li=base)
+        # What accepted messages not submitted yet will take is spent already, as far as the client knows.
+        left = wallet.balance - self._feeder.owed(account)
+        return Balance(wallet.unit, left, topped_up=topped_up, base_price_li=base)
 
     def _rate(self, request: RateRequest, now: float) -> RateQuote | ApiError:
         pdu = self._pdu(request.account, OutboundMessage(request.to, request.content), NoReport())
@@ -263,6 +261,10 @@ class HttpGateway:
 
     def _status(self, request: StatusRequest) -> MessageStatus | ApiError:
         message = self._gateway.find(request.message_id) or self._stored_message(request.message_id)
+        waiting = self._feeder.waiting(request.message_id) if message is None else None
+        if waiting is not None and waiting.account == request.account.system_id:
+            # Accepted, not submitted yet (its batch is fed at the account's pace).
+            return MessageStatus(request.message_id, waiting.to, "ACCEPTD", False, task_id=waiting.task_id)
         if message is None or message.account != request.account.system_id:
             return ApiError(Reason.NOT_FOUND)
         state = MessageState(message.state)
@@ -372,93 +374,69 @@ class HttpGateway:
         return Route(PULL, **common)  # type: ignore[arg-type]
 
     async def _send(self, request: SendRequest, peer: str) -> Outcome:
+        """Accept the request whole (its money checked as a whole, every recipient committed as a
+        queued message) and answer; the feeder submits them afterwards, at the account's pace."""
         account = request.account.system_id
         now = self._clock.seconds()
         task_id = self._task_id(now)
-        progress = _Send(refused=list(request.refused))
+        refused = list(request.refused)
         ready: list[tuple[OutboundMessage, p.SubmitSm, Quote]] = []
         for message in request.messages:
             pdu = self._pdu(request.account, message, message.report)
             if isinstance(pdu, ApiError):
-                progress.refused.append(Refusal(message.to, pdu, message.client_ref))
+                refused.append(Refusal(message.to, pdu, message.client_ref))
                 continue
             quoted = quote(self._gateway.core, account, pdu, now)
             if isinstance(quoted, Rejected):
-                progress.refused.append(Refusal(message.to, error_for_status(quoted.status), message.client_ref))
+                refused.append(Refusal(message.to, error_for_status(quoted.status), message.client_ref))
                 continue
             ready.append((message, pdu, quoted))
         wallet = self._wallets.get(account)
-        if wallet is None or not covers(wallet.balance, (q for _, _, q in ready)):
+        owed = self._feeder.owed(account)
+        if wallet is None or (ready and not covers(wallet.balance - owed, (q for _, _, q in ready))):
             # The whole request, or none of it (the legacy 余额不足 answer).
             return error_for_status(CommandStatus.SMPPGW_RNOBALANCE)
-        for message, pdu, _ in ready:
-            await self._submit_one(request, message, pdu, task_id=task_id, peer=peer, progress=progress)
-        results = await gatherResults(progress.commits, consumeErrors=True).addErrback(lambda f: f)
-        if isinstance(results, Failure):
-            log.failure("an HTTP send's commit failed", results)
+        if not ready:
+            return refused[0].error if refused else error_for_status(CommandStatus.ESME_RSYSERR)
+        queued: list[tuple[str, Route]] = []
+        accepted: list[Accepted] = []
+        for message, pdu, quoted in ready:
+            message_id, seq = self._gateway.core.reserve_message_id(account)
+            route = self._route(account, message.report, message, task_id)
+            route = replace(
+                route,
+                to=message.to,
+                pdu=codec.encode(pdu).hex(),
+                peer=peer,
+                seq=seq,
+                cost=quoted.cost,
+                account=account,
+                owner=self._feeder.owner,
+            )
+            queued.append((message_id, route))
+            accepted.append(Accepted(message.to, message_id, quoted.segments, quoted.cost, message.client_ref))
+        try:
+            await self._committer.write([ReportRouteSet(i, account, r.to_json()) for i, r in queued])
+        except Exception:
+            log.failure("an HTTP send's commit failed")
             return error_for_status(CommandStatus.ESME_RSYSERR)
-        if not progress.accepted:
-            return progress.refused[0].error if progress.refused else error_for_status(CommandStatus.ESME_RSYSERR)
-        await self._report_refusals(request, progress, task_id)
+        self._feeder.queue(account, queued)
+        await self._report_refusals(request, refused, task_id)
+        balance = self._balance(account, self._clock.seconds(), topups=False)
         return SendOutcome(
             task_id=task_id,
-            accepted=tuple(progress.accepted),
-            balance=self._balance(account, self._clock.seconds()),
-            refused=tuple(progress.refused),
+            accepted=tuple(accepted),
+            balance=balance,
+            refused=tuple(refused),
             scheduled_in_s=request.scheduled_in_s,
         )
 
-    async def _submit_one(
-        self,
-        request: SendRequest,
-        message: OutboundMessage,
-        pdu: p.SubmitSm,
-        *,
-        task_id: int,
-        peer: str,
-        progress: _Send,
-    ) -> None:
-        account = request.account.system_id
-        state = self._gateway.accounts.get(account)
-        rate = state.config.throughput if state is not None else 0.0
-        while True:
-            result = self._gateway.submit(account, pdu, self._clock.seconds(), peer)
-            if not (isinstance(result, Rejected) and result.status == CommandStatus.ESME_RTHROTTLED and rate > 0):
-                break
-            # Accepted as a whole, fed at the account's throughput: wait for the next token.
-            await deferLater(self._clock, 1.0 / rate, lambda: None)
-        if isinstance(result, Rejected):
-            error = error_for_status(result.status, detail=result.reason)
-            progress.refused.append(Refusal(message.to, error, message.client_ref))
-            progress.late.append((message, result.status, result.reason))
-            return
-        assert isinstance(result, Submitted)
-        msg = result.message
-        route = self._route(account, message.report, message, task_id)
-        route = Route(**{**_fields(route), "to": message.to})  # type: ignore[arg-type]
-        self._reports.remember(msg.message_id, route)
-        stored = self._committer.write([ReportRouteSet(msg.message_id, account, route.to_json())])
-        progress.accepted.append(Accepted(message.to, msg.message_id, msg.segments, msg.charge, message.client_ref))
-
-        def committed(_: object) -> None:
-            self._gateway.release(msg)
-
-        def failed(failure: Failure) -> Failure:
-            self._gateway.abort(msg)
-            return failure
-
-        progress.commits.append(
-            gatherResults([result.committed, stored], consumeErrors=True).addCallbacks(committed, failed)
-        )
-
-    async def _report_refusals(self, request: SendRequest, progress: _Send, task_id: int) -> None:
-        """Recipients refused once the request was accepted: a failed report each (GW:<status>)."""
+    async def _report_refusals(self, request: SendRequest, refused: list[Refusal], task_id: int) -> None:
+        """Recipients refused in a request that was accepted: a failed report each (GW:<status>)."""
         account = request.account.system_id
         by_to = {m.to: m for m in request.messages}
-        pending: list[tuple[Delivery, Route]] = []
-        writes: list[Write] = []
-        now = self._clock.seconds()
-        for index, refusal in enumerate(progress.refused):
+        pending = []
+        for index, refusal in enumerate(refused):
             message = by_to.get(refusal.to) or OutboundMessage(refusal.to, Text(""), client_ref=refusal.client_ref)
             report = message.report if refusal.to in by_to else _first_report(request)
             if isinstance(report, NoReport):
@@ -466,34 +444,12 @@ class HttpGateway:
             status = refusal.error.smpp_status or CommandStatus.ESME_RINVDSTADR
             route = self._route(account, report, message, task_id)
             text = message.content.text if isinstance(message.content, Text) else ""
-            route = Route(**{**_fields(route), "status": status, "text": text, "to": refusal.to})  # type: ignore[arg-type]
-            message_id = f"{task_id}-{index}"
-            delivery = Delivery(
-                delivery_id=self._gateway.core.take_delivery_id(),
-                account=account,
-                kind=DeliveryKind.RECEIPT,
-                message_id=message_id,
-                source_addr=refusal.to,
-                source_ton=0,
-                source_npi=1,
-                destination_addr=message.source or request.account.service_number,
-                dest_ton=0,
-                dest_npi=1,
-                esm_class=ESM_CLASS_RECEIPT,
-                data_coding=0,
-                body=b"",
-                state=int(MessageState.REJECTED),
-                err=status & 0xFFF,
-                created_at=now,
-            )
-            self._reports.remember(message_id, route)
-            writes += [ReportRouteSet(message_id, account, route.to_json()), DeliveryStored(delivery)]
-            pending.append((delivery, route))
-        if not writes:
-            return
-        await self._committer.write(writes)
-        for delivery, _ in pending:
-            self._reports.add(delivery)
+            route = replace(route, text=text, to=refusal.to)
+            source = message.source or request.account.service_number
+            pdu = p.SubmitSm(source_addr=source, destination_addr=refusal.to)
+            pending.append(self._feeder.report_refusal(account, f"{task_id}-{index}", route, status, pdu))
+        if pending:
+            await gatherResults(pending, consumeErrors=True)
 
 
 def _fields(route: Route) -> dict[str, object]:
@@ -604,6 +560,15 @@ class HttpApiResource(Resource):
             request.setHeader(name.encode("latin-1"), value.encode("latin-1"))
         request.setHeader(b"content-length", str(len(response.body)).encode())
         return response.body
+
+
+class CustomerSite(Site):
+    """The customer listener's site: no Twisted access log, whose lines carry the raw query string
+    (legacy and Jasmin clients put their passwords there); ``HttpApiResource`` logs each request
+    with the secrets redacted instead."""
+
+    def log(self, request: web_http.Request) -> None:
+        pass
 
 
 def account_push(gateway: GatewayRunner) -> Callable[[str], AccountPush | None]:

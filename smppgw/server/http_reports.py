@@ -55,10 +55,29 @@ class Route:
     status: int = 0  # != 0: a refusal after acceptance (its report carries GW:<status>)
     text: str = ""  # a refusal's text (the message was never stored)
     to: str = ""
+    # Accepted but not submitted yet (a batch fed at the account's pace): the submit_sm's bytes
+    # (hex), the client's address, the reserved id's sequence number and the quoted cost.
+    pdu: str = ""
+    peer: str = ""
+    seq: int = 0
+    cost: int = 0
+    account: str = ""
+    owner: str = ""  # the node (and worker) that accepted it: the one that feeds it after a restart
+
+    @property
+    def queued(self) -> bool:
+        return bool(self.pdu)
 
     def to_json(self) -> str:
+        # A queued route's text starts with '{"q":' (the stores find the queued ones by it).
+        queued = (
+            {"q": self.pdu, "a": self.account, "o": self.owner, "ip": self.peer, "n": self.seq, "c": self.cost}
+            if self.pdu
+            else {}
+        )
         return json.dumps(
             {
+                **queued,
                 "k": self.kind,
                 "f": self.format,
                 "u": self.url,
@@ -92,6 +111,12 @@ class Route:
             status=int(d.get("s", 0)),
             text=str(d.get("txt", "")),
             to=str(d.get("to", "")),
+            pdu=str(d.get("q", "")),
+            peer=str(d.get("ip", "")),
+            seq=int(d.get("n", 0)),
+            cost=int(d.get("c", 0)),
+            account=str(d.get("a", "")),
+            owner=str(d.get("o", "")),
         )
 
     @property
@@ -176,6 +201,13 @@ class HttpReports:
 
     def remember(self, message_id: str, route: Route) -> None:
         self._routes[message_id] = route
+
+    def queued(self) -> dict[str, Route]:
+        """Routes of messages accepted but not submitted yet (to feed again after a restart)."""
+        return {k: r for k, r in self._routes.items() if r.queued}
+
+    def route(self, message_id: str) -> Route | None:
+        return self._routes.get(message_id)
 
     def takes(self, delivery: Delivery) -> bool:
         if delivery.kind is DeliveryKind.MO:

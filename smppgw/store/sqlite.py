@@ -234,6 +234,9 @@ class SqliteStore:
                 # Of messages still owed a receipt: open ones, and those with receipts undelivered.
                 "SELECT message_id, route FROM report_routes WHERE message_id IN "
                 "(SELECT message_id FROM deliveries UNION SELECT message_id FROM messages WHERE final_at IS NULL)"
+                # and those accepted over HTTP but not submitted yet (a batch fed at its pace).
+                " OR route LIKE ?",
+                ('{"q":%',),
             )
         }
         return out

@@ -16,6 +16,7 @@ import pytest_twisted
 from http_clients import Receiver, call, http_port
 from polling import until
 from twisted.internet.threads import deferToThread
+from twisted.logger import globalLogPublisher
 
 from smppgw.cli import main as cli_main
 from smppgw.httpapi.callbacks import SIGNATURE_HEADER, signature_valid
@@ -154,7 +155,8 @@ async def test_curl_posts_gbk_form_data_to_sms_gbk(gateway_factory):
     text_reply = body.decode("gbk")
     reply = {c.tag: c.text or "" for c in ET.fromstring(text_reply.split("?>", 1)[1])}
     assert reply["returnstatus"] == "Success", text_reply
-    messages = gw.service.store.messages(account="demo", limit=1)
+    # Committed as accepted before the reply, submitted right after it.
+    messages = await until(lambda: gw.service.store.messages(account="demo", limit=1), what="the message stored")
     assert messages[0].destination_addr == "13800008888"
     assert messages[0].body.decode("utf-16-be") == text
 
@@ -371,3 +373,89 @@ async def test_bad_input_gets_each_fronts_own_answer(gateway_factory, path, stat
     assert expected in answer.body.decode("utf-8")
     assert gw.service.wallets["demo"].balance == before
     assert gw.service.store.messages(account="demo") == []
+
+
+def paced(text: str) -> str:
+    """The demo account limited to 5 messages/s (its bucket holds 5)."""
+    text = fast(text)
+    return text.replace(
+        "max_binds = 8\nthroughput = 0                   # messages/s; 0 = unlimited",
+        "max_binds = 8\nthroughput = 5",
+        1,
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_is_accepted_whole_fed_at_the_accounts_pace_and_late_refusals_are_reports(gateway_factory):
+    gw = await gateway_factory(paced)
+    base = f"http://127.0.0.1:{await http_port(gw)}"
+    service = gw.service
+    wallet = service.wallets["demo"]
+    before = wallet.balance
+    numbers = [f"138{n:04d}8888" for n in range(12)]
+
+    def send():
+        form = urlencode({**LEGACY, "mobile": ",".join(numbers), "content": "【演示】批量通知"}).encode()
+        return call(f"{base}/sms.aspx?action=send", form, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    started = time.monotonic()
+    sent = await deferToThread(send)
+    reply = legacy_xml(sent.text)
+    # Answered at once for all twelve, far quicker than 12 messages at 5/s could be submitted.
+    assert reply["returnstatus"] == "Success" and reply["successCounts"] == "12", sent.text
+    assert time.monotonic() - started < 1.5
+    assert len(service.store.messages(account="demo", limit=50)) < 12
+    # The reply's balance counts the whole batch as spent, submitted or not.
+    assert int(reply["remainpoint"]) == (before - 12 * PRICE) // PRICE
+    # Refused after acceptance: the account is suspended while the batch is still being fed.
+    service.gateway.suspend("demo", time.time(), "test: suspended mid-batch")
+    await until(lambda: service.http_feeder.backlog() == 0, timeout=10, what="the batch fed")
+    service.gateway.reinstate("demo", "test")
+    charged = len(service.store.messages(account="demo", limit=50))
+    assert 0 < charged < 12
+
+    def pull():
+        return call(f"{base}/statusApi.aspx?" + urlencode({"action": "query", **LEGACY}))
+
+    boxes: list[dict[str, str]] = []
+
+    async def pulled_all() -> bool:
+        answer = await deferToThread(pull)
+        root = ET.fromstring(answer.body)
+        boxes.extend({c.tag: c.text or "" for c in box} for box in root.findall("statusbox"))
+        return len(boxes) >= 12
+
+    await until(pulled_all, timeout=15, what="twelve reports")
+    assert sorted(b["mobile"] for b in boxes) == sorted(numbers)  # one report per recipient, none lost
+    assert {b["taskid"] for b in boxes} == {reply["taskID"]}
+    refused = [b for b in boxes if b["status"] == "20"]
+    assert len(refused) == 12 - charged
+    assert {b["errorcode"] for b in refused} == {"GW:0406"}
+    assert {b["errorcode"] for b in boxes if b["status"] == "10"} == {"DELIVRD"}
+    # Only what was submitted is charged.
+    assert wallet.balance == before - charged * PRICE
+    code = await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg])
+    assert code == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_password_or_secret_reaches_the_log(gateway_factory):
+    gw = await gateway_factory(fast)
+    base = f"http://127.0.0.1:{await http_port(gw)}"
+    logged: list[str] = []
+
+    def observe(event) -> None:
+        logged.append(repr(event))
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        # Passwords in the query string, as legacy and Jasmin clients send them, and a v1 token.
+        await deferToThread(call, f"{base}/sms.aspx?" + urlencode({"action": "overage", **LEGACY}))
+        await deferToThread(call, f"{base}/send?username=demo&password=demo1234&to=13800008888&content=x")
+        await deferToThread(call, f"{base}/v1/balance", None, {"Authorization": "Bearer demo-api-secret"})
+        await deferToThread(call, f"{base}/sms.aspx?action=overage&account=demo&password=wrongpass")
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert logged  # the requests were logged, redacted
+    for secret in ("demo1234", "demo-api-secret", "wrongpass"):
+        assert not any(secret in line for line in logged), secret

@@ -564,6 +564,22 @@ def test_the_report_routes_of_undelivered_receipts_outlive_a_restart(subject: Su
         store.close()
 
 
+def test_routes_of_messages_accepted_but_not_submitted_are_recovered_until_rewritten(
+    subject: Subject, store: Store
+) -> None:
+    """An HTTP batch's queued messages have no message row yet: their routes (text starting
+    '{"q":') come back at load; once rewritten without the queue part (submitted), they do not."""
+    funded(store)
+    queued = '{"q":"00","a":"acme","ip":"","n":7,"c":45,"k":"pull"}'
+    store.apply([ReportRouteSet("m-queued", "acme", queued), ReportRouteSet("m-fed", "acme", queued)])
+    store.apply([ReportRouteSet("m-fed", "acme", '{"k":"pull"}')])
+    store, recovered = restart(subject, store)
+    try:
+        assert recovered.report_routes == {"m-queued": queued}
+    finally:
+        store.close()
+
+
 def test_an_sqlite_database_made_before_report_routes_opens_and_gains_them(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old = SqliteStore(path)

@@ -242,6 +242,39 @@ async def test_top_up_an_account(gateway: RunningGateway, browser: Any) -> None:
     assert gateway.service.wallets["demo2"].balance == 1_012_500
 
 
+@pytest_twisted.ensureDeferred
+async def test_http_access_fronts_and_a_new_api_secret(gateway: RunningGateway, browser: Any) -> None:
+    await deferToThread(log_in, browser, gateway)
+
+    def set_fronts() -> str:
+        go(browser, "accounts")
+        wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, '#iface-account option[value="demo2"]')))
+        Select(browser.find_element(By.ID, "iface-account")).select_by_value("demo2")
+        box = '#iface-fronts input[value="v1"]'
+        wait(browser, ec.element_located_to_be_selected((By.CSS_SELECTOR, box)))
+        for front in ("jasmin", "kannel", "v1"):
+            browser.find_element(By.CSS_SELECTOR, f'#iface-fronts input[value="{front}"]').click()
+        browser.find_element(By.ID, "iface-save").click()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "iface-result"), "may use"))
+        text: str = browser.find_element(By.ID, "iface-result").text
+        return text
+
+    assert await deferToThread(set_fronts) == "demo2 may use: legacy"
+    assert gateway.service.accounts.get("demo2").config.http.fronts == ("legacy",)
+
+    def new_secret() -> str:
+        click(browser, "#iface-new-secret")
+        wait(browser, ec.alert_is_present())
+        browser.switch_to.alert.accept()
+        wait(browser, ec.text_to_be_present_in_element((By.ID, "iface-result"), "shown once"))
+        text: str = browser.find_element(By.ID, "iface-result").text
+        return text
+
+    shown = await deferToThread(new_secret)
+    secret = shown.rsplit(": ", 1)[1]
+    assert len(secret) >= 32 and gateway.service.accounts.get("demo2").config.http.api_secret == secret
+
+
 def _ucs2(text: str) -> dict[str, Any]:
     return {"text": text.encode("utf-16-be"), "data_coding": 8}
 

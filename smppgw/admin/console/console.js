@@ -228,12 +228,55 @@ async function refreshAccounts() {
       class: `status-toggle ${a.status === "active" ? "danger" : "good"}`,
       onclick: (event) => setStatus(event.target, a.system_id, a.status === "active" ? "suspend" : "reinstate"),
     }, a.status === "active" ? "Suspend" : "Reinstate")))));
-  const select = $("#topup-account");
-  const chosen = select.value;
   const ids = accounts.map((a) => a.system_id);
-  if ([...select.options].map((o) => o.value).join() !== ids.join()) {
-    select.replaceChildren(...ids.map((id) => el("option", { value: id }, id)));
-    if (ids.includes(chosen)) select.value = chosen;
+  for (const select of [$("#topup-account"), $("#iface-account")]) {
+    const chosen = select.value;
+    if ([...select.options].map((o) => o.value).join() !== ids.join()) {
+      select.replaceChildren(...ids.map((id) => el("option", { value: id }, id)));
+      if (ids.includes(chosen)) select.value = chosen;
+      if (select.id === "iface-account") await loadHttpAccess();
+    }
+  }
+}
+
+function showHttpAccess(access) {
+  for (const box of document.querySelectorAll("#iface-fronts input")) box.checked = access.fronts.includes(box.value);
+  $("#iface-secret-state").textContent = access.api_secret_set ? "An API secret is set (never shown again)." : "No API secret yet.";
+}
+
+async function loadHttpAccess() {
+  const account = $("#iface-account").value;
+  if (account) showHttpAccess(await api("GET", `/api/accounts/${encodeURIComponent(account)}/http`));
+}
+
+async function saveHttpFronts(event) {
+  event.preventDefault();
+  const result = $("#iface-result");
+  const account = $("#iface-account").value;
+  const fronts = [...document.querySelectorAll("#iface-fronts input:checked")].map((box) => box.value);
+  try {
+    showHttpAccess(await api("POST", `/api/accounts/${encodeURIComponent(account)}/http/fronts`, { fronts }));
+    result.className = "ok";
+    result.textContent = `${account} may use: ${fronts.join(", ") || "no HTTP front"}`;
+  } catch (err) {
+    result.className = "bad";
+    result.textContent = err.message;
+  }
+}
+
+async function newApiSecret() {
+  const result = $("#iface-result");
+  const account = $("#iface-account").value;
+  if (!confirm(`Make a new API secret for ${account}? Its clients must switch to it: the old one stops working now.`)) return;
+  try {
+    const answer = await api("POST", `/api/accounts/${encodeURIComponent(account)}/http/secret`, {});
+    showHttpAccess(answer);
+    result.className = "ok";
+    // Shown this once: the gateway never answers it again.
+    result.textContent = `New API secret of ${account} (copy it now, it is shown once): ${answer.api_secret}`;
+  } catch (err) {
+    result.className = "bad";
+    result.textContent = err.message;
   }
 }
 
@@ -362,6 +405,9 @@ async function refreshIncidents() {
 $("#login-form").addEventListener("submit", login);
 $("#logout").addEventListener("click", () => showLogin(""));
 $("#topup-form").addEventListener("submit", topup);
+$("#iface-form").addEventListener("submit", saveHttpFronts);
+$("#iface-account").addEventListener("change", () => loadHttpAccess().catch((err) => { $("#iface-result").textContent = err.message; }));
+$("#iface-new-secret").addEventListener("click", newApiSecret);
 $("#search-form").addEventListener("submit", (e) => search(e).catch((err) => { $("#history-hint").textContent = err.message; }));
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 window.addEventListener("resize", () => state.view === "overview" && tick(true));

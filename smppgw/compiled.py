@@ -10,7 +10,16 @@ from typing import Final
 
 # Relative to the smppgw package.  Pure modules only (no Twisted, no I/O), all mypy --strict.
 # Not protocol.events: it holds only dataclasses, whose generated methods mypyc leaves interpreted.
-HOT_MODULES: Final[tuple[str, ...]] = ("protocol.codec", "protocol.framing", "protocol.pdu", "protocol.session")
+HOT_MODULES: Final[tuple[str, ...]] = (
+    "protocol.codec",
+    "protocol.framing",
+    "protocol.pdu",
+    "protocol.session",
+    "pipeline.gateway",
+    "pipeline.compliance",
+    "pipeline.accounts",
+    "carriers.model",
+)
 
 
 def compiled_modules() -> list[str]:

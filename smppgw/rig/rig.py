@@ -16,6 +16,7 @@ from ..model import Delivery, Message
 from ..pipeline.accounts import AccountBook
 from ..protocol import pdu as p
 from ..server.hooks import HostedConnection, WireTap
+from .cmpp import CmppRig
 from .faults import FaultInjector
 from .receipts import ReceiptShaper
 from .scenario import parse_scenario
@@ -60,6 +61,10 @@ class Rig:
         self.receipts = ReceiptShaper(clock, find_message)
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
         self.scorecards = Scorecards(config.scorecard)
+        # The same faults and scorecards on the CMPP listener's connections (its hooks).
+        self.cmpp = CmppRig(
+            clock, random.Random(f"{config.seed}:cmpp-faults"), self.faults, self.scorecards, config.cmpp.window
+        )
         self._cards: dict[HostedConnection, Scorecard] = {}
         for state in accounts:
             self.account_added(state.config)

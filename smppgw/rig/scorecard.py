@@ -346,13 +346,23 @@ class Scorecards:
         """Session ids start here (each worker of ``serve --workers`` numbers in its own range)."""
         self._next = max(self._next, first)
 
-    def open(self, peer: str, host: str, now: float, account_of: Callable[[], str | None]) -> Scorecard:
-        card = Scorecard(
+    def open(
+        self,
+        peer: str,
+        host: str,
+        now: float,
+        account_of: Callable[[], str | None],
+        *,
+        kind: type[Scorecard] = Scorecard,
+        rules: ScorecardRules | None = None,
+    ) -> Scorecard:
+        """``kind``: the card class of the connection's protocol; ``rules``: in place of ``self.rules``."""
+        card = kind(
             self._next,
             peer,
             host,
             now,
-            rules=self.rules,
+            rules=rules or self.rules,
             accounts=self._accounts,
             fingerprints=self._fingerprints,
             account_of=account_of,

@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from ...cmpp import packets as pk
 from ...cmpp.account import CmppAccount
+from ...cmpp.codec import HEADER
 from ...cmpp.constants import Result, result_name
 from ...cmpp.events import (
     CancelReceived,
@@ -34,6 +35,7 @@ from ...protocol import pdu as p
 from ...protocol.constants import CommandStatus
 from ...routing.numbers import mask_msisdn
 from ...runtime.runner import Rejected, Submitted
+from ..hooks import NO_TAP, WireTap
 from .counters import DayCounters
 from .mapping import (
     local_time,
@@ -58,6 +60,8 @@ class CMPPServerProtocol(Protocol):
 
     def __init__(self, factory: CmppHost, clock: IReactorTime) -> None:
         self.factory = factory
+        self.hooks = factory.hooks
+        self.tap: WireTap = NO_TAP  # the hooks' tap, once accepted
         self.clock = clock
         self.connected_at = clock.seconds()
         self.session = CMPPServerSession(factory.session_config, self._lookup, self.connected_at)
@@ -84,15 +88,17 @@ class CMPPServerProtocol(Protocol):
         if ITCPTransport.providedBy(self.transport):
             self.transport.setTcpNoDelay(True)
         self.factory.connection_opened(self)
+        self.tap = self.hooks.opened(self, self.connected_at)
         self._rearm()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
-        self._handle(self.session.receive_data(data, self.clock.seconds()))
+        self._handle(self.session.receive_data(data, self.clock.seconds(), self.tap.frame_in))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel_timer()
         self._handle_closed(self.session.connection_lost())
         self._release_account("connection closed")
+        self.hooks.ended(self, self.clock.seconds())
         self.factory.connection_closed(self)
 
     def close(self) -> None:
@@ -106,6 +112,13 @@ class CMPPServerProtocol(Protocol):
     def _flush(self) -> None:
         data = self.session.data_to_send()
         if data and self.transport is not None:
+            if self.tap is not NO_TAP:
+                now = self.clock.seconds()
+                at = 0
+                while at < len(data):  # the session emits whole packets only
+                    size = HEADER.unpack_from(data, at)[0]
+                    self.tap.frame_out(data[at : at + size], now)
+                    at += size
             self.transport.write(data)
 
     # ---- timer ------------------------------------------------------------------------
@@ -189,6 +202,7 @@ class CMPPServerProtocol(Protocol):
             layout="3.0" if event.version == 0x30 else "2.0",
         )
         self.factory.session_bound(self)
+        self.hooks.connected(self, self.clock.seconds())
 
     def _release_account(self, why: str) -> None:
         if self.account is None:
@@ -225,6 +239,11 @@ class CMPPServerProtocol(Protocol):
         counters.mt_tlusr += destinations
         if not destinations:
             self.session.respond_submit(seq, 0, now, Result.BAD_DEST_TERMINAL_ID)
+            return
+        forced = self.hooks.refuse_submit(self, submit)
+        if forced is not None:  # a rig fault: answered before the pipeline, nothing charged
+            counters.mt_fl += destinations
+            self.session.respond_submit(seq, 0, now, forced)
             return
         # An empty Src_Id (pycmpp sends none) is the account's service code.
         source = submit.src_id or login.service_code
@@ -265,7 +284,8 @@ class CMPPServerProtocol(Protocol):
         counters.mt_fl += len(failures)
         if not self.session.closed:
             if stored:
-                self.session.respond_submit(seq, first, now)
+                if not self.hooks.hold_submit_resp(self, seq, first, Result.OK):
+                    self.session.respond_submit(seq, first, now)
             else:
                 status = gateway.commit_failed_status(failures[0].value)
                 self.session.respond_submit(seq, 0, now, result_of(status))
@@ -379,6 +399,15 @@ class CMPPServerProtocol(Protocol):
         if delivery.kind == DeliveryKind.MO and self.account is not None:
             self.factory.counters.of(self.account, self._day(self.clock.seconds()), "").mo_fl += 1
         self.factory.deliveries.failed(delivery)
+
+    # ---- what the hooks may ask (smppgw.server.cmpp.hooks.CmppConnection) ----------------
+
+    def respond_submit_now(self, sequence_id: int, msg_id: int, result: int) -> None:
+        if self.session.closed:
+            return
+        self.session.respond_submit(sequence_id, msg_id, self.clock.seconds(), result)
+        self._flush()
+        self._rearm()
 
     # ---- operator actions -------------------------------------------------------------
 

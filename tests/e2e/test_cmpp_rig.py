@@ -7,6 +7,7 @@ import time
 
 import pytest_twisted
 from cmpp_socket_client import logged_in
+from test_cli_admin import conn, run_cli
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
 
@@ -146,12 +147,13 @@ async def test_a_scenario_throttles_a_carrier_and_sets_faults_on_cmpp_sessions(g
 
 
 @pytest_twisted.ensureDeferred
-async def test_the_scorecard_grades_cmpp_sessions_in_cmpp_terms(gateway):
+async def test_the_scorecard_grades_cmpp_sessions_in_cmpp_terms(gateway, capsys):
     def run():
         before = set(cmpp_session_ids(gateway))
         good = logged_in(gateway.cmpp_port)
         good.submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",), registered_delivery=0)
         (good_id,) = set(cmpp_session_ids(gateway)) - before
+        listed = run_cli(["session", "list", *conn(gateway)])
         good.terminate()
         bad = logged_in(gateway.cmpp_port)
         (bad_id,) = set(cmpp_session_ids(gateway)) - before - {good_id}
@@ -166,9 +168,16 @@ async def test_the_scorecard_grades_cmpp_sessions_in_cmpp_terms(gateway):
         live = api(gateway, "GET", f"/api/sessions/{bad_id}/scorecard")[1]
         bad.close()  # without TERMINATE
         api(gateway, "DELETE", "/api/accounts/demo/faults")
-        return good_id, bad_id, results, live, ended_scorecard(gateway, good_id), ended_scorecard(gateway, bad_id)
+        good_card = ended_scorecard(gateway, good_id)
+        printed = run_cli(["session", "scorecard", str(good_id), *conn(gateway)])
+        return good_id, bad_id, results, live, good_card, ended_scorecard(gateway, bad_id), listed + printed
 
-    good_id, bad_id, results, live, good, bad = await deferToThread(run)
+    good_id, bad_id, results, live, good, bad, codes = await deferToThread(run)
+    out = capsys.readouterr().out
+    assert codes == 0
+    [row] = [line.split() for line in out.splitlines() if line.split()[-1:] == [str(good_id)]]
+    assert row[:2] == ["demo", "cmpp"]  # session list: ACCOUNT BIND ... ID
+    assert f"session {good_id} (demo from 127.0.0.1:" in out and "clean, terminated by the client" in out
     assert isinstance(good_id, int) and isinstance(bad_id, int)
     assert set(results) == {Result.FLOW_CONTROL}
     assert live["open"] and live["protocol"] == "cmpp" and live["account"] == "demo"

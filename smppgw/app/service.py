@@ -251,6 +251,7 @@ class GatewayService(MultiService):
             clock=reactor,
             utc_offset_minutes=config.utc_offset_minutes,
             first_sequence=core.next_message_seq,
+            hooks=self.rig.cmpp,
         )
         self.cmpp_service: StreamServerEndpointService | None = None
         if config.cmpp.listen:

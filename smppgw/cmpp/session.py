@@ -14,6 +14,7 @@ still waiting, or was answered within the last N * T, is a duplicate (Result 3).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -207,7 +208,10 @@ class CMPPServerSession:
 
     # ---- input ------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float) -> list[Event]:
+    def receive_data(
+        self, data: bytes, now: float, frame_in: Callable[[bytes, float], None] | None = None
+    ) -> list[Event]:
+        """``frame_in`` sees each whole packet cut from the stream before it is decoded (a tap)."""
         if self.closed:
             return []
         self._frames.feed(data)
@@ -223,6 +227,8 @@ class CMPPServerSession:
             if frame is None:
                 break
             self._last_rx = now
+            if frame_in is not None:
+                frame_in(frame, now)
             try:
                 packet = decode(frame, self.version)
             except CmppDecodeError as err:

@@ -17,6 +17,14 @@ every key optional::
     split_bytes = 3            # what the gateway sends goes out in TCP segments of 3 octets
     pause_reading_s = 10       # the gateway reads nothing from the binds for 10 s from now
     slow_read_bytes_per_s = 200  # ... and then reads at most 200 octets a second from each
+    cmpp_result_percent = 10   # CMPP only: share of SUBMITs answered with Result cmpp_result
+    cmpp_result = 13           # ... (nothing accepted, nothing charged)
+    cmpp_drop_after_s = 20     # CMPP only: the gateway drops each session this long after its CONNECT
+
+Over CMPP (no bind types there, so only faults for every bind apply): throttled_percent and
+msgqful_percent answer Result 8, syserr_percent the vendor Result 107, resp_delay_s and
+drop_resp_percent hold or drop SUBMIT_RESPs, unbind_after_s sends CMPP_TERMINATE that long after
+the CONNECT; the other keys are SMPP only.
 
 Faults real carriers have (see the README's "Faults real carriers have")::
 
@@ -63,11 +71,16 @@ class BindFaults:
     stale_bind_timeout_s: float = 60.0
     congestion_state: bool = False
     per_bind_outcomes: bool = False
+    cmpp_result_percent: float = 0.0
+    cmpp_result: int = 0
+    cmpp_drop_after_s: float | None = None
 
 
 _FLAGS = frozenset({"stale_binds", "congestion_state", "per_bind_outcomes"})
-_WHOLE = frozenset({"generic_nack_burst", "split_bytes"})
-_PERCENTS = frozenset({"throttled_percent", "msgqful_percent", "syserr_percent", "drop_resp_percent"})
+_WHOLE = frozenset({"generic_nack_burst", "split_bytes", "cmpp_result"})
+_PERCENTS = frozenset(
+    {"throttled_percent", "msgqful_percent", "syserr_percent", "drop_resp_percent", "cmpp_result_percent"}
+)
 
 
 def faults_from_dict(data: Mapping[str, object], where: str) -> BindFaults:
@@ -97,6 +110,10 @@ def faults_from_dict(data: Mapping[str, object], where: str) -> BindFaults:
     faults = BindFaults(**values)  # type: ignore[arg-type]
     if faults.throttled_percent + faults.msgqful_percent + faults.syserr_percent > 100:
         raise SettingError(where, "", "throttled_percent + msgqful_percent + syserr_percent must be at most 100")
+    if faults.cmpp_result > 255:
+        raise SettingError(where, "cmpp_result", "must be a CMPP Result from 1 to 255")
+    if faults.cmpp_result_percent and not faults.cmpp_result:
+        raise SettingError(where, "cmpp_result", "must be given (1 to 255) with cmpp_result_percent")
     return faults
 
 

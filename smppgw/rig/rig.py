@@ -19,6 +19,7 @@ from ..protocol import pdu as p
 from ..protocol.constants import INTERFACE_VERSION_50, CommandStatus, Tag
 from ..server.hooks import HostedConnection, WireTap
 from .certification import Certifications
+from .cmpp import CmppRig
 from .congestion import Load, bucket_tokens_at, congestion_state
 from .draws import BindDraws
 from .faults import FaultInjector
@@ -89,6 +90,10 @@ class Rig:
         self.outbinds = OutbindTargets()  # where the gateway outbinds to (smppgw.rig.outbind)
         self.draws = draws if draws is not None else BindDraws(config.seed)
         self._per_bind_everywhere = config.per_bind_outcomes
+        # The same faults and scorecards on the CMPP listener's connections (its hooks).
+        self.cmpp = CmppRig(
+            clock, random.Random(f"{config.seed}:cmpp-faults"), self.faults, self.scorecards, config.cmpp.window
+        )
         self._cards: dict[HostedConnection, Scorecard] = {}
         self.certifications = Certifications(clock)
         for state in accounts:

@@ -413,13 +413,18 @@ class Scorecards:
         now: float,
         account_of: Callable[[], str | None],
         probe: Probe | None = None,
+        *,
+        kind: type[Scorecard] = Scorecard,
+        rules: ScorecardRules | None = None,
     ) -> Scorecard:
-        card = Scorecard(
+        """``probe``: what the connection tells (the shell's); ``kind``: the card class of the
+        connection's protocol; ``rules``: in place of ``self.rules``."""
+        card = kind(
             self._next,
             peer,
             host,
             now,
-            rules=self.rules,
+            rules=rules or self.rules,
             accounts=self._accounts,
             fingerprints=self._fingerprints,
             account_of=account_of,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest_twisted
 from cmpp_socket_client import CmppClient, logged_in
 from polling import until
+from test_admin_api import call
 from test_e2e_pipeline import with_fast_rule
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
@@ -307,3 +308,58 @@ async def test_compliance_answers_cmpp_with_its_vendor_results_and_suspension_te
     assert unsigned.result == 101 and signed.result == 0
     assert banned.result == 102 and suspending.result == 102
     assert refused.status == ConnectStatus.BAD_SOURCE_ADDR  # a suspended account cannot log in
+
+
+@pytest_twisted.ensureDeferred
+async def test_mass_send_with_some_destinations_refused_answers_0_and_rejects_only_those(gateway_factory):
+    gw = await gateway_factory(with_fast_rule)
+    opted_out, invalid = "13900007777", "12345"
+    status, _ = await call(gw, "POST", "/api/optouts", {"account": "demo", "numbers": [opted_out]})
+    assert status == 200
+    before = gw.service.wallets["demo"].balance
+    numbers = ("13800008888", opted_out, invalid, "18900008888")
+
+    def run():
+        c = logged_in(gw.cmpp_port)
+        resp = c.submit(msg_src=DEMO_SRC, dest_terminal_ids=numbers, content=b"mass")
+        reports = c.reports(4)
+        c.terminate()
+        return resp, reports
+
+    resp, reports = await deferToThread(run)
+    assert resp.result == 0  # some were taken: the range's first Msg_Id
+    ids = [resp.msg_id + k for k in range(4)]
+    by_id = {r.msg_id: (r.dest_terminal_id, r.stat) for r in reports}
+    assert by_id == {
+        ids[0]: ("13800008888", "DELIVRD"),
+        ids[1]: (opted_out, "REJECTD"),
+        ids[2]: (invalid, "REJECTD"),
+        ids[3]: ("18900008888", "DELIVRD"),
+    }
+    found = [gw.service.gateway.find(MsgId.from_int(i).decimal) for i in ids]
+    assert found[1] is None and found[2] is None  # never accepted, never stored
+    charged = [m.charge for m in (found[0], found[3])]
+    assert charged == [45, 40]
+    await until(lambda: not gw.service.gateway.active, timeout=30)
+    await gw.service.committer.flush()
+    assert gw.service.wallets["demo"].balance == before - 85 + found[0].refunded + found[3].refunded
+    assert await deferToThread(cli_main, ["ledger", "check", "--store", gw.store_arg]) == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_mass_send_with_every_destination_refused_answers_the_first_refusal_and_sends_no_report(
+    gateway_factory,
+):
+    gw = await gateway_factory(with_fast_rule)
+    before = gw.service.wallets["demo"].balance
+
+    def run():
+        c = logged_in(gw.cmpp_port)
+        resp = c.submit(msg_src=DEMO_SRC, dest_terminal_ids=("12345", "99"), content=b"mass")
+        late = c.read_packet(1.0)
+        c.terminate()
+        return resp, late
+
+    resp, late = await deferToThread(run)
+    assert (resp.result, resp.msg_id) == (Result.BAD_DEST_TERMINAL_ID, 0) and late is None
+    assert gw.service.wallets["demo"].balance == before

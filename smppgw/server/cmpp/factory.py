@@ -18,6 +18,7 @@ from ...model import AccountStatus
 from ...runtime.deliveries import DeliveryQueue
 from ...runtime.runner import GatewayRunner
 from .counters import Counters
+from .hooks import NO_CMPP_HOOKS, CmppHooks
 from .ports import Connection
 from .protocol import CMPPServerProtocol
 
@@ -43,12 +44,15 @@ class CMPPServerFactory(ServerFactory):
         clock: IReactorTime,
         utc_offset_minutes: int = 480,
         first_sequence: int = 0,
+        hooks: CmppHooks = NO_CMPP_HOOKS,
     ) -> None:
+        """``hooks``: what rides along with every connection (the test rig's faults and scorecards)."""
         self.gateway = gateway
         self.deliveries = deliveries
         self.config = config
         self.session_config = session_config(config)
         self.clock = clock
+        self.hooks = hooks
         self.utc_offset_minutes = utc_offset_minutes
         # Sequences start where the message counter is, so a restart within a second issues new ids.
         self.msg_ids = MsgIdGenerator(config.gateway_code, first_sequence)
@@ -123,7 +127,8 @@ class CMPPServerFactory(ServerFactory):
                 session = proto.session
                 rows.append(
                     {
-                        "id": f"cmpp-{proto.session_id}",
+                        # The rig's number when there is one: the same ids as SMPP sessions' (scorecards).
+                        "id": proto.tap.session_id or f"cmpp-{proto.session_id}",
                         "protocol": "cmpp",
                         "account": account,
                         "bind_type": "cmpp",

@@ -71,8 +71,15 @@ def result_of(status: int) -> int:
     return _RESULT_OF_STATUS.get(status, NOT_ACCEPTED)
 
 
+_ZONES: dict[int, timezone] = {}
+
+
 def local_time(at: float, utc_offset_minutes: int) -> datetime:
-    return datetime.fromtimestamp(at, timezone(timedelta(minutes=utc_offset_minutes)))
+    # Several calls per message: the zone is made once per offset, not each time.
+    zone = _ZONES.get(utc_offset_minutes)
+    if zone is None:
+        zone = _ZONES[utc_offset_minutes] = timezone(timedelta(minutes=utc_offset_minutes))
+    return datetime.fromtimestamp(at, zone)
 
 
 def submit_sms(submit: pk.Submit, source_addr: str) -> list[p.SubmitSm]:

@@ -11,6 +11,7 @@ from ...cmpp.session import SessionConfig
 from ...runtime.deliveries import DeliveryQueue
 from ...runtime.runner import GatewayRunner
 from .counters import Counters
+from .hooks import CmppHooks
 
 
 class Connection(Protocol):
@@ -26,6 +27,7 @@ class CmppHost(Protocol):
     utc_offset_minutes: int
     msg_ids: MsgIdGenerator
     counters: Counters
+    hooks: CmppHooks
 
     def lookup(self, sp_id: str, peer_host: str) -> CmppAccount | None: ...
 

@@ -13,7 +13,9 @@ from twisted.python.failure import Failure
 
 from ...cmpp import packets as pk
 from ...cmpp.account import CmppAccount
+from ...cmpp.codec import HEADER
 from ...cmpp.constants import Result, result_name
+from ...cmpp.deliveries import status_report
 from ...cmpp.events import (
     CancelReceived,
     CloseConnection,
@@ -34,6 +36,7 @@ from ...protocol import pdu as p
 from ...protocol.constants import CommandStatus
 from ...routing.numbers import mask_msisdn
 from ...runtime.runner import Rejected, Submitted
+from ..hooks import NO_TAP, WireTap
 from .counters import DayCounters
 from .mapping import (
     local_time,
@@ -58,6 +61,8 @@ class CMPPServerProtocol(Protocol):
 
     def __init__(self, factory: CmppHost, clock: IReactorTime) -> None:
         self.factory = factory
+        self.hooks = factory.hooks
+        self.tap: WireTap = NO_TAP  # the hooks' tap, once accepted
         self.clock = clock
         self.connected_at = clock.seconds()
         self.session = CMPPServerSession(factory.session_config, self._lookup, self.connected_at)
@@ -65,6 +70,9 @@ class CMPPServerProtocol(Protocol):
         self._in_flight: dict[int, Delivery] = {}  # our DELIVER's Sequence_Id -> the delivery it carries
         self._parts_left: dict[int, int] = {}  # delivery id -> its DELIVERs not acknowledged yet
         self._waiting: deque[tuple[Delivery, pk.Deliver]] = deque()  # DELIVERs beyond the window
+        # REJECTD reports of destinations a mass send's pipeline refused: never stored (nothing was
+        # accepted for them), sent once after the SUBMIT_RESP.
+        self._rejections: deque[pk.Deliver] = deque()
         self.peer_host = ""
         self.peer = ""
         self.session_id = 0
@@ -84,15 +92,17 @@ class CMPPServerProtocol(Protocol):
         if ITCPTransport.providedBy(self.transport):
             self.transport.setTcpNoDelay(True)
         self.factory.connection_opened(self)
+        self.tap = self.hooks.opened(self, self.connected_at)
         self._rearm()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
-        self._handle(self.session.receive_data(data, self.clock.seconds()))
+        self._handle(self.session.receive_data(data, self.clock.seconds(), self.tap.frame_in))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel_timer()
         self._handle_closed(self.session.connection_lost())
         self._release_account("connection closed")
+        self.hooks.ended(self, self.clock.seconds())
         self.factory.connection_closed(self)
 
     def close(self) -> None:
@@ -106,6 +116,13 @@ class CMPPServerProtocol(Protocol):
     def _flush(self) -> None:
         data = self.session.data_to_send()
         if data and self.transport is not None:
+            if self.tap is not NO_TAP:
+                now = self.clock.seconds()
+                at = 0
+                while at < len(data):  # the session emits whole packets only
+                    size = HEADER.unpack_from(data, at)[0]
+                    self.tap.frame_out(data[at : at + size], now)
+                    at += size
             self.transport.write(data)
 
     # ---- timer ------------------------------------------------------------------------
@@ -189,6 +206,7 @@ class CMPPServerProtocol(Protocol):
             layout="3.0" if event.version == 0x30 else "2.0",
         )
         self.factory.session_bound(self)
+        self.hooks.connected(self, self.clock.seconds())
 
     def _release_account(self, why: str) -> None:
         if self.account is None:
@@ -226,17 +244,29 @@ class CMPPServerProtocol(Protocol):
         if not destinations:
             self.session.respond_submit(seq, 0, now, Result.BAD_DEST_TERMINAL_ID)
             return
+        forced = self.hooks.refuse_submit(self, submit)
+        if forced is not None:  # a rig fault: answered before the pipeline, nothing charged
+            counters.mt_fl += destinations
+            self.session.respond_submit(seq, 0, now, forced)
+            return
         # An empty Src_Id (pycmpp sends none) is the account's service code.
         source = submit.src_id or login.service_code
         first = int(self.factory.msg_ids.next(local_time(now, self.factory.utc_offset_minutes), destinations))
-        accepted: list[Submitted] = []
+        accepted: list[tuple[int, Submitted]] = []  # (destination, its message)
         refused: list[Rejected] = []
         for k, sm in enumerate(submit_sms(submit, source)):
             result = gateway.submit(account, sm, now, self.peer_host, message_id=message_id_of(nth(first, k)))
             if isinstance(result, Rejected):
                 refused.append(result)
+                self.log.info(
+                    "CMPP SUBMIT from {account}: destination {k} of {n} refused: {reason}",
+                    account=account,
+                    k=k + 1,
+                    n=destinations,
+                    reason=result.reason or f"status {result.status}",
+                )
             else:
-                accepted.append(result)
+                accepted.append((k, result))
         counters.mt_fl += len(refused)
         if not accepted:
             why = refused[0]
@@ -246,17 +276,24 @@ class CMPPServerProtocol(Protocol):
             )
             return
         # One answer for all destinations, once every accepted one (and its charge) is durable.
-        outcomes = [_outcome(a.committed) for a in accepted]
+        outcomes = [_outcome(a.committed) for _, a in accepted]
         done: Deferred[list[Failure | None]] = gatherResults(outcomes)
-        done.addCallback(self._committed, accepted, seq, first, counters)
+        done.addCallback(self._committed, submit, accepted, first, counters)
 
     def _committed(
-        self, outcomes: list[Failure | None], accepted: list[Submitted], seq: int, first: int, counters: DayCounters
+        self,
+        outcomes: list[Failure | None],
+        submit: pk.Submit,
+        accepted: list[tuple[int, Submitted]],
+        first: int,
+        counters: DayCounters,
     ) -> None:
         gateway = self.factory.gateway
-        stored = [a for a, failure in zip(accepted, outcomes, strict=True) if failure is None]
+        seq = submit.sequence_id
+        stored = [a for (_, a), failure in zip(accepted, outcomes, strict=True) if failure is None]
         failures = [f for f in outcomes if f is not None]
-        for a, failure in zip(accepted, outcomes, strict=True):
+        kept = {k for (k, _), failure in zip(accepted, outcomes, strict=True) if failure is None}
+        for (_, a), failure in zip(accepted, outcomes, strict=True):
             if failure is not None:
                 gateway.abort(a.message)
                 self.log.info("CMPP message {id} not stored: {why}", id=a.message.message_id, why=str(failure.value))
@@ -265,7 +302,10 @@ class CMPPServerProtocol(Protocol):
         counters.mt_fl += len(failures)
         if not self.session.closed:
             if stored:
-                self.session.respond_submit(seq, first, now)
+                if not self.hooks.hold_submit_resp(self, seq, first, Result.OK):
+                    self.session.respond_submit(seq, first, now)
+                if submit.registered_delivery and len(kept) < len(submit.dest_terminal_ids):
+                    self._reject_others(submit, first, kept, now)
             else:
                 status = gateway.commit_failed_status(failures[0].value)
                 self.session.respond_submit(seq, 0, now, result_of(status))
@@ -273,6 +313,19 @@ class CMPPServerProtocol(Protocol):
             self._rearm()
         for a in stored:
             gateway.release(a.message)
+
+    def _reject_others(self, submit: pk.Submit, first: int, kept: set[int], now: float) -> None:
+        """A mass send answered Result 0 with some destinations refused: each of those gets a
+        REJECTD report under its own Msg_Id of the range, so the SP waits for none of them."""
+        factory = self.factory
+        when = local_time(now, factory.utc_offset_minutes)
+        source = submit.src_id or (self.login.service_code if self.login is not None else "")
+        for k in range(len(submit.dest_terminal_ids)):
+            if k in kept:
+                continue
+            report = status_report(submit, k, nth(first, k), stat="REJECTD", submitted=when, done=when, dest_id=source)
+            self._rejections.append(report.evolve(msg_id=int(factory.msg_ids.next(when))))
+        self._send_waiting()
 
     # ---- QUERY / CANCEL ---------------------------------------------------------------
 
@@ -340,6 +393,9 @@ class CMPPServerProtocol(Protocol):
     def _send_waiting(self) -> None:
         session = self.session
         now = self.clock.seconds()
+        while self._rejections and session.window_open:
+            session.send_deliver(self._rejections.popleft(), now)
+            self.delivers_sent += 1
         while self._waiting and session.window_open:
             delivery, packet = self._waiting.popleft()
             if delivery.delivery_id not in self._parts_left:
@@ -379,6 +435,15 @@ class CMPPServerProtocol(Protocol):
         if delivery.kind == DeliveryKind.MO and self.account is not None:
             self.factory.counters.of(self.account, self._day(self.clock.seconds()), "").mo_fl += 1
         self.factory.deliveries.failed(delivery)
+
+    # ---- what the hooks may ask (smppgw.server.cmpp.hooks.CmppConnection) ----------------
+
+    def respond_submit_now(self, sequence_id: int, msg_id: int, result: int) -> None:
+        if self.session.closed:
+            return
+        self.session.respond_submit(sequence_id, msg_id, self.clock.seconds(), result)
+        self._flush()
+        self._rearm()
 
     # ---- operator actions -------------------------------------------------------------
 

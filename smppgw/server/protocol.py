@@ -375,7 +375,7 @@ class SMPPServerProtocol(Protocol):
         # An OK answer only once the message and its charge are durable.
         gateway = self.factory.gateway
         observe = self.factory.traffic.observe_submit
-        hold = self.hooks.hold
+        hold, annotate = self.hooks.hold, self.hooks.annotate
         session = self.session
         now = self.clock.seconds()
         released: list[Message] = []
@@ -388,7 +388,7 @@ class SMPPServerProtocol(Protocol):
                 response = resp_cls(sequence_number=seq, message_id=message.message_id)
                 released.append(message)
             if not hold(self, response) and not session.closed:
-                session.respond(response)
+                session.respond(annotate(self, response))  # as respond_now does (e.g. congestion_state)
             observe(now - received)
         self._flush()  # the whole batch's answers in one write
         self._rearm()

@@ -16,6 +16,7 @@ from .carriers import CarrierEndpoints
 from .cluster import cluster_routes
 from .compliance import ComplianceEndpoints
 from .console import ConsoleApi, ConsoleFiles
+from .handsets import HandsetEndpoints
 from .health import Drain, HealthResource
 from .http import AdminResource, Route, operator_of
 from .lockouts import LockoutEndpoints
@@ -65,6 +66,7 @@ def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: 
         *ComplianceEndpoints(node, views).routes(),
         *LockoutEndpoints(node).routes(),
         *RigEndpoints(node.rig, node.accounts).routes(),
+        *HandsetEndpoints(node, node.handsets).routes(),
     ]
     if node.cluster is not None:  # a node of several: GET /api/cluster
         routes += cluster_routes(node.cluster)

@@ -8,7 +8,8 @@ the core's ``next_deadline`` asks for.  The SMPP adapter, the admin API and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -32,7 +33,14 @@ from ..store.ports import CommitRefusedError
 from ..writes import DeliveryStored, LedgerAppended
 from .committer import GroupCommitter
 
-__all__ = ["GatewayRunner", "Rejected", "Submitted"]
+__all__ = ["AcceptedObserver", "GatewayRunner", "Rejected", "Submitted"]
+
+
+class AcceptedObserver(Protocol):
+    """Told of each accepted message once it is committed, whichever front submitted it (the test
+    rig's handset inbox).  ``tlvs``: the submit's own, which the message record does not keep."""
+
+    def accepted(self, message: Message, tlvs: Sequence[p.Tlv], at: float) -> None: ...
 
 
 class Submitted:
@@ -63,8 +71,10 @@ class GatewayRunner:
         *,
         deliver: Callable[[Delivery], None],
         on_suspend: Callable[[str], None],
+        observer: AcceptedObserver | None = None,
     ) -> None:
         self.core = core
+        self._observer = observer
         self.committer = committer
         self.clock = clock
         self._deliver = deliver
@@ -137,7 +147,17 @@ class GatewayRunner:
             self._carry_out()
         if isinstance(result, Rejected):
             return result
-        return Submitted(result.message, self.committer.write(result.writes))
+        committed = self.committer.write(result.writes)
+        if self._observer is not None:
+            committed.addCallback(self._observe, result.message, pdu.tlvs)
+        return Submitted(result.message, committed)
+
+    def _observe(self, _: None, message: Message, tlvs: Sequence[p.Tlv]) -> None:
+        assert self._observer is not None
+        try:
+            self._observer.accepted(message, tlvs, self.clock.seconds())
+        except Exception:  # the message is committed: an observer's fault must not fail its answer
+            self.log.failure("observer of accepted message {id} failed", id=message.message_id)
 
     def release(self, message: Message) -> None:
         """Once the submit_sm_resp is on the wire: the message goes on to its carrier."""

@@ -4,9 +4,12 @@ and a broken one; GET /api/handsets/{number}, ``smppgw handset`` and the console
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +140,19 @@ async def test_the_console_has_a_handsets_page_on_the_api(gateway: RunningGatewa
         "max_parts": 20000,
         "max_bytes": 16777216,
     }
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_readme_example_runs_as_written(gateway: RunningGateway) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The handset's view") :]
+    code = section[section.index("```python\n") + 10 :]
+    code = code[: code.index("```")].replace("2775", str(gateway.smpp_port)).replace("8775", str(gateway.admin_port))
+    out = io.StringIO()
+
+    def run() -> None:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {})
+
+    await deferToThread(run)
+    assert out.getvalue().splitlines() == ["True [1, 2] 【演示】 []"]

@@ -17,6 +17,8 @@ import pytest_twisted
 import smpplib.consts
 import smpplib.gsm
 from conftest import RunningGateway
+from http_clients import call, http_port
+from polling import until
 from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
 
@@ -156,3 +158,21 @@ async def test_the_readme_example_runs_as_written(gateway: RunningGateway) -> No
 
     await deferToThread(run)
     assert out.getvalue().splitlines() == ["True [1, 2] 【演示】 []"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_long_message_sent_over_http_is_in_the_inbox(gateway: RunningGateway) -> None:
+    base = f"http://127.0.0.1:{await http_port(gateway)}"
+    text = "【演示】通过HTTP接口发送的长短信也会出现在手机的收件箱里，" * 4
+    headers = {"Authorization": "Bearer demo-api-secret", "Content-Type": "application/json"}
+    body = json.dumps({"to": "13800138456", "text": text}).encode()
+    answer = await deferToThread(call, f"{base}/v1/messages", body, headers)
+    assert answer.status == 202, answer.text
+
+    def shown() -> list[Any]:
+        messages: list[Any] = get(gateway, "/api/handsets/13800138456")["messages"]
+        return messages
+
+    await until(lambda: bool(gateway.service.handsets.received("8613800138456")), timeout=10)
+    [message] = await deferToThread(shown)
+    assert message["text"] == text and not message["broken"] and message["signature"] == "【演示】"

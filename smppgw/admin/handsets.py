@@ -81,8 +81,8 @@ class HandsetEndpoints:
 
     def numbers(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         rows = [
-            {"msisdn": msisdn, "parts": len(parts), "last_at": iso_time(parts[-1].at, self.offset)}
-            for msisdn, parts in self.inbox.numbers_by_recent()
+            {"msisdn": msisdn, "parts": count, "last_at": iso_time(last, self.offset)}
+            for msisdn, count, last in self.inbox.numbers_by_recent()
         ]
         inbox = self.inbox
         bounds = {"per_number": inbox.per_number, "max_parts": inbox.max_parts, "max_bytes": inbox.max_bytes}

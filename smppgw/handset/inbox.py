@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..model import Message
 from ..protocol.pdu import Tlv
@@ -20,6 +21,33 @@ from .reassembly import ShownMessage, reassemble
 __all__ = ["MAX_BYTES", "MAX_PARTS", "PER_NUMBER", "HandsetInbox"]
 
 PER_NUMBER = 200
+# What an accepted message costs to keep besides its body (the record and its strings).
+_MESSAGE_OVERHEAD = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An accepted message as it came, read into a part only when its number is asked for: the
+    submit path pays for an append, not for parsing."""
+
+    message: Message
+    tlvs: Sequence[Tlv]
+    at: float
+
+    @property
+    def msisdn(self) -> str:
+        return self.message.msisdn
+
+    @property
+    def size(self) -> int:
+        return len(self.message.body) + _MESSAGE_OVERHEAD
+
+    def part(self) -> ReceivedPart:
+        return received(self.message, self.tlvs, self.at)
+
+
+Kept = ReceivedPart | Arrival
+
 MAX_PARTS = 20_000
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -37,10 +65,10 @@ class HandsetInbox:
         self.per_number = per_number
         self.max_parts = max_parts
         self.max_bytes = max_bytes
-        self._numbers: dict[str, deque[ReceivedPart]] = {}
+        self._numbers: dict[str, deque[Kept]] = {}
         # Every part in arrival order, for the overall bounds.  A part its number's bound dropped
         # stays here until it reaches the front (or the queue is compacted), counted in _stale.
-        self._arrivals: deque[ReceivedPart] = deque()
+        self._arrivals: deque[Kept] = deque()
         self._stale = 0
         self.parts = 0
         self.bytes = 0
@@ -49,9 +77,9 @@ class HandsetInbox:
     # ---- what arrives -----------------------------------------------------------------------------
 
     def accepted(self, message: Message, tlvs: Sequence[Tlv], at: float) -> None:
-        self.add(received(message, tlvs, at))
+        self.add(Arrival(message, tlvs, at))
 
-    def add(self, part: ReceivedPart) -> None:
+    def add(self, part: Kept) -> None:
         kept = self._numbers.get(part.msisdn)
         if kept is None:
             kept = self._numbers[part.msisdn] = deque()
@@ -67,7 +95,7 @@ class HandsetInbox:
         if self._stale > max(1024, self.parts):
             self._compact()
 
-    def _forget(self, part: ReceivedPart) -> None:
+    def _forget(self, part: Kept) -> None:
         self.parts -= 1
         self.bytes -= part.size
         self.dropped += 1
@@ -96,14 +124,15 @@ class HandsetInbox:
     def numbers(self) -> int:
         return len(self._numbers)
 
-    def numbers_by_recent(self, limit: int = 500) -> list[tuple[str, tuple[ReceivedPart, ...]]]:
-        """The numbers with parts kept, the one that received last first (at most ``limit``)."""
+    def numbers_by_recent(self, limit: int = 500) -> list[tuple[str, int, float]]:
+        """(number, parts kept, when the last came) of the numbers with parts kept, the one that
+        received last first (at most ``limit``)."""
         latest = sorted(self._numbers.items(), key=lambda item: item[1][-1].at, reverse=True)[:limit]
-        return [(msisdn, tuple(parts)) for msisdn, parts in latest]
+        return [(msisdn, len(parts), parts[-1].at) for msisdn, parts in latest]
 
     def received(self, msisdn: str) -> tuple[ReceivedPart, ...]:
         """The parts kept for the number (E.164 digits), in arrival order."""
-        return tuple(self._numbers.get(msisdn, ()))
+        return tuple(p.part() if isinstance(p, Arrival) else p for p in self._numbers.get(msisdn, ()))
 
     def messages(self, msisdn: str) -> list[ShownMessage]:
         """The number's messages as its phone shows them, in the order they began to arrive."""

@@ -233,3 +233,13 @@ def test_the_inbox_keeps_its_bounds_and_drops_the_oldest(
             assert len(got) <= per_number
             assert list(got) == mine[len(mine) - len(got) :]  # the newest are kept, oldest dropped
     assert inbox.dropped == len(arrivals) - inbox.parts
+
+
+def test_an_accepted_message_is_read_when_its_number_is_asked_for() -> None:
+    inbox = HandsetInbox()
+    inbox.accepted(message(bytes([5, 0, 3, 1, 2, 2]) + ucs2("界"), esm_class=0x40, n=2), (), 2.0)
+    inbox.accepted(message(bytes([5, 0, 3, 1, 2, 1]) + ucs2("世"), esm_class=0x40, n=1), (), 1.0)
+    [shown] = inbox.messages(MSISDN)
+    assert shown.text == "世界" and [p.message_id for p in shown.parts] == ["m1", "m2"]
+    assert inbox.numbers_by_recent() == [(MSISDN, 2, 1.0)]  # ordered by the last arrival, as it came
+    assert inbox.messages("8613900000000") == []

@@ -16,6 +16,7 @@ import pytest
 import pytest_twisted
 import smpplib.consts
 import smpplib.gsm
+from cmpp_socket_client import logged_in
 from conftest import RunningGateway
 from http_clients import call, http_port
 from polling import until
@@ -176,3 +177,30 @@ async def test_a_long_message_sent_over_http_is_in_the_inbox(gateway: RunningGat
     await until(lambda: bool(gateway.service.handsets.received("8613800138456")), timeout=10)
     [message] = await deferToThread(shown)
     assert message["text"] == text and not message["broken"] and message["signature"] == "【演示】"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_long_message_sent_over_cmpp_is_in_the_inbox(gateway: RunningGateway) -> None:
+    text = "您好，这是一条通过CMPP发送的长短信。" * 8
+    body = text.encode("utf-16-be")
+    chunks = [body[i : i + 134] for i in range(0, len(body), 134)]
+
+    def run() -> None:
+        c = logged_in(gateway.cmpp_port)
+        for n, chunk in enumerate(chunks, 1):
+            resp = c.submit(
+                msg_src="900001",
+                dest_terminal_ids=("13800138789",),
+                msg_fmt=8,
+                tp_udhi=1,
+                pk_total=len(chunks),
+                pk_number=n,
+                content=bytes((5, 0, 3, 0x42, len(chunks), n)) + chunk,
+            )
+            assert resp.result == 0
+        c.terminate()
+
+    await deferToThread(run)
+    await until(lambda: len(gateway.service.handsets.received("8613800138789")) == len(chunks), timeout=10)
+    [message] = (await deferToThread(get, gateway, "/api/handsets/13800138789"))["messages"]
+    assert message["text"] == text and message["method"] == "udh8" and not message["broken"]

@@ -47,8 +47,8 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
 
 def start(cmd: list[str], core: int, cwd: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(  # noqa: S603 (our own command lines)
-        ["taskset", "-c", str(core), *cmd],  # noqa: S607 (taskset from PATH, as a user runs it)
+    proc = subprocess.Popen(
+        ["taskset", "-c", str(core), *cmd],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -69,8 +69,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_client(cmd: list[str], core: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(  # noqa: S603 (our own command lines)
-        ["taskset", "-c", str(core), *cmd],  # noqa: S607
+    out = subprocess.run(
+        ["taskset", "-c", str(core), *cmd],
         capture_output=True,
         text=True,
         env=env,

@@ -65,11 +65,17 @@ class ConsoleApi:
                         "window": self.node.factory.receipt_window,
                         "requests_pending": session.pending_requests,
                         "interface_version": f"{session.interface_version >> 4}.{session.interface_version & 0xF}",
+                        "throughput": self._throughput(proto.session_id),
                     }
                 )
         for row in self.node.cmpp_factory.session_rows():
             rows.append({**row, "since": iso_time(row["since"], offset)})
         return Reply(200, {"sessions": rows})
+
+    def _throughput(self, session_id: int | None) -> dict[str, Any] | None:
+        """What bounds the session's throughput now (its scorecard's), None without a scorecard."""
+        card = self.node.rig.scorecards.get(session_id) if session_id is not None else None
+        return None if card is None else card.throughput().to_json()
 
     def search(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
         message_id = query_arg(request, "id")

@@ -10,6 +10,10 @@ DELETE /api/accounts/{id}/faults    stop injecting (every bind type)
 GET    /api/accounts/{id}/receipts  the receipt shape of the account, or null
 POST   /api/accounts/{id}/receipts  set it (keys: see smppgw.rig.receipts), replacing the earlier one
 DELETE /api/accounts/{id}/receipts  back to plain receipts
+GET    /api/accounts/{id}/outbind   where the gateway outbinds to for the account's receipts, or null
+POST   /api/accounts/{id}/outbind   set it ({"address": "host:port", "system_id", "password",
+                                    "retry_min_s", "retry_max_s"}; see smppgw.config.rig)
+DELETE /api/accounts/{id}/outbind   no outbind
 GET    /api/sessions/{id}/scorecard what the client of an SMPP session (live or ended) did wrong
 GET    /api/accounts/{id}/record    whether the account's new sessions are recorded
 POST   /api/accounts/{id}/record    record the account's sessions opened from now on
@@ -24,7 +28,7 @@ from typing import Any
 
 from twisted.web.server import Request
 
-from ..config.rig import faults_from_dict
+from ..config.rig import OutbindTarget, faults_from_dict, outbind_from_dict, outbind_to_dict
 from ..pipeline.accounts import AccountBook
 from ..rig.receipts import shape_from_dict
 from ..rig.recording import export
@@ -50,6 +54,9 @@ class RigEndpoints:
             (b"GET", ("accounts", "*", "receipts"), self.show_receipts),
             (b"POST", ("accounts", "*", "receipts"), self.set_receipts),
             (b"DELETE", ("accounts", "*", "receipts"), self.clear_receipts),
+            (b"GET", ("accounts", "*", "outbind"), self.show_outbind),
+            (b"POST", ("accounts", "*", "outbind"), self.set_outbind),
+            (b"DELETE", ("accounts", "*", "outbind"), self.clear_outbind),
             (b"GET", ("accounts", "*", "faults"), self.show_faults),
             (b"POST", ("accounts", "*", "faults"), self.set_faults),
             (b"DELETE", ("accounts", "*", "faults"), self.clear_faults),
@@ -120,6 +127,33 @@ class RigEndpoints:
         if not self.rig.faults.clear(self._account(params)):
             raise ApiError(404, f"no faults on {params[0]!r}")
         return self._faults_reply(params[0])
+
+    # ---- outbind ------------------------------------------------------------------------------
+
+    def _outbind_reply(self, system_id: str, target: OutbindTarget | None) -> Reply:
+        shown = None
+        if target is not None:
+            shown = outbind_to_dict(target)
+            del shown["password"]  # a secret: never shown
+        return Reply(200, {"account": system_id, "outbind": shown})
+
+    def show_outbind(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = self._account(params)
+        return self._outbind_reply(system_id, self.rig.outbinds.get(system_id))
+
+    def set_outbind(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        system_id = self._account(params)
+        try:
+            target = outbind_from_dict(body, "outbind")
+        except ValueError as err:
+            raise ApiError(400, str(err)) from None
+        self.rig.outbinds.set(system_id, target)
+        return self._outbind_reply(system_id, target)
+
+    def clear_outbind(self, request: Request, params: tuple[str, ...], body: dict[str, Any]) -> Result:
+        if not self.rig.outbinds.clear(self._account(params)):
+            raise ApiError(404, f"no outbind on {params[0]!r}")
+        return self._outbind_reply(params[0], None)
 
     # ---- receipt shapes -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, serverFromString
 from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorThreads,
@@ -36,6 +36,8 @@ from ..pipeline.compliance import Compliance
 from ..pipeline.gateway import Gateway
 from ..pipeline.guard import BindGuard
 from ..pipeline.outcomes import Effects
+from ..rig.draws import BindDraws
+from ..rig.outbind import Outbinder
 from ..rig.rig import Rig, ScenarioGate
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
@@ -158,6 +160,7 @@ class GatewayService(MultiService):
             self._delivered,
             on_receivers=self._receivers_changed if binds else None,
         )
+        self.draws = BindDraws(config.seed)  # the rig's per-bind outcomes, which the carrier links draw from
         self.carriers: dict[str, CarrierLink] = {
             code: self._carrier_link(code, profile, config.seed) for code, profile in parts.profiles.items()
         }
@@ -197,6 +200,8 @@ class GatewayService(MultiService):
             accounts=self.accounts,
             carriers=self.carriers,
             config=config,
+            backlog=self.deliveries.backlog,
+            draws=self.draws,
         )
         if self.listening.first_session_id != 1:
             # Session ids name one session across the workers (the front asks them all for one).
@@ -218,6 +223,13 @@ class GatewayService(MultiService):
             security=security,
             guard=guard,
             hooks=self.rig,
+        )
+        self.outbinder = Outbinder(
+            clock=reactor,
+            targets=self.rig.outbinds,
+            deliveries=self.deliveries,
+            new_connection=lambda: self.factory.buildProtocol(None),
+            connect=lambda host, port, proto: connectProtocol(HostnameEndpoint(reactor, host, port, timeout=5), proto),
         )
         self.smpp_endpoint, smpp_factory = self.listening.smpp(
             self.factory, self._listener(config.listen, config.proxy_protocol)
@@ -289,7 +301,9 @@ class GatewayService(MultiService):
         return compliance
 
     def _carrier_link(self, code: str, profile: CarrierProfile, seed: int) -> CarrierLink:
-        return CarrierLink(profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept)
+        return CarrierLink(
+            profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept, draws=self.draws
+        )
 
     def _build_tls(self) -> None:
         from ..server.tls import load_certificate, tls_factory  # noqa: PLC0415 (pyOpenSSL only when TLS is on)
@@ -510,6 +524,7 @@ class GatewayService(MultiService):
             else:
                 self.deliveries.add(delivery)
         self._schedule_outages()
+        self.outbinder.start()
         log.info(
             "smppgw: {accounts} accounts, {open} messages resumed, {deliveries} deliveries pending",
             accounts=len(self.config.accounts),
@@ -523,6 +538,7 @@ class GatewayService(MultiService):
         return d
 
     async def _stop(self) -> None:
+        self.outbinder.stop()
         for proto in list(self.factory.connections):
             proto.close()
         for cmpp in list(self.cmpp_factory.connections):

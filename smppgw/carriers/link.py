@@ -14,6 +14,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
@@ -21,7 +22,16 @@ from smppgw.model import STAT_WORDS
 
 from .model import CarrierJob, CarrierPlan, CarrierProfile, Outcome, plan, validity_end
 
-__all__ = ["CarrierJob", "CarrierLink", "CarrierLinkStats"]
+__all__ = ["CarrierJob", "CarrierLink", "CarrierLinkStats", "DrawSource"]
+
+
+class DrawSource(Protocol):
+    """Where a message's plan may draw from other than the link's own generator (the test rig's
+    per-bind outcomes, smppgw.rig.draws)."""
+
+    def rng_for(self, message_id: str) -> random.Random | None:
+        """The generator for this message's plan, or None for the link's own."""
+
 
 BUCKET = 0.01  # s: events due within the same 10 ms share one delayed call
 _ACCEPT, _REPORT = 0, 1
@@ -67,8 +77,11 @@ class CarrierLink:
         rng: random.Random,
         on_report: Callable[[str, Outcome, float], None],
         on_accept: Callable[[str, float], None] | None = None,
+        *,
+        draws: DrawSource | None = None,
     ) -> None:
         self._profile = profile
+        self._draws = draws
         self._clock = clock
         self._rng = rng
         self._on_report = on_report
@@ -270,7 +283,9 @@ class CarrierLink:
     def _plan(self, job: CarrierJob, profile: CarrierProfile, now: float) -> CarrierPlan:
         # Validity counts from the client's submission, not from when the job left the queue.
         until = validity_end(profile, job.submitted_at, job.validity_until)
-        return plan(profile, msisdn=job.msisdn, now=now, validity_until=until, rng=self._rng, script=job.script)
+        own = self._draws.rng_for(job.message_id) if self._draws is not None else None
+        rng = self._rng if own is None else own
+        return plan(profile, msisdn=job.msisdn, now=now, validity_until=until, rng=rng, script=job.script)
 
     def _start(self, job: CarrierJob, profile: CarrierProfile, now: float) -> None:
         self._seq += 1

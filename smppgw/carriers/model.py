@@ -31,6 +31,7 @@ __all__ = [
     "Outcome",
     "ScenarioRule",
     "Script",
+    "bind_rng",
     "plan",
     "profile_from_dict",
     "scenario_rules_from_list",
@@ -192,6 +193,13 @@ def plan(
     if report_at > end:
         return CarrierPlan(accept_at, end, _EXPIRED, lost=False)
     return CarrierPlan(accept_at, report_at, outcome, lost=False)
+
+
+def bind_rng(seed: int, bind: str, count: int) -> random.Random:
+    """The generator one message's plan draws from when outcomes are drawn per bind: a function of
+    the gateway's seed, the bind's name and the PDU's count within that bind only, so what one bind
+    gets does not depend on what other binds send, nor in which order."""
+    return random.Random(f"{seed}:bind:{bind}:{count}")
 
 
 def _draw(profile: CarrierProfile, msisdn: str, rng: random.Random) -> tuple[Outcome, float | None]:

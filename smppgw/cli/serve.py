@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import ConfigError, GatewayConfig, default_config_path, load, node_id
+from .limits import raise_descriptor_limit
 
 if TYPE_CHECKING:
     from ..app.service import GatewayService
@@ -36,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..workers.main import supervise  # noqa: PLC0415
 
         return supervise(config_path(args), args, build_parts)
+    descriptors = raise_descriptor_limit()
     try:
         config = load(config_path(args))
         slot = WorkerSlot.parse(args.worker) if args.worker else None
@@ -71,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"admin API on {config.admin.listen}, store {_store_name(config)}",
         flush=True,
     )
+    print(f"smppgw: {descriptors}", flush=True)
     reactor.run()
     return 0
 

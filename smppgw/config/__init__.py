@@ -23,7 +23,7 @@ from ..billing.tariff import Tariff, tariffs_from_toml_table
 from ..carriers.model import CarrierProfile, ScenarioRule, profile_from_dict, scenario_rules_from_list
 from ..cmpp.constants import Version as CmppVersion
 from ..protocol.session import SessionConfig
-from .rig import BindFaults, ScorecardRules, SettingError, faults_from_dict
+from .rig import BindFaults, OutbindTarget, ScorecardRules, SettingError, faults_from_dict, outbind_from_dict
 
 BIND_TYPES = frozenset({"transmitter", "receiver", "transceiver"})
 MESSAGE_ID_FORMATS = frozenset({"hex", "decimal", "uuid"})
@@ -167,6 +167,7 @@ class AccountConfig:
     outside_window: str = "reject"  # a submit outside send_window: "reject" (0x404) or "defer"
     faults: BindFaults | None = None  # protocol faults of the test rig on its binds, from the start
     scripted_outcomes: bool = False  # a message may script its own outcome (#smppgw: directives)
+    outbind: OutbindTarget | None = None  # the client's listener the gateway outbinds to for receipts
     cmpp: CmppLogin | None = None  # None: the account does not log in over CMPP
     http: AccountHttp = field(default_factory=AccountHttp)  # the customer HTTP interface
 
@@ -283,6 +284,7 @@ class GatewayConfig:
     accounts: Mapping[str, AccountConfig] = field(default_factory=dict)
     outages: tuple[Outage, ...] = ()
     seed: int = 1
+    per_bind_outcomes: bool = False  # every account's carrier outcomes drawn per bind (see config.rig)
     utc_offset_minutes: int = 480  # receipt dates: Beijing time
     dc0: str = "gsm7"  # how data_coding 0 is read: "gsm7", "latin1" or "ascii"
     receipt_retry_interval: float = 10.0  # seconds between resends of an unanswered receipt
@@ -334,6 +336,10 @@ class _Where:
 
     def error(self, keys: Sequence[str], problem: str) -> ConfigError:
         line = self.line_of(keys)
+        for outer in range(len(keys) - 1, 1, -1):  # a key inside an inline table: the line of the table's key
+            if line is not None:
+                break
+            line = self.line_of(keys[:outer])
         location = f"{self.path.name}:{line}" if line else self.path.name
         return ConfigError(f"{location}: {'.'.join(keys)}: {problem}")
 
@@ -501,6 +507,7 @@ def _account(r: _Reader, system_id: str) -> AccountConfig:
         outside_window=r.text("outside_window", "reject", frozenset({"reject", "defer"})),
         faults=_faults(r),
         scripted_outcomes=r.flag("scripted_outcomes", False),
+        outbind=_outbind(r),
         cmpp=_cmpp_login(r),
         http=_account_http(r.sub("http")),
     )
@@ -521,6 +528,19 @@ def _faults(r: _Reader) -> BindFaults | None:
         return faults_from_dict(table, "faults")
     except SettingError as err:
         raise r.where.error((*r.keys, "faults", *([err.key] if err.key else [])), err.problem) from None
+
+
+def _outbind(r: _Reader) -> OutbindTarget | None:
+    """An account's ``outbind`` table: address, system_id, password (smppgw.config.rig)."""
+    table = r.get("outbind", None)
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise r.error("outbind", 'must be a table, e.g. { address = "127.0.0.1:2776", system_id = "smppgw" }')
+    try:
+        return outbind_from_dict(table, "outbind")
+    except SettingError as err:
+        raise r.where.error((*r.keys, "outbind", *([err.key] if err.key else [])), err.problem) from None
 
 
 _SP_ID = re.compile(r"\d{6}")
@@ -737,6 +757,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
             )
 
     seed = root.whole("seed", 1)
+    per_bind_outcomes = root.flag("per_bind_outcomes", False)
     utc_offset = root.whole("utc_offset_minutes", 480)
     root.reject_unknown()
     return GatewayConfig(
@@ -757,6 +778,7 @@ def parse(text: str, path: Path, copies: Mapping[str, Path] | None = None) -> Ga
         accounts=accounts,
         outages=tuple(outages),
         seed=seed,
+        per_bind_outcomes=per_bind_outcomes,
         utc_offset_minutes=utc_offset,
         dc0=dc0,
         receipt_retry_interval=receipt_retry,

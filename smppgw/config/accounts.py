@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import AccountConfig, CmppLogin, ConfigError, read_account, system_id_problem
-from .rig import faults_to_dict
+from .rig import faults_to_dict, outbind_to_dict
 
 # The API calls the opening balance "balance"; the configuration (and AccountConfig) "initial_balance".
 BALANCE_ALIAS = "balance"
@@ -93,6 +93,7 @@ def account_to_json(account: AccountConfig) -> dict[str, Any]:
         "outside_window": account.outside_window,
         "faults": None if account.faults is None else faults_to_dict(account.faults),
         "scripted_outcomes": account.scripted_outcomes,
+        "outbind": None if account.outbind is None else outbind_to_dict(account.outbind),
         "cmpp": None if account.cmpp is None else _cmpp_json(account.cmpp),
     }
 
@@ -119,4 +120,6 @@ def account_settings(account: AccountConfig) -> dict[str, Any]:
     del settings["password"]
     if settings["cmpp"] is not None:
         del settings["cmpp"]["secret"]
+    if settings["outbind"] is not None:
+        del settings["outbind"]["password"]
     return settings

@@ -113,6 +113,19 @@ class FaultInjector:
             self._resume_reading(proto)  # a pause armed for another bind type comes back at its next read
         return True
 
+    def for_bind(self, account: str, bind_type: str) -> BindFaults | None:
+        """The faults in force on the account's binds of ``bind_type`` (its own, else those of every bind)."""
+        entries = self._armed.get(account)
+        if not entries:
+            return None
+        armed = entries.get(bind_type) or entries.get("")
+        return None if armed is None else armed.faults
+
+    def of(self, proto: HostedConnection) -> BindFaults | None:
+        """The faults in force on a bound connection."""
+        armed = self._armed_for(proto)
+        return None if armed is None else armed.faults
+
     def _armed_for(self, proto: HostedConnection) -> _Armed | None:
         entries = self._armed.get(proto.account or "")
         if not entries:

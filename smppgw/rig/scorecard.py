@@ -13,7 +13,9 @@ the session's state; so it sees everything the session read, including what it r
 - reconnects within ``backoff_s`` of the same account's previous connection from that address closing;
 - unbind etiquette: the session ended without an unbind / unbind_resp exchange;
 - resubmits after a reconnect: a submit whose octets (all but the sequence number) equal one the
-  account sent on an earlier session within ``resubmit_window_s``.
+  account sent on an earlier session within ``resubmit_window_s``;
+- what bounds the session's throughput (smppgw.rig.throughput), from the same frames' times and
+  what the connection tells (smppgw.rig.linkfacts), live and at the end.
 
 The thresholds are smppgw.config.rig.ScorecardRules, the ``[scorecard]`` section of the configuration.
 """
@@ -31,6 +33,7 @@ from twisted.logger import Logger
 from ..config.rig import ScorecardRules
 from ..protocol.codec import HEADER
 from ..protocol.constants import CommandId, CommandStatus
+from .throughput import Bound, LinkFacts, Tally, bound_of, bound_text
 
 log = Logger()
 C = CommandId
@@ -47,6 +50,10 @@ _MAX_RECORDED = 100_000  # PDUs kept of one recorded session
 
 def _no_account() -> str | None:
     return None
+
+
+Probe = Callable[[], LinkFacts]
+SAMPLE_S = 0.25  # the connection's facts are read at most this often while frames flow
 
 
 class _Account:
@@ -73,7 +80,10 @@ class Scorecard:
         fingerprints: Fingerprints,
         account_of: Callable[[], str | None],
         recorded: frozenset[str] = frozenset(),
+        probe: Probe | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``probe``: reads what the connection tells (the shell's); ``clock``: the time of a live view."""
         self.session_id = session_id
         self.peer = peer
         self._host = host
@@ -112,6 +122,13 @@ class Scorecard:
         self.quick_reconnect = False
         self.resubmits = 0
         self.ending = "open"
+        self.tally = Tally()
+        self.link = LinkFacts()
+        self._probe = probe
+        self._clock = clock
+        self._sampled_at = float("-inf")
+        self._last_frame = now
+        self._at_end: Bound | None = None
 
     # ---- the two directions (smppgw.server.hooks.WireTap) -----------------------------------
 
@@ -120,6 +137,7 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("in", frame, now)
+        self._frame_at(now)
         if cid < 0x80000000:
             self._request_in(cid, seq, frame[16:] if cid in _SUBMITS else b"", now)
         else:
@@ -130,14 +148,31 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("out", frame, now)
+        self._frame_at(now)
         if cid < 0x80000000:
             if cid == C.UNBIND:
                 self._unbind_out = True
             elif cid in _OURS:
                 self.deliver_sent += 1
+                self.tally.deliver_out(seq, now)
             self._ours[seq] = (cid, now)
         else:
             self._response_out(cid, status, seq, now)
+
+    def _frame_at(self, now: float) -> None:
+        self._last_frame = now
+        if now - self._sampled_at >= SAMPLE_S:
+            self.sample(now)
+
+    def sample(self, now: float) -> None:
+        """Read what the connection tells now (its round trip, back-pressure, queued deliveries)."""
+        self._sampled_at = now
+        if self._probe is None:
+            return
+        self.link = link = self._probe()
+        if link.rtt_s is not None:
+            self.tally.rtt_s = link.rtt_s
+        self.tally.paused = link.writes_paused
 
     def _record(self, direction: str, frame: bytes, now: float) -> None:
         assert self.recording is not None
@@ -170,6 +205,7 @@ class Scorecard:
             self._unbind_in = True
         elif cid in _SUBMITS:
             self.submits += 1
+            self.tally.submit_in(seq, now)
             if now < self._throttle_until:
                 if self._in_flight_grace > 0:
                     self._in_flight_grace -= 1
@@ -185,6 +221,7 @@ class Scorecard:
         if command == C.UNBIND:
             self._unbind_resp_in = True
         if command in _OURS:
+            self.tally.deliver_in(seq, now)
             if status != S.ESME_ROK:
                 self.deliver_errors += 1
             if now - at > self._rules.late_s:
@@ -196,6 +233,8 @@ class Scorecard:
             self._unbind_resp_out = True
         if command in _BINDS and status == S.ESME_ROK:
             self._learn_account(now)
+        if command in _SUBMITS:
+            self.tally.submit_out(seq, status in _THROTTLES, now)
         if status in _THROTTLES and (command in _SUBMITS or cid == C.GENERIC_NACK):
             self.throttles += 1
             if now >= self._throttle_until:
@@ -236,6 +275,9 @@ class Scorecard:
         # An ended card is kept for the API (Scorecards.keep of them): it must not keep the session's
         # protocol object alive through the account_of callback.
         self._account_of = _no_account
+        self._probe = None
+        self._clock = None
+        self._at_end = bound_of(self.tally.counters(now), self.link, self._rules.window)
         self._waiting.clear()
         self.deliver_never += sum(1 for command, _ in self._ours.values() if command in _OURS)
         self._ours.clear()
@@ -253,6 +295,15 @@ class Scorecard:
             self._history.closed_at[self._host] = now
 
     # ---- the verdict ---------------------------------------------------------------------------
+
+    def throughput(self, now: float | None = None) -> Bound:
+        """What bounds the session's throughput: up to ``now`` (live), else up to its last frame."""
+        if self._at_end is not None:
+            return self._at_end
+        if now is None:
+            now = self._clock() if self._clock is not None else self._last_frame
+        self.sample(now)
+        return bound_of(self.tally.counters(now), self.link, self._rules.window)
 
     def faults(self) -> list[str]:
         r = self._rules
@@ -311,6 +362,7 @@ class Scorecard:
             },
             "ending": self.ending,
             "rules": asdict(self._rules),
+            "throughput": self.throughput().to_json(),
         }
 
 
@@ -326,14 +378,22 @@ def scorecard_text(card: dict[str, Any]) -> str:
         f"/{card['rules']['window']}, {counts['throttled']} throttled, {counts['enquire_links']} enquire_links",
     ]
     lines += [f"  - {fault}" for fault in card["faults"]]
+    bound = card.get("throughput")
+    if bound is not None:
+        lines.append(f"  {bound_text(bound)}")
+        lines += [f"    {line}" for line in bound["evidence"]]
     return "\n".join(lines)
 
 
 class Scorecards:
     """Every session's scorecard: the live ones and the last ``keep`` that ended."""
 
-    def __init__(self, rules: ScorecardRules | None = None, keep: int = 1000) -> None:
+    def __init__(
+        self, rules: ScorecardRules | None = None, keep: int = 1000, clock: Callable[[], float] | None = None
+    ) -> None:
+        """``clock``: the time of a live card's view (the gateway's; without it, its last frame's)."""
         self.rules = rules or ScorecardRules()
+        self._clock = clock
         self._next = 1
         self._cards: dict[int, Scorecard] = {}
         self._ended: deque[int] = deque()
@@ -346,7 +406,14 @@ class Scorecards:
         """Session ids start here (each worker of ``serve --workers`` numbers in its own range)."""
         self._next = max(self._next, first)
 
-    def open(self, peer: str, host: str, now: float, account_of: Callable[[], str | None]) -> Scorecard:
+    def open(
+        self,
+        peer: str,
+        host: str,
+        now: float,
+        account_of: Callable[[], str | None],
+        probe: Probe | None = None,
+    ) -> Scorecard:
         card = Scorecard(
             self._next,
             peer,
@@ -357,6 +424,8 @@ class Scorecards:
             fingerprints=self._fingerprints,
             account_of=account_of,
             recorded=self.recorded,
+            probe=probe,
+            clock=self._clock,
         )
         self._cards[card.session_id] = card
         self._next += 1

@@ -105,6 +105,15 @@ class ConnectionHooks(Protocol):
     def deliver(self, conn: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         """True when the hook takes over sending ``delivery`` (through ``send_delivery_pdu``, or never)."""
 
+    def binding(self, conn: HostedConnection, bind: p.BindRequest, now: float) -> int:
+        """A bind the gateway would accept: the status to refuse it with instead, or 0 to let it bind."""
+
+    def dropped(self, conn: HostedConnection, account: str, bind_type: str, now: float) -> None:
+        """A bound connection was lost without an unbind (``bind_type``: transmitter, receiver, transceiver)."""
+
+    def annotate(self, conn: HostedConnection, response: p.SubmitSmResp | p.DataSmResp) -> p.Pdu:
+        """The answer to a submission as it is to be sent (with TLVs added, say)."""
+
 
 class _NoTap:
     __slots__ = ()
@@ -148,6 +157,15 @@ class NoHooks:
 
     def deliver(self, conn: HostedConnection, delivery: Delivery, pdu: p.DeliverSm) -> bool:
         return False
+
+    def binding(self, conn: HostedConnection, bind: p.BindRequest, now: float) -> int:
+        return 0
+
+    def dropped(self, conn: HostedConnection, account: str, bind_type: str, now: float) -> None:
+        pass
+
+    def annotate(self, conn: HostedConnection, response: p.SubmitSmResp | p.DataSmResp) -> p.Pdu:
+        return response
 
 
 NO_HOOKS: ConnectionHooks = NoHooks()

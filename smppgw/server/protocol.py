@@ -30,7 +30,7 @@ from ..protocol.events import (
 )
 from ..protocol.multi import fan_out, submit_multi_resp, unsuccessful
 from ..protocol.receipt import deliver_sm, receipt_tlvs
-from ..protocol.session import SessionConfig, SMPPSession
+from ..protocol.session import SessionConfig, SessionState, SMPPSession
 from ..protocol.traffic import Traffic
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner, Rejected, Submitted
@@ -38,6 +38,11 @@ from .backpressure import WriteStall, socket_transport
 from .hooks import NO_TAP, ConnectionHooks, WireTap
 
 S = CommandStatus
+_BIND_TYPE = {
+    SessionState.BOUND_TX: "transmitter",
+    SessionState.BOUND_RX: "receiver",
+    SessionState.BOUND_TRX: "transceiver",
+}
 
 
 class Listener(typing.Protocol):
@@ -106,10 +111,13 @@ class SMPPServerProtocol(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
         self._cancel_timer()
+        bind_type = _BIND_TYPE.get(self.session.state)
         events = self.session.connection_lost()
         for event in events:
             if isinstance(event, ResponseTimedOut):
                 self._delivery_failed(event.request.sequence_number)
+        if bind_type is not None and self.account is not None and self.admitted:
+            self.hooks.dropped(self, self.account, bind_type, self.clock.seconds())  # lost while bound
         self._release_account("connection closed")
         for delivery in self._deliveries.values():
             self.factory.deliveries.failed(delivery)
@@ -243,6 +251,9 @@ class SMPPServerProtocol(Protocol):
             status = self.factory.gateway.accounts.authenticate(
                 bind.system_id, bind.password, bind.command_id, self.peer_host, now
             )
+            if status == S.ESME_ROK and (refused := self.hooks.binding(self, bind, now)):
+                self.factory.gateway.accounts.release_bind(bind.system_id)
+                status = refused
             lockout = guard.record(bind.system_id, self.peer_host, status, now)
             if lockout is not None:
                 self.log.warn(
@@ -288,6 +299,8 @@ class SMPPServerProtocol(Protocol):
 
     def respond_now(self, response: p.Pdu) -> None:
         if not self.session.closed:
+            if isinstance(response, p.SubmitSmResp | p.DataSmResp):
+                response = self.hooks.annotate(self, response)
             self.session.respond(response)
             self._flush()
             self._rearm()
@@ -307,7 +320,9 @@ class SMPPServerProtocol(Protocol):
             )
             result = gateway.submit(account, pdu, now, self.peer_host)
             if isinstance(result, Rejected):
-                self.session.respond(resp_cls(sequence_number=seq, command_status=result.status))
+                self.session.respond(
+                    self.hooks.annotate(self, resp_cls(sequence_number=seq, command_status=result.status))
+                )
                 self.factory.traffic.observe_submit(self.clock.seconds() - now)
                 return
             self._await_commit(result, resp_cls, seq, now)

@@ -208,3 +208,31 @@ def test_the_rigs_scorecard_grades_the_frames_the_session_read(tmp_path: Path):
         assert card["ending"] == "closed without unbind"
     finally:
         conn.close()
+
+
+def test_the_scorecard_names_the_bound_live_on_the_gateways_clock(tmp_path: Path):
+    """Virtual time: a gateway that commits 10 ms after each submit, a client that sends the next
+    0.2 ms after each answer: bound by its window of one, live and after the connection closed."""
+    conn = open_connection(tmp_path, rig=True, auto_commit=False)
+    try:
+        conn.committer.auto = True
+        assert conn.bind().command_status == S.ESME_ROK
+        conn.committer.auto = False
+        for seq in range(2, 22):
+            conn.send(submit(seq))
+            conn.clock.advance(0.010)
+            conn.committer.commit()
+            assert [a.command_status for a in conn.read()] == [S.ESME_ROK]
+            conn.clock.advance(0.0002)
+        session_id = conn.proto.session_id
+        assert conn.rig is not None and session_id is not None
+        card = conn.rig.scorecards.get(session_id)
+        live = card.to_json()["throughput"]
+        assert live["bound"] == "window" and 95 < live["rate_per_s"] < 100
+        assert live["evidence"][0] == "peak 1 submits outstanding x 10 ms gateway latency: at most 100/s"
+        conn.clock.advance(600)  # quiet since its last answer: the figures stay
+        assert card.to_json()["throughput"] == live
+        conn.proto.connectionLost()
+        assert card.to_json()["throughput"] == live
+    finally:
+        conn.close()

@@ -186,7 +186,15 @@ async function refreshSessions() {
   fill($("#sessions tbody"), sessions.map((s) => el("tr", {},
     el("td", {}, s.account), el("td", {}, s.bind_type), el("td", { class: "mono" }, s.peer),
     el("td", {}, shortTime(s.since)), el("td", {}, s.interface_version),
-    el("td", { class: "num" }, `${s.window_in_use} / ${s.window}`), el("td", { class: "num" }, String(s.requests_pending)))));
+    el("td", { class: "num" }, `${s.window_in_use} / ${s.window}`), el("td", { class: "num" }, String(s.requests_pending)),
+    boundCell(s.throughput))));
+}
+
+// What bounds a session's throughput (its scorecard's verdict), the evidence in the tooltip.
+function boundCell(t) {
+  if (!t) return el("td", { class: "muted" }, "-");
+  const text = t.bound ? `${t.bound}: ${t.rate_per_s}/s (lifted ~${t.lifted_rate_per_s}/s)` : `${t.rate_per_s}/s`;
+  return el("td", { title: t.evidence.join("\n") }, text);
 }
 
 function outcomeBar(reported) {

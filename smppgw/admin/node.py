@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..billing.ledger import Wallets
     from ..carriers.link import CarrierLink
     from ..config import AccountHttp, ClusterConfig, GatewayConfig
+    from ..handset import HandsetInbox
     from ..pipeline.accounts import AccountBook
     from ..pipeline.compliance import Compliance
     from ..rig.rig import Rig
@@ -94,6 +95,9 @@ class Node(Protocol):
 
     @property
     def rig(self) -> Rig: ...
+
+    @property
+    def handsets(self) -> HandsetInbox: ...
 
     def statistics(self) -> Mapping[str, int]: ...
 

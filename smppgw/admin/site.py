@@ -17,6 +17,7 @@ from .certifications import CertificationEndpoints
 from .cluster import cluster_routes
 from .compliance import ComplianceEndpoints
 from .console import ConsoleApi, ConsoleFiles
+from .handsets import HandsetEndpoints
 from .health import Drain, HealthResource
 from .http import AdminResource, Route, operator_of
 from .http_access import HttpAccessEndpoints
@@ -69,6 +70,7 @@ def api_routes(node: Node, threads: IReactorThreads, overview: Overview, drain: 
         *LockoutEndpoints(node).routes(),
         *RigEndpoints(node.rig, node.accounts).routes(),
         *CertificationEndpoints(node.rig, node.accounts).routes(),
+        *HandsetEndpoints(node, node.handsets).routes(),
     ]
     if node.cluster is not None:  # a node of several: GET /api/cluster
         routes += cluster_routes(node.cluster)

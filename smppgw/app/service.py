@@ -30,6 +30,7 @@ from ..carriers.link import CarrierLink
 from ..carriers.model import CarrierProfile, Outcome
 from ..config import AccountConfig, AccountHttp, ConfigError, GatewayConfig, load, node_id, parse
 from ..config.accounts import account_from_json, account_from_stored, account_to_json, http_json
+from ..handset import HandsetInbox
 from ..model import Delivery
 from ..pipeline.accounts import AccountBook, open_account_writes
 from ..pipeline.compliance import Compliance
@@ -194,8 +195,15 @@ class GatewayService(MultiService):
             dc0=config.dc0,
             utc_offset_minutes=config.utc_offset_minutes,
         )
+        # What each number's phone would show of the messages accepted for it, from every front.
+        self.handsets = HandsetInbox(dc0=config.dc0)
         self.gateway = GatewayRunner(
-            core, self.committer, reactor, deliver=self._delivery_stored, on_suspend=self._unbind_account
+            core,
+            self.committer,
+            reactor,
+            deliver=self._delivery_stored,
+            on_suspend=self._unbind_account,
+            observer=self.handsets,
         )
         self._recovered = recovered
         self.rig = Rig(

@@ -315,6 +315,10 @@ class AdminClient:
     def scorecard(self, session_id: int) -> Scorecard:
         return cast(Scorecard, self.request("GET", f"/api/sessions/{session_id}/scorecard"))
 
+    def handset(self, number: str) -> dict[str, Any]:
+        """GET /api/handsets/{number}: what the number's phone shows."""
+        return cast(dict[str, Any], self.request("GET", f"/api/handsets/{self._id(number)}"))
+
     def reload(self) -> Reload:
         return cast(Reload, self.request("POST", "/api/reload", {}))
 

@@ -1,5 +1,5 @@
 """The ``smppgw`` commands that talk to a running gateway through its admin API: ``account``,
-``message``, ``session``, ``reload``, ``drain``/``undrain``, ``carrier``, ``review``, ``incidents``,
+``message``, ``session``, ``handset``, ``reload``, ``drain``/``undrain``, ``carrier``, ``review``, ``incidents``,
 ``optouts`` and ``mo``, as one table.
 
 Exit codes: 0 done, 1 refused by the gateway, 2 the gateway cannot be reached (or the command line
@@ -282,6 +282,9 @@ COMMANDS: tuple[Command, ...] = (
                 arg("--min-backoff", type=float, help="least pause before a resubmit (default 0.5)"),
                 arg("--rebind-wait", type=float, help="seconds to wait for the rebind (default 30)"),
             )),
+    Command(("handset",), "what a number's phone shows: long messages put together, broken ones flagged",
+            shown(lambda c, a: c.handset(a.number), render.show_handset),
+            (arg("number", metavar="NUMBER", help="the destination number, e.g. 13800138000"),)),
     Command(("reload",), "re-read the gateway's configuration (as SIGHUP does)",
             shown(lambda c, a: c.reload(), render.show_reload)),
     Command(("drain",), "health check says drain: the load balancer sends no new connections",

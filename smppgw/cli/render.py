@@ -224,3 +224,20 @@ def show_verdict(result: Verdict) -> None:
 
 def show_optout_import(result: OptoutImport) -> None:
     print(f"{result['count']} numbers, list {result['account']}")
+
+
+def show_handset(result: Mapping[str, Any]) -> None:
+    """A number's inbox: each message with its sender, parts, coding and text; broken ones with why."""
+    messages = result["messages"]
+    print(f"{result['number']} ({result['msisdn']}): {len(messages)} message(s), {result['broken']} broken")
+    for m in messages:
+        parts = f"{len(m['parts_received'])}/{m['parts_expected']} parts, {m['method_name']}"
+        if m["reference"] is not None:
+            parts += f" ref {m['reference']}"
+        print()
+        print(f"from {m['from']} at {m['received_at']} ({parts}; {m['coding']}; {', '.join(m['accounts'])})")
+        if m["signature"]:
+            print(f"  signature {m['signature']} at the {m['signature_at']}")
+        print("  " + (m["text"] if m["text"] is not None else f"hex {m['hex']}"))
+        for problem in m["problems"]:
+            print(f"  BROKEN {problem['cause']}: {problem['detail']}")

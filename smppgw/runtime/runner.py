@@ -8,7 +8,8 @@ the core's ``next_deadline`` asks for.  The SMPP adapter, the admin API and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -32,7 +33,14 @@ from ..store.ports import CommitRefusedError
 from ..writes import DeliveryStored, LedgerAppended
 from .committer import GroupCommitter
 
-__all__ = ["Batch", "GatewayRunner", "Rejected", "Submitted"]
+__all__ = ["AcceptedObserver", "Batch", "GatewayRunner", "Rejected", "Submitted"]
+
+
+class AcceptedObserver(Protocol):
+    """Told of each accepted message once it is committed, whichever front submitted it (the test
+    rig's handset inbox).  ``tlvs``: the submit's own, which the message record does not keep."""
+
+    def accepted(self, message: Message, tlvs: Sequence[p.Tlv], at: float) -> None: ...
 
 
 class Submitted:
@@ -74,8 +82,10 @@ class GatewayRunner:
         *,
         deliver: Callable[[Delivery], None],
         on_suspend: Callable[[str], None],
+        observer: AcceptedObserver | None = None,
     ) -> None:
         self.core = core
+        self._observer = observer
         self.committer = committer
         self.clock = clock
         self._deliver = deliver
@@ -148,7 +158,17 @@ class GatewayRunner:
             self._carry_out()
         if isinstance(result, Rejected):
             return result
-        return Submitted(result.message, self.committer.write(result.writes))
+        committed = self.committer.write(result.writes)
+        if self._observer is not None:
+            committed.addCallback(self._observe, result.message, pdu.tlvs)
+        return Submitted(result.message, committed)
+
+    def _observe(self, _: None, message: Message, tlvs: Sequence[p.Tlv]) -> None:
+        assert self._observer is not None
+        try:
+            self._observer.accepted(message, tlvs, self.clock.seconds())
+        except Exception:  # the message is committed: an observer's fault must not fail its answer
+            self.log.failure("observer of accepted message {id} failed", id=message.message_id)
 
     def accept(self, account_id: str, pdu: p.SubmitSm | p.DataSm, now: float, peer: str = "") -> Accepted | Rejected:
         """One submit of a batch, through the core; its writes wait for ``commit_batch``."""
@@ -157,10 +177,22 @@ class GatewayRunner:
             self._carry_out()
         return result
 
-    def commit_batch(self, accepted: list[Accepted]) -> Batch:
-        """Commit what ``accept`` accepted in one read: one group of writes, one waiter."""
+    def commit_batch(self, accepted: list[Accepted], tlvs: Sequence[Sequence[p.Tlv]] = ()) -> Batch:
+        """Commit what ``accept`` accepted in one read: one group of writes, one waiter.  ``tlvs``:
+        each submit's own TLVs, for the observer of accepted messages."""
         d = self.committer.write_groups([a.writes for a in accepted])
-        return Batch([a.message for a in accepted], d)
+        messages = [a.message for a in accepted]
+        if self._observer is not None:
+            d.addCallback(self._observe_batch, messages, tlvs)
+        return Batch(messages, d)
+
+    def _observe_batch(
+        self, refused: dict[int, str], messages: list[Message], tlvs: Sequence[Sequence[p.Tlv]]
+    ) -> dict[int, str]:
+        for i, message in enumerate(messages):
+            if i not in refused:
+                self._observe(None, message, tlvs[i] if i < len(tlvs) else ())
+        return refused
 
     def release_all(self, messages: list[Message]) -> None:
         """``release`` for a batch whose submit_sm_resp went out together."""

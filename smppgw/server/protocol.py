@@ -81,6 +81,7 @@ class SMPPServerProtocol(Protocol):
         self._deliveries: dict[int, Delivery] = {}  # our deliver_sm sequence number -> delivery
         # Submits of the read being handled that were accepted: committed together at its end.
         self._accepted: list[Accepted] = []
+        self._accepted_tlvs: list[tuple[p.Tlv, ...]] = []  # their submits' own TLVs (the handset view reads them)
         self._answers: list[tuple[type[p.SubmitSmResp | p.DataSmResp], int, float]] = []
         self.peer_host = ""
         self.peer = ""
@@ -333,6 +334,7 @@ class SMPPServerProtocol(Protocol):
                 self.factory.traffic.observe_submit(self.clock.seconds() - now)
                 return
             self._accepted.append(result)
+            self._accepted_tlvs.append(pdu.tlvs)
             self._answers.append((resp_cls, seq, now))
         elif isinstance(pdu, p.QuerySm):
             answer = gateway.query(account, pdu.message_id)
@@ -360,9 +362,9 @@ class SMPPServerProtocol(Protocol):
 
     def _commit_batch(self) -> None:
         """One group of writes for the read's accepted submits; their answers go out together."""
-        accepted, answers = self._accepted, self._answers
-        self._accepted, self._answers = [], []
-        batch = self.factory.gateway.commit_batch(accepted)
+        accepted, answers, tlvs = self._accepted, self._answers, self._accepted_tlvs
+        self._accepted, self._answers, self._accepted_tlvs = [], [], []
+        batch = self.factory.gateway.commit_batch(accepted, tlvs)
         args = (batch, answers)
         batch.committed.addCallbacks(self._batch_committed, self._batch_failed, args, None, args)
 

@@ -42,6 +42,7 @@ RANKS: tuple[tuple[str, ...], ...] = (
         "config",
         "passwords",
         "shared_files",
+        "handset",
     ),
     # 2. storage
     ("store",),
@@ -70,8 +71,8 @@ RANKS: tuple[tuple[str, ...], ...] = (
 
 # Parts that must never import Twisted (nor anything above them that does).
 PURE = ("protocol", "cmpp", "httpapi", "model", "writes", "billing", "routing", "content", "carriers.model",
-        "config", "passwords", "shared_files", "pipeline", "rig.throughput", "rig.stale", "rig.congestion",
-        "rig.draws", "rig.outbind_plan", "rig.certify", "rig.certify_report")  # fmt: skip
+        "config", "passwords", "shared_files", "handset", "pipeline", "rig.throughput", "rig.stale",
+        "rig.congestion", "rig.draws", "rig.outbind_plan", "rig.certify", "rig.certify_report")  # fmt: skip
 
 _RANK = {part: rank for rank, parts in enumerate(RANKS) for part in parts}
 

@@ -12,7 +12,7 @@ const OTHER_COLOURS = ["#cf222e", "#e16f24", "#1f6feb", "#57606a", "#bc4c00", "#
 const STATE_COLOURS = { DELIVRD: "#2da44e", UNDELIV: "#cf222e", REJECTD: "#e16f24", EXPIRED: "#d4a72c", DELETED: "#8c959f", UNKNOWN: "#57606a" };
 
 const $ = (sel, root = document) => root.querySelector(sel);
-const state = { view: "overview", timer: null, busy: false };
+const state = { view: "overview", timer: null, busy: false, handset: "" };
 
 function token() { return sessionStorage.getItem("smppgw-token") || ""; }
 function operator() { return sessionStorage.getItem("smppgw-operator") || ""; }
@@ -106,6 +106,7 @@ async function tick(now) {
     else if (state.view === "accounts") await refreshAccounts();
     else if (state.view === "review") await refreshReview();
     else if (state.view === "incidents") await refreshIncidents();
+    else if (state.view === "handsets") await refreshHandsets();
     $("#live").classList.remove("stale");
   } catch (err) {
     $("#live").classList.add("stale");
@@ -400,6 +401,31 @@ async function refreshIncidents() {
     el("td", { class: "text" }, marked(i.text, i.term)))));
 }
 
+async function refreshHandsets() {
+  const { handsets } = await api("GET", "/api/handsets");
+  fill($("#handsets tbody"), handsets.map((h) => el("tr", { class: "clickable", dataset: { msisdn: h.msisdn }, onclick: () => { $("#handset-number").value = h.msisdn; showHandset(); } },
+    el("td", { class: "mono" }, h.msisdn), el("td", { class: "num" }, String(h.parts)), el("td", {}, shortTime(h.last_at)))));
+  if (state.handset) await showHandset();
+}
+
+async function showHandset(event) {
+  event?.preventDefault();
+  const number = $("#handset-number").value.trim();
+  if (!number) return;
+  state.handset = number;
+  const inbox = await api("GET", `/api/handsets/${encodeURIComponent(number)}`);
+  $("#handset-title").textContent = `${inbox.number} (${inbox.msisdn})`;
+  $("#handset-summary").textContent = `${inbox.messages.length} message(s), ${inbox.broken} broken`;
+  $("#handset-empty").hidden = inbox.messages.length > 0;
+  $("#handset-empty").textContent = "Nothing was accepted for this number.";
+  $("#handset-inbox").replaceChildren(...inbox.messages.map((m) => el("li", { class: `sms${m.broken ? " broken" : ""}` },
+    el("div", { class: "sms-head" }, el("span", { class: "mono" }, m.from), " ", el("span", { class: "muted" },
+      `${shortTime(m.received_at)} · ${m.parts_received.length}/${m.parts_expected} parts, ${m.method_name}${m.reference !== null ? ` ref ${m.reference}` : ""} · ${m.coding} · ${m.accounts.join(", ")}`)),
+    m.signature ? el("div", { class: "signature" }, `signature ${m.signature} at the ${m.signature_at}`) : "",
+    el("div", { class: m.text !== null ? "sms-text" : "sms-text mono" }, m.text !== null ? m.text : `hex ${m.hex}`),
+    ...m.problems.map((p) => el("div", { class: "problem" }, pill(p.cause, "bad"), " ", p.detail)))));
+}
+
 // ---- wiring -------------------------------------------------------------------------------
 
 $("#login-form").addEventListener("submit", login);
@@ -408,6 +434,7 @@ $("#topup-form").addEventListener("submit", topup);
 $("#iface-form").addEventListener("submit", saveHttpFronts);
 $("#iface-account").addEventListener("change", () => loadHttpAccess().catch((err) => { $("#iface-result").textContent = err.message; }));
 $("#iface-new-secret").addEventListener("click", newApiSecret);
+$("#handset-form").addEventListener("submit", (e) => showHandset(e).catch((err) => { $("#handset-summary").textContent = err.message; }));
 $("#search-form").addEventListener("submit", (e) => search(e).catch((err) => { $("#history-hint").textContent = err.message; }));
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 window.addEventListener("resize", () => state.view === "overview" && tick(true));

@@ -7,8 +7,8 @@ folder) and runs `smppgw bench` on core 1, with receipts: SMPP with a window of 
 its window of 16, and SMPP with a window of 100, round after round, so a machine whose load drifts
 affects all alike.  The gateway's ports are bench.toml's plus ``--port-offset`` (another gateway may
 hold the usual ones; a client of another run bound to the same port as the same account would take
-some of the receipts, and the run would report them missing).  CPU is the server process's user + system time during each run.  Prints one line
-per run, then the medians.
+some of the receipts, and the run would report them missing).  CPU is the server process's user +
+system time during each run.  Prints one line per run, then the medians.
 """
 
 from __future__ import annotations

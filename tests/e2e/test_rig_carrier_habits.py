@@ -265,7 +265,7 @@ def readme_examples() -> list[str]:
 
 @pytest_twisted.ensureDeferred
 async def test_the_readme_examples_work(gateway):
-    stale, outbind = readme_examples()
+    stale, outbind, _ = readme_examples()
     port = free_port()
 
     def ported(code: str) -> str:
@@ -289,3 +289,34 @@ async def test_the_readme_examples_work(gateway):
     assert lines[5].startswith("Outbind(") and "system_id='smppgw'" in lines[5]
     assert lines[6].startswith("BindReceiverResp(") and "command_status=0" in lines[6]
     assert lines[7].startswith("b'id:")
+
+
+def run_example(gw: Any, code: str) -> list[str]:
+    out = io.StringIO()
+    ported = code.replace("2775", str(gw.smpp_port)).replace("8775", str(gw.admin_port))
+    with contextlib.redirect_stdout(out):
+        exec(compile(ported, "README.md", "exec"), {})
+    return out.getvalue().splitlines()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_readme_per_bind_example_prints_the_same_whatever_the_order(tmp_path: Path):
+    example = readme_examples()[2]
+    shared = example.replace('admin("/api/accounts/demo/faults", {"per_bind_outcomes": True})', "")
+    assert shared != example
+    printed = {}
+    for name, code in (
+        ("interleaved", example),
+        ("other-first", example.replace("OTHER_FIRST = False", "OTHER_FIRST = True")),
+        ("shared-interleaved", shared),
+        ("shared-other-first", shared.replace("OTHER_FIRST = False", "OTHER_FIRST = True")),
+    ):
+        gw = await start_gateway(tmp_path / name)
+        try:
+            printed[name] = await deferToThread(run_example, gw, code)
+        finally:
+            await gw.service.stopService()
+    shown = [line.removeprefix("# ") for line in example.splitlines() if line.startswith(("# a ", "# b "))]
+    assert printed["interleaved"] == printed["other-first"] == shown
+    assert len({word for line in printed["interleaved"] for word in line.split()[1:]}) >= 2  # a mix
+    assert printed["shared-interleaved"] != printed["shared-other-first"]

@@ -1,6 +1,6 @@
 """The web console in a real headless Chromium (Debian's chromium + chromium-driver via Selenium):
 log in, watch the throughput move while smpplib submits, take a carrier down and see the failover
-in a message's history, top up an account.
+in a message's history, top up an account, certify a bound smpplib receiver.
 
 Set SMPPGW_SCREENSHOTS=<folder> to save screenshots of each step (docs/screenshots was made so;
 Chinese text needs a CJK font in the browser's system, e.g. Debian's fonts-wqy-zenhei)."""
@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 import pytest_twisted
+import smpplib.exceptions
 from conftest import RunningGateway
 from smpp_helpers import client, submit_and_wait
 from twisted.internet.threads import deferToThread
@@ -374,3 +376,93 @@ async def test_incidents_and_suspend_and_reinstate_buttons(gateway: RunningGatew
     await deferToThread(shot, browser, "console-accounts-suspended")
     await deferToThread(toggle, "demo", "Reinstate", False)
     assert gateway.service.accounts.get("demo").status == "active"
+
+
+def centre(driver: Any, element: Any) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+
+
+def receive_until(c: Any, stop: threading.Event) -> None:
+    """A receiver on smpplib's own loop: it answers deliver_sm and enquire_link as smpplib does."""
+    c._socket.settimeout(0.1)
+    c.set_message_received_handler(lambda pdu: None)
+    while not stop.is_set():
+        try:
+            c.read_once(auto_send_enquire_link=False)
+        except TimeoutError:
+            continue
+        except (smpplib.exceptions.PDUError, smpplib.exceptions.UnknownCommandError, AttributeError):
+            continue  # what smpplib cannot parse (the unknown command): the application carries on
+        except (smpplib.exceptions.ConnectionError, OSError):
+            return
+
+
+@pytest_twisted.ensureDeferred
+async def test_certify_a_bound_receiver_from_the_page(gateway: RunningGateway, browser: Any, tmp_path: Path) -> None:
+    listener = await deferToThread(client, gateway.smpp_port, mode="rx")
+    stop = threading.Event()
+    reading = deferToThread(receive_until, listener, stop)
+    try:
+        await deferToThread(log_in, browser, gateway)
+        checks = "#checks tbody tr"
+
+        def certify() -> tuple[str, str, str]:
+            go(browser, "certification")
+            wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, '#certify-account option[value="demo"]')))
+            Select(browser.find_element(By.ID, "certify-account")).select_by_value("demo")
+            browser.find_element(By.ID, "certify-start").click()
+            wait(browser, ec.text_to_be_present_in_element((By.ID, "certify-result"), "started"))
+            started = browser.find_element(By.ID, "certify-result").text
+            # The checks come in as the run goes: smpplib acknowledges the MO in UCS2.
+            ucs2 = f'{checks}[data-check="mo.ucs2"] .pill'
+            wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ucs2), "pass"))
+            summary = "#certification-summary .pill"
+            wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, summary), "failed"), timeout=40)
+            shot(browser, "console-certification")
+            run_row: str = browser.find_element(By.CSS_SELECTOR, "#certifications tbody tr").text
+            table: str = browser.find_element(By.ID, "checks").text
+            return started, run_row, table
+
+        started, run_row, table = await deferToThread(certify)
+        report = gateway.service.rig.certifications.reports()[-1]
+        assert started == f"Certification {report['id']} of demo started on {report['peer']}"
+        assert report["state"] == "done" and not report["passed"]
+        assert "demo" in run_row and "receiver" in run_row and "failed" in run_row
+        assert f"{report['counts']['pass']} passed, {report['counts']['fail']} failed" in run_row
+        assert "answers enquire_link" in table and "acknowledges an MO in UCS2 (data_coding 8)" in table
+        # A receiver does not submit: the throttling check does not apply to it.
+        assert "not applicable" in table and "does not submit" in table
+        # smpplib does not answer an unknown command.
+        unknown = next(c for c in report["checks"] if c["check"] == "unknown_command")
+        assert unknown["outcome"] == "fail" and unknown["detail"] in table
+
+        def proving_pdus() -> str:
+            row = f'{checks}[data-check="enquire_link"]'
+            click(browser, f"{row} summary")
+            wait(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, f"{row} .pdus")))
+            centre(browser, browser.find_element(By.CSS_SELECTOR, row))
+            shot(browser, "console-certification-pdus")
+            text: str = browser.find_element(By.CSS_SELECTOR, f"{row} .pdus").text
+            return text
+
+        pdus = await deferToThread(proving_pdus)
+        assert "enquire_link_resp" in pdus and "→" in pdus and "←" in pdus
+
+        def download_junit() -> Path:
+            browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+            link = browser.find_element(By.ID, "download-junit")
+            centre(browser, link)  # not under the sticky top bar
+            link.click()
+            saved = tmp_path / f"certification-{report['id']}-demo.xml"
+            wait(browser, lambda d: saved.is_file() and saved.stat().st_size > 0)
+            return saved
+
+        saved = await deferToThread(download_junit)
+        suite = ET.parse(saved).getroot().find("testsuite")
+        assert suite is not None and suite.get("name") == "smppgw certification demo"
+        assert suite.get("tests") == str(len(report["checks"]))
+        assert suite.get("failures") == str(report["counts"]["fail"])
+    finally:
+        stop.set()
+        await reading
+        await deferToThread(listener.disconnect)

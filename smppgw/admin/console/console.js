@@ -107,6 +107,7 @@ async function tick(now) {
     else if (state.view === "review") await refreshReview();
     else if (state.view === "incidents") await refreshIncidents();
     else if (state.view === "handsets") await refreshHandsets();
+    else if (state.view === "certification") await refreshCertification();
     $("#live").classList.remove("stale");
   } catch (err) {
     $("#live").classList.add("stale");
@@ -426,6 +427,112 @@ async function showHandset(event) {
     ...m.problems.map((p) => el("div", { class: "problem" }, pill(p.cause, "bad"), " ", p.detail)))));
 }
 
+// ---- certification ------------------------------------------------------------------------
+
+const OUTCOME_WORDS = { pass: "pass", fail: "fail", not_applicable: "not applicable" };
+const certification = { selected: null, shown: "" };
+
+function runPill(c) {
+  if (c.state !== "done") return el("span", {}, pill("running"), " ", el("span", { class: "muted" }, c.running || ""));
+  return pill(c.passed ? "passed" : "failed");
+}
+
+function countsText(counts) {
+  return `${counts.pass} passed, ${counts.fail} failed, ${counts.not_applicable} not applicable`;
+}
+
+async function refreshCertification() {
+  const [{ certifications }, { sessions }] = await Promise.all([api("GET", "/api/certifications"), api("GET", "/api/sessions")]);
+  // The probe sends deliver_sm: only an SMPP receiver or transceiver can be certified.
+  const receiving = [...new Set(sessions.filter((s) => s.protocol === "smpp" && ["receiver", "transceiver"].includes(s.bind_type)).map((s) => s.account))].sort();
+  const select = $("#certify-account");
+  const chosen = select.value;
+  if ([...select.options].map((o) => o.value).join() !== receiving.join()) {
+    select.replaceChildren(...receiving.map((id) => el("option", { value: id }, id)));
+    if (receiving.includes(chosen)) select.value = chosen;
+  }
+  $("#certify-none").hidden = receiving.length > 0;
+  $("#certify-start").disabled = !receiving.length;
+  fill($("#certifications tbody"), certifications.slice().reverse().map((c) => el("tr", {
+    class: `clickable${c.id === certification.selected ? " selected" : ""}`, dataset: { certification: String(c.id) },
+    onclick: () => { certification.selected = c.id; refreshCertification().catch(() => {}); },
+  },
+  el("td", { class: "num" }, String(c.id)), el("td", {}, c.account), el("td", {}, c.bind.replace("bind_", "")),
+  el("td", { class: "mono" }, c.peer), el("td", {}, runPill(c)), el("td", {}, countsText(c.counts)),
+  el("td", { class: "num" }, c.duration === null ? "–" : `${c.duration.toFixed(1)} s`))));
+  const selected = certifications.find((c) => c.id === certification.selected);
+  if (selected) showRun(selected);
+}
+
+function showRun(report) {
+  // Redrawn only when the report changed, and with the same PDU lists left open.
+  const key = JSON.stringify(report);
+  if (key === certification.shown) return;
+  certification.shown = key;
+  const open = new Set([...document.querySelectorAll("#checks tr[data-check] details[open]")].map((d) => d.closest("tr").dataset.check));
+  $("#certification-title").textContent = `#${report.id} of ${report.account} (${report.bind.replace("bind_", "")} from ${report.peer})`;
+  $("#certification-summary").replaceChildren(runPill(report), " ", countsText(report.counts));
+  $("#checks-hint").hidden = true;
+  $("#certification-downloads").hidden = false;
+  for (const link of document.querySelectorAll("#certification-downloads a")) {
+    link.href = `/api/certifications/${report.id}?format=${link.dataset.format}`;
+    link.download = `certification-${report.id}-${report.account}.${link.dataset.format === "junit" ? "xml" : "json"}`;
+  }
+  fill($("#checks tbody"), report.checks.map((v) => el("tr", { dataset: { check: v.check } },
+    el("td", {}, el("div", { class: "mono" }, v.check), el("div", { class: "muted" }, v.title)),
+    el("td", {}, pill(OUTCOME_WORDS[v.outcome], v.outcome)),
+    el("td", { class: "text" }, v.detail),
+    el("td", { class: "num" }, `${v.duration.toFixed(3)} s`),
+    el("td", {}, evidenceList(v.evidence, open.has(v.check))))));
+}
+
+function evidenceList(evidence, open) {
+  if (!evidence.length) return el("span", { class: "muted" }, "–");
+  const details = el("details", {}, el("summary", {}, `${evidence.length} PDU${evidence.length > 1 ? "s" : ""}`),
+    el("ol", { class: "pdus" }, ...evidence.map((e) => el("li", { class: e.direction },
+      el("span", { class: "at" }, `+${e.at.toFixed(3)} s`), " ",
+      el("span", { class: "dir", title: e.direction === "out" ? "gateway to client" : "client to gateway" }, e.direction === "out" ? "→" : "←"), " ",
+      e.summary, el("div", { class: "mono hex" }, e.hex)))));
+  details.open = open;
+  return details;
+}
+
+async function startCertification(event) {
+  event.preventDefault();
+  const result = $("#certify-result");
+  const account = $("#certify-account").value;
+  $("#certify-start").disabled = true;
+  try {
+    const report = await api("POST", "/api/certifications", { account });
+    certification.selected = report.id;
+    result.className = "ok";
+    result.textContent = `Certification ${report.id} of ${account} started on ${report.peer}`;
+  } catch (err) {
+    result.className = "bad";
+    result.textContent = err.message;
+  } finally {
+    $("#certify-start").disabled = false;
+    await refreshCertification().catch(() => {});
+  }
+}
+
+async function downloadReport(event) {
+  // The API wants the token in a header, which a plain link cannot send: fetch, then save.
+  event.preventDefault();
+  const link = event.currentTarget;
+  const headers = { Authorization: "Bearer " + token() };
+  if (operator()) headers["X-Operator"] = operator();
+  const response = await fetch(link.getAttribute("href"), { headers });
+  if (response.status === 401) { showLogin("The token was refused."); return; }
+  if (!response.ok) { $("#certify-result").className = "bad"; $("#certify-result").textContent = response.statusText; return; }
+  const url = URL.createObjectURL(await response.blob());
+  const save = el("a", { href: url, download: link.download });
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 // ---- wiring -------------------------------------------------------------------------------
 
 $("#login-form").addEventListener("submit", login);
@@ -436,6 +543,8 @@ $("#iface-account").addEventListener("change", () => loadHttpAccess().catch((err
 $("#iface-new-secret").addEventListener("click", newApiSecret);
 $("#handset-form").addEventListener("submit", (e) => showHandset(e).catch((err) => { $("#handset-summary").textContent = err.message; }));
 $("#search-form").addEventListener("submit", (e) => search(e).catch((err) => { $("#history-hint").textContent = err.message; }));
+$("#certify-form").addEventListener("submit", startCertification);
+for (const link of document.querySelectorAll("#certification-downloads a")) link.addEventListener("click", (e) => downloadReport(e).catch((err) => { $("#certify-result").textContent = err.message; }));
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 window.addEventListener("resize", () => state.view === "overview" && tick(true));
 if (token()) start(); else showLogin("");

@@ -122,3 +122,14 @@ def test_a_topup_credits_once_per_reference() -> None:
     assert core.balance() == 1500
     unknown = core.gateway.topup("nobody", 500, "BANK-2", "ops", NOW)
     assert isinstance(unknown, Refused) and unknown.reason == "unknown_account"
+
+
+def test_a_settled_message_stays_at_hand_for_its_receipt_once_committed() -> None:
+    # The receipt goes out after the settlement's commit: the core answers for the final message
+    # itself then, without a read from the store (which here knows nothing).
+    core = build()
+    message = core.accept(registered_delivery=1)
+    settlement = core.report(message, MessageState.DELIVERED, NOW + 3)
+    core.gateway.settled(settlement)
+    found = core.gateway.find(message.message_id)
+    assert found is not None and found.state is MessageState.DELIVERED and found.final_at == NOW + 3

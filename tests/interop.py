@@ -10,10 +10,54 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+# Kannel (bearerbox + smsbox) bound to the gateway as the demo account, transceiver, with a sendsms user.
+KANNEL_CONF = """\
+group = core
+admin-port = {admin}
+admin-password = rig
+smsbox-port = {smsbox}
+box-allow-ip = 127.0.0.1
+dlr-storage = internal
+log-file = "{dir}/bearerbox.log"
+log-level = 1
+
+group = smsc
+smsc = smpp
+smsc-id = smppgw
+host = 127.0.0.1
+port = {smpp}
+transceiver-mode = true
+smsc-username = demo
+smsc-password = demo1234
+system-type = ""
+source-addr-ton = 0
+source-addr-npi = 1
+dest-addr-ton = 1
+dest-addr-npi = 1
+msg-id-type = 0x03
+enquire-link-interval = 30
+reconnect-delay = 1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {smsbox}
+sendsms-port = {sendsms}
+global-sender = 10690000
+log-file = "{dir}/smsbox.log"
+log-level = 1
+
+group = sendsms-user
+username = rig
+password = rigpass
+max-messages = 5
+concatenation = true
+"""
 
 
 def free_port() -> int:
@@ -89,3 +133,11 @@ def wait_port(port: int, timeout: float) -> bool:
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def kannel_config(folder: Path, smpp_port: int) -> tuple[Path, dict[str, int]]:
+    """KANNEL_CONF on free ports, written to ``folder``; its logs go there too."""
+    ports = {"admin": free_port(), "smsbox": free_port(), "sendsms": free_port(), "smpp": smpp_port}
+    conf = folder / "kannel.conf"
+    conf.write_text(KANNEL_CONF.format(dir=folder, **ports), encoding="utf-8")
+    return conf, ports

@@ -11,52 +11,10 @@ from urllib.request import urlopen
 
 import pytest
 import pytest_twisted
-from interop import HttpCollector, free_port, need_program, wait_port
+from interop import HttpCollector, kannel_config, need_program, wait_port
 from polling import wait_until
 from test_e2e_pipeline import with_fast_rule
 from twisted.internet.threads import deferToThread
-
-KANNEL_CONF = """\
-group = core
-admin-port = {admin}
-admin-password = rig
-smsbox-port = {smsbox}
-box-allow-ip = 127.0.0.1
-dlr-storage = internal
-log-file = "{dir}/bearerbox.log"
-log-level = 1
-
-group = smsc
-smsc = smpp
-smsc-id = smppgw
-host = 127.0.0.1
-port = {smpp}
-transceiver-mode = true
-smsc-username = demo
-smsc-password = demo1234
-system-type = ""
-source-addr-ton = 0
-source-addr-npi = 1
-dest-addr-ton = 1
-dest-addr-npi = 1
-msg-id-type = 0x03
-enquire-link-interval = 30
-reconnect-delay = 1
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = {smsbox}
-sendsms-port = {sendsms}
-global-sender = 10690000
-log-file = "{dir}/smsbox.log"
-log-level = 1
-
-group = sendsms-user
-username = rig
-password = rigpass
-max-messages = 5
-concatenation = true
-"""
 
 
 @pytest_twisted.ensureDeferred
@@ -65,9 +23,7 @@ async def test_kannel_sendsms_reaches_the_gateway_and_dlrs_come_back(gateway_fac
     smsbox = need_program("smsbox", "kannel")
     gw = await gateway_factory(with_fast_rule)
     dlr = HttpCollector()
-    ports = {"admin": free_port(), "smsbox": free_port(), "sendsms": free_port(), "smpp": gw.smpp_port}
-    conf = tmp_path / "kannel.conf"
-    conf.write_text(KANNEL_CONF.format(dir=tmp_path, **ports), encoding="utf-8")
+    conf, ports = kannel_config(tmp_path, gw.smpp_port)
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(program: str) -> None:

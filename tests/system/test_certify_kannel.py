@@ -13,52 +13,11 @@ from urllib.request import urlopen
 from xml.etree import ElementTree as ET
 
 import pytest_twisted
-from interop import free_port, need_program, wait_port
+from interop import kannel_config, need_program, wait_port
 from polling import wait_until
 from twisted.internet.threads import deferToThread
 
 from smppgw.cli.main import main
-
-KANNEL_CONF = """\
-group = core
-admin-port = {admin}
-admin-password = rig
-smsbox-port = {smsbox}
-box-allow-ip = 127.0.0.1
-dlr-storage = internal
-log-file = "{dir}/bearerbox.log"
-log-level = 1
-
-group = smsc
-smsc = smpp
-smsc-id = smppgw
-host = 127.0.0.1
-port = {smpp}
-transceiver-mode = true
-smsc-username = demo
-smsc-password = demo1234
-system-type = ""
-source-addr-ton = 0
-source-addr-npi = 1
-dest-addr-ton = 1
-dest-addr-npi = 1
-msg-id-type = 0x03
-enquire-link-interval = 30
-reconnect-delay = 1
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = {smsbox}
-sendsms-port = {sendsms}
-global-sender = 10690000
-log-file = "{dir}/smsbox.log"
-log-level = 1
-
-group = sendsms-user
-username = rig
-password = rigpass
-max-messages = 5
-"""
 
 
 @pytest_twisted.ensureDeferred
@@ -66,9 +25,7 @@ async def test_certifying_kannel_writes_its_reports(gateway_factory, tmp_path: P
     bearerbox = need_program("bearerbox", "kannel")
     smsbox = need_program("smsbox", "kannel")
     gw = await gateway_factory()
-    ports = {"admin": free_port(), "smsbox": free_port(), "sendsms": free_port(), "smpp": gw.smpp_port}
-    conf = tmp_path / "kannel.conf"
-    conf.write_text(KANNEL_CONF.format(dir=tmp_path, **ports), encoding="utf-8")
+    conf, ports = kannel_config(tmp_path, gw.smpp_port)
     procs: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
 

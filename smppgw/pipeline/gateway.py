@@ -105,6 +105,9 @@ class Gateway:
         # reading each back from the store cost CMPP's status reports about a tenth of their time.
         self._recent: dict[str, Message] = {}
         self._scheduled: dict[str, float] = {}  # message id -> schedule_delivery_time
+        # Accepted per carrier and not released yet (their commit is in flight): they count against a
+        # carrier queue that is filling, or a window's worth of submits would slip past its limit.
+        self._unreleased: dict[str, int] = {}
         self._dispatches: list[tuple[float, str]] = []  # heap: (when, message id) to offer a carrier
         # Outcomes messages scripted for themselves (directives), until they settle; not kept over a restart.
         self._scripts: dict[str, Script] = {}
@@ -228,7 +231,7 @@ class Gateway:
         if gated := self.submit_gate(decision.carrier, now):
             return Rejected(gated, f"carrier {decision.carrier} refused it (scenario)")
         link = self.carriers.get(decision.carrier)
-        if link is not None and link.queue_depth >= link.profile.queue_limit:
+        if link is not None and self._queue_full(link, decision.carrier):
             # The carrier's queue is full (it is down or slow): refuse now rather than hold without bound.
             return Rejected(CommandStatus.ESME_RMSGQFUL, f"carrier {decision.carrier} queue is full")
         try:
@@ -286,6 +289,8 @@ class Gateway:
             seq=seq,
         )
         self.active[message_id] = message
+        unreleased = self._unreleased
+        unreleased[decision.carrier] = unreleased.get(decision.carrier, 0) + 1
         if script is not None:
             self._scripts[message_id] = script
         writes: list[Write] = [MessageAccepted(message)]
@@ -298,9 +303,25 @@ class Gateway:
             self._scheduled[message_id] = schedule
         return Accepted(message, writes)
 
+    def _queue_full(self, link: CarrierPort, carrier: str) -> bool:
+        """The carrier's queue is full, counting what is accepted for it and not released yet while
+        it queues (down, or already behind); a link that takes messages at once has no queue to fill."""
+        depth = link.queue_depth
+        if depth or not link.is_up:
+            depth += self._unreleased.get(carrier, 0)
+        return depth >= link.profile.queue_limit
+
+    def _released(self, message: Message) -> None:
+        left = self._unreleased.get(message.carrier, 0) - 1
+        if left > 0:
+            self._unreleased[message.carrier] = left
+        else:
+            self._unreleased.pop(message.carrier, None)
+
     def abort(self, message: Message) -> None:
         """The commit of an accepted message failed: forget it and give the money back in memory
         (the store never saw the charge)."""
+        self._released(message)
         self.active.pop(message.message_id, None)
         self._scripts.pop(message.message_id, None)
         if self.compliance is not None:
@@ -312,6 +333,7 @@ class Gateway:
 
     def release(self, message: Message, now: float) -> None:
         """Hand an accepted message to its carrier, once its submit_sm_resp is on the wire."""
+        self._released(message)
         message_id = message.message_id
         if message_id not in self.active:
             return  # cancelled meanwhile

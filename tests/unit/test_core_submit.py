@@ -70,6 +70,27 @@ def test_a_full_carrier_queue_refuses_at_submit() -> None:
     assert isinstance(result, Rejected) and result.status == CommandStatus.ESME_RMSGQFUL
 
 
+def test_submits_accepted_while_their_commit_is_in_flight_count_against_a_filling_queue() -> None:
+    # A window's worth of submits is accepted before any of them is released to the carrier: while
+    # the carrier is down, the ones still committing must count, or the queue limit is overrun.
+    core = build(queue_limit=3)
+    core.carriers["CMCC"].is_up = False
+    core.carriers["CUCC"].is_up = False
+    accepted = [core.submit() for _ in range(3)]
+    assert all(isinstance(a, Accepted) for a in accepted)
+    refused = core.submit()
+    assert isinstance(refused, Rejected) and refused.status == CommandStatus.ESME_RMSGQFUL
+    first = accepted[0]
+    assert isinstance(first, Accepted)
+    core.gateway.abort(first.message)  # its commit failed: its place is free again
+    assert isinstance(core.submit(), Accepted)
+
+
+def test_a_carrier_that_takes_messages_at_once_is_not_limited_by_submits_in_flight() -> None:
+    core = build(queue_limit=3)
+    assert all(isinstance(core.submit(), Accepted) for _ in range(10))
+
+
 def test_a_carrier_that_refuses_the_hand_over_gets_it_again_a_second_later() -> None:
     core = build()
     carrier = core.carriers["CMCC"]

@@ -6,7 +6,8 @@ store maps every kind to its SQL.  Nothing here knows a table or a column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from .billing.ledger import LedgerEntry
 from .model import AccountStatus, Decision, Delivery, Held, Message, MessageState
@@ -14,9 +15,11 @@ from .model import AccountStatus, Decision, Delivery, Held, Message, MessageStat
 
 @dataclass(frozen=True, slots=True)
 class MessageAccepted:
-    """A message accepted for delivery, with what it was charged."""
+    """A message accepted for delivery, with what it was charged: ``charge`` is its ledger entry
+    (None for a free message); the account's stored balance becomes ``charge.balance_after``."""
 
     message: Message
+    charge: LedgerEntry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,7 @@ class MessageSettled:
     code: str
     refunded: int
     carrier: str
+    refund: LedgerEntry | None = None  # the refund's ledger entry, made at this settlement
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,31 @@ class PledgeRecorded:
     reference: str
     operator: str
     recorded_at: float
+
+
+def entry_of(w: object) -> LedgerEntry | None:
+    """The ledger entry a write carries, if any: its own, a message's charge or a settlement's refund."""
+    if isinstance(w, LedgerAppended):
+        return w.entry
+    if isinstance(w, MessageAccepted):
+        return w.charge
+    if isinstance(w, MessageSettled):
+        return w.refund
+    return None
+
+
+def with_entries_apart(writes: Sequence[Write]) -> list[Write]:
+    """The writes with each charge and refund as a ``LedgerAppended`` of its own, in the order the
+    core made them before they travelled with their message (for a store keeping them as rows)."""
+    out: list[Write] = []
+    for w in writes:
+        if isinstance(w, MessageAccepted) and w.charge is not None:
+            out += (MessageAccepted(w.message), LedgerAppended(w.charge))
+        elif isinstance(w, MessageSettled) and w.refund is not None:
+            out += (LedgerAppended(w.refund), replace(w, refund=None))
+        else:
+            out.append(w)
+    return out
 
 
 Write = (

@@ -48,7 +48,7 @@ from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
 from ..store.ports import ClusterStore, ClusterView, GroupResult, StoredAccount
 from ..store.postgres import connect
-from ..writes import AccountStatusSet, LedgerAppended, OptoutAdded, OptoutRemoved
+from ..writes import AccountStatusSet, OptoutAdded, OptoutRemoved, entry_of
 from .binds import SharedBinds
 from .sync import throughput_share
 
@@ -321,8 +321,9 @@ class Cluster:
         """Stored balance plus what this node wrote and has not committed yet."""
         pending: dict[str, int] = {}
         for w in self.committer.uncommitted():
-            if isinstance(w, LedgerAppended):
-                pending[w.entry.account] = pending.get(w.entry.account, 0) + w.entry.amount
+            entry = entry_of(w)
+            if entry is not None:
+                pending[entry.account] = pending.get(entry.account, 0) + entry.amount
         wallets = self.wallets
         for account, balance in balances.items():
             wallet = wallets.get(account)

@@ -34,7 +34,7 @@ from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
 from ..routing.router import NoRoute, Router
 from ..store.ports import CommitRefusedError
-from ..writes import DeliveryStored, LedgerAppended, MessageAccepted, MessageReplaced, MessageSettled, Write
+from ..writes import DeliveryStored, MessageAccepted, MessageReplaced, MessageSettled, Write
 from .accounts import AccountBook
 from .compliance import Compliance, Precheck, Refusal, Ruling
 from .directives import MALFORMED_STATUS, DirectiveError, take_directive
@@ -293,9 +293,7 @@ class Gateway:
         unreleased[decision.carrier] = unreleased.get(decision.carrier, 0) + 1
         if script is not None:
             self._scripts[message_id] = script
-        writes: list[Write] = [MessageAccepted(message)]
-        if charged is not None:
-            writes.append(LedgerAppended(charged))
+        writes: list[Write] = [MessageAccepted(message, charged)]
         if pre is not None:
             assert self.compliance is not None
             writes += self.compliance.accepted(message, pre, peer, now)
@@ -440,18 +438,19 @@ class Gateway:
         writes: list[Write] = []
         wallet = self.wallets.get(message.account)
         refund = 0
+        refunded: LedgerEntry | None = None
         if wallet is not None:
             left = wallet.refundable(message.message_id) or 0
             refund = left if state is MessageState.DELETED or refund_all else self.refunds.refund_for(state, left)
             if refund:
                 entry = wallet.refund(message.message_id, refund, at, reason=STAT_WORDS.get(state, "UNKNOWN"))
                 if isinstance(entry, LedgerEntry):
-                    writes.append(LedgerAppended(entry))
+                    refunded = entry
                 else:
                     refund = 0
             wallet.settle(message.message_id)
         final = message.settled(state, at, err, code, message.refunded + refund)
-        writes.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier))
+        writes.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier, refunded))
         self.settling[final.message_id] = final
         delivery = None
         if final.wants_receipt and state is not MessageState.DELETED:

@@ -262,6 +262,25 @@ def _pledge_row(w: PledgeRecorded) -> tuple[object, ...]:
     return (w.account, w.signed_on, w.reference, w.operator, w.recorded_at)
 
 
+# SQLite keeps a message's charge and refund entries as columns of its row (one row written at
+# submit, one change at the final state); ``ledger`` rebuilds them as the entries they are.
+_NO_ENTRY: tuple[object, ...] = (None, None, None, None, None)
+
+
+def _entry_columns(e: LedgerEntry | None) -> tuple[object, ...]:
+    return _NO_ENTRY if e is None else (e.entry_id, e.amount, e.unit, e.balance_after, e.at)
+
+
+def message_charged_row(w: MessageAccepted) -> tuple[object, ...]:
+    return (*message_row(w.message), *_entry_columns(w.charge))
+
+
+def settled_refund_row(w: MessageSettled) -> tuple[object, ...]:
+    r = w.refund
+    return (int(w.state), w.at, w.err, w.code, w.refunded, w.carrier, *_entry_columns(r),
+            None if r is None else r.reference, w.message_id)  # fmt: skip
+
+
 WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] = {
     MessageAccepted: ("message", lambda w: message_row(w.message)),
     MessageSettled: ("message_state", _settled_row),
@@ -280,4 +299,11 @@ WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] =
     OptoutAdded: ("optout", _optout_row),
     OptoutRemoved: ("optout_remove", lambda w: (w.account, w.msisdn)),
     PledgeRecorded: ("pledge", _pledge_row),
+}
+
+
+SQLITE_WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] = {
+    **WRITE_ROWS,
+    MessageAccepted: ("message", message_charged_row),
+    MessageSettled: ("message_state", settled_refund_row),
 }

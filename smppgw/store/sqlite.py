@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ..billing.ledger import LedgerEntry
 from ..model import FINAL_STATES, Held, Message
-from ..writes import LedgerAppended, Write
+from ..writes import Write, entry_of
 from .ports import Incident, Optout, Pledge, Recovered, StoredDecision
 from .rows import (
-    WRITE_ROWS,
+    SQLITE_WRITE_ROWS,
     account_from_row,
     decision_from_row,
     delivery_from_row,
@@ -30,7 +30,7 @@ from .rows import (
     pledge_from_row,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a message's charge and refund entries are columns of its row
 MEMORY = ":memory:"
 _memory_names = itertools.count(1)
 
@@ -71,7 +71,10 @@ CREATE TABLE IF NOT EXISTS messages (
     registered_delivery INTEGER NOT NULL,
     submitted_at REAL NOT NULL, validity_until REAL,
     state INTEGER NOT NULL, final_at REAL, err INTEGER NOT NULL, code TEXT NOT NULL,
-    refunded INTEGER NOT NULL
+    refunded INTEGER NOT NULL,
+    charge_entry INTEGER, charge_amount INTEGER, charge_unit TEXT, charge_balance INTEGER, charge_at REAL,
+    refund_entry INTEGER, refund_amount INTEGER, refund_unit TEXT, refund_balance INTEGER, refund_at REAL,
+    refund_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (state) WHERE final_at IS NULL;
 CREATE INDEX IF NOT EXISTS messages_account ON messages (account, seq);
@@ -117,7 +120,25 @@ CREATE TABLE IF NOT EXISTS pledges (
 _MESSAGE_COLUMNS = (
     "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
     "msisdn, carrier, home_carrier, segments, price, charge, data_coding, esm_class, body, registered_delivery, "
-    "submitted_at, validity_until, state, final_at, err, code, refunded"
+    "submitted_at, validity_until, state, final_at, err, code, refunded, "
+    "charge_entry, charge_amount, charge_unit, charge_balance, charge_at"
+)
+# Added by schema 2; a database of schema 1 gains them when opened (its entries stay ledger rows).
+_ENTRY_COLUMNS = (
+    ("charge_entry", "INTEGER"), ("charge_amount", "INTEGER"), ("charge_unit", "TEXT"), ("charge_balance", "INTEGER"),
+    ("charge_at", "REAL"), ("refund_entry", "INTEGER"), ("refund_amount", "INTEGER"), ("refund_unit", "TEXT"),
+    ("refund_balance", "INTEGER"), ("refund_at", "REAL"), ("refund_reason", "TEXT"),
+)  # fmt: skip
+_LEDGER_COLUMNS = "entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, operator"
+# Every ledger entry: the ledger's rows and the charges and refunds kept with their messages.
+# ?1 is an account, or NULL for all of them.
+_ENTRIES = (
+    f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE ?1 IS NULL OR account = ?1 "  # noqa: S608
+    "UNION ALL SELECT charge_entry, account, 'charge', charge_amount, charge_unit, charge_balance, charge_at, "
+    "message_id, NULL, NULL FROM messages WHERE charge_entry IS NOT NULL AND (?1 IS NULL OR account = ?1) "
+    "UNION ALL SELECT refund_entry, account, 'refund', refund_amount, refund_unit, refund_balance, refund_at, "
+    "message_id, refund_reason, NULL FROM messages WHERE refund_entry IS NOT NULL AND (?1 IS NULL OR account = ?1) "
+    "ORDER BY entry_id"
 )
 _DELIVERY_COLUMNS = (
     "delivery_id, account, kind, message_id, source_addr, source_ton, source_npi, destination_addr, dest_ton, "
@@ -126,9 +147,12 @@ _DELIVERY_COLUMNS = (
 
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
-    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 26)})",  # noqa: S608
-    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ? "
-    "WHERE message_id = ?",
+    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 31)})",  # noqa: S608
+    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ?, "
+    # a settlement without a refund leaves any refund already kept as it is
+    "refund_entry = COALESCE(?, refund_entry), refund_amount = COALESCE(?, refund_amount), "
+    "refund_unit = COALESCE(?, refund_unit), refund_balance = COALESCE(?, refund_balance), "
+    "refund_at = COALESCE(?, refund_at), refund_reason = COALESCE(?, refund_reason) WHERE message_id = ?",
     "message_body": "UPDATE messages SET body = ?, data_coding = ?, registered_delivery = ?, validity_until = ? "
     "WHERE message_id = ?",
     "ledger": "INSERT INTO ledger (entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, "
@@ -174,11 +198,21 @@ class SqliteStore:
         self._writer.execute("PRAGMA journal_mode=WAL")  # in memory: stays "memory" (readers wait for commits)
         self._writer.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
         self._writer.executescript(_SCHEMA)
-        self._writer.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        self._upgrade()
         self._reader = sqlite3.connect(database, check_same_thread=False, uri=uri)
         self._reader.row_factory = sqlite3.Row
+
+    def _upgrade(self) -> None:
+        """Bring a database made by an older version to this schema (adding columns only: its rows
+        keep their meaning, and ``ledger`` reads its old charge and refund rows as before)."""
+        w = self._writer
+        have = {row[1] for row in w.execute("PRAGMA table_info(messages)")}
+        w.execute("BEGIN IMMEDIATE")
+        for name, kind in _ENTRY_COLUMNS:
+            if name not in have:
+                w.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")  # constants of this module
+        w.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        w.execute("COMMIT")
 
     # ---- writes (writer thread) ---------------------------------------------------------
 
@@ -190,15 +224,16 @@ class SqliteStore:
             run: list[tuple[object, ...]] = []
             balances: dict[str, int] = {}
             for w in writes:
-                kind, row = WRITE_ROWS[type(w)]
+                kind, row = SQLITE_WRITE_ROWS[type(w)]
                 if kind != run_kind and run:
                     assert run_kind is not None
                     cur.executemany(_SQL[run_kind], run)
                     run = []
                 run_kind = kind
                 run.append(row(w))
-                if isinstance(w, LedgerAppended):  # only the last balance of each account in a batch matters
-                    balances[w.entry.account] = w.entry.balance_after
+                entry = entry_of(w)
+                if entry is not None:  # only the last balance of each account in a batch matters
+                    balances[entry.account] = entry.balance_after
             if run and run_kind is not None:
                 cur.executemany(_SQL[run_kind], run)
             if balances:
@@ -225,7 +260,11 @@ class SqliteStore:
         # Payments and message packages alike: a reference is credited once, whatever the wallet.
         credits = "SELECT reference FROM ledger WHERE kind IN ('topup', 'package') AND reference IS NOT NULL"
         out.topup_references = {row[0] for row in r.execute(credits)}
-        out.next_entry_id = (r.execute("SELECT MAX(entry_id) FROM ledger").fetchone()[0] or 0) + 1
+        last = r.execute(
+            "SELECT MAX(e) FROM (SELECT MAX(entry_id) AS e FROM ledger UNION ALL "
+            "SELECT MAX(charge_entry) FROM messages UNION ALL SELECT MAX(refund_entry) FROM messages)"
+        ).fetchone()[0]
+        out.next_entry_id = (last or 0) + 1
         out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
         out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1
         out.report_routes = {
@@ -282,11 +321,7 @@ class SqliteStore:
         return [message_from_row(row) for row in self._reader.execute(sql, (*args, limit))]
 
     def ledger(self, account: str | None = None) -> list[LedgerEntry]:
-        if account is None:
-            rows = self._reader.execute("SELECT * FROM ledger ORDER BY entry_id")
-        else:
-            rows = self._reader.execute("SELECT * FROM ledger WHERE account = ? ORDER BY entry_id", (account,))
-        return [entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in self._reader.execute(_ENTRIES, (account,))]
 
     def balances(self) -> dict[str, int]:
         return {row[0]: row[1] for row in self._reader.execute("SELECT system_id, balance FROM accounts")}

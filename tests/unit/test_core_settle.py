@@ -10,7 +10,7 @@ from smppgw.model import DeliveryKind, MessageState
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import ESM_CLASS_INTERMEDIATE, ESM_CLASS_RECEIPT, CommandStatus
 from smppgw.protocol.receipt import parse_receipt
-from smppgw.writes import DeliveryStored, LedgerAppended, MessageReplaced, MessageSettled
+from smppgw.writes import DeliveryStored, MessageReplaced, MessageSettled, entry_of
 
 
 def test_delivered_keeps_the_charge_and_sends_a_delivrd_receipt() -> None:
@@ -32,14 +32,14 @@ def test_undelivered_is_refunded_by_the_default_policy_expired_is_not() -> None:
     core = build()
     lost = core.accept(registered_delivery=1)
     settlement = core.report(lost, MessageState.UNDELIVERABLE, NOW + 3, err=1)
-    (refund,) = [w.entry for w in settlement.writes if isinstance(w, LedgerAppended)]
+    (refund,) = [w.refund for w in settlement.writes if isinstance(w, MessageSettled) and w.refund]
     assert (refund.amount, settlement.message.refunded) == (45, 45)
     assert core.balance() == 1000
     assert settlement.delivery is not None and parse_receipt(settlement.delivery.body).stat == "UNDELIV"
 
     expired = core.accept()
     settled = core.report(expired, MessageState.EXPIRED, NOW + 3)
-    assert not any(isinstance(w, LedgerAppended) for w in settled.writes)
+    assert not any(entry_of(w) for w in settled.writes)
     assert settled.delivery is None  # no receipt asked for
     assert core.balance() == 1000 - 45
 

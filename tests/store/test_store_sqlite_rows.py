@@ -1,0 +1,104 @@
+"""SQLite keeps a message's charge and refund with its row: one row written at submit, one change at
+its final state, and the ledger still reads every entry (and a schema-1 database keeps working)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from test_store_contract import T0, account, message
+
+from smppgw.billing.ledger import EntryKind, LedgerEntry, check_ledger
+from smppgw.model import MessageState
+from smppgw.store.sqlite import SCHEMA_VERSION, SqliteStore
+from smppgw.writes import LedgerAppended, MessageAccepted, MessageSettled
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM messages").fetchone()[0], db.execute(
+            "SELECT COUNT(*) FROM ledger"
+        ).fetchone()[0]
+
+
+def _entry(entry_id: int, kind: EntryKind, amount: int, after: int, message_id: str | None, at: float) -> LedgerEntry:
+    reference = "BANK-1" if kind is EntryKind.TOPUP else ("UNDELIV" if kind is EntryKind.REFUND else None)
+    return LedgerEntry(entry_id, "acme", kind, amount, "li", after, at, message_id, reference, None)
+
+
+def test_a_charged_message_is_one_row_and_its_refund_one_change_and_the_ledger_reads_both(tmp_path: Path) -> None:
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    topup = _entry(1, EntryKind.TOPUP, 1000, 1000, None, T0)
+    store.apply([account(), LedgerAppended(topup)])
+    assert _counts(path) == (0, 1)
+    m = message(1)
+    charge = _entry(2, EntryKind.CHARGE, -90, 910, m.message_id, T0)
+    store.apply([MessageAccepted(m, charge)])
+    assert _counts(path) == (1, 1)  # the message and its charge: one row
+    refund = _entry(3, EntryKind.REFUND, 90, 1000, m.message_id, T0 + 3)
+    store.apply([MessageSettled(m.message_id, MessageState.UNDELIVERABLE, T0 + 3, 1, "", 90, "cmcc", refund)])
+    assert _counts(path) == (1, 1)
+    store.close()
+    again = SqliteStore(path)
+    try:
+        assert again.ledger() == [topup, charge, refund]
+        assert again.ledger("other") == []
+        assert again.balances() == {"acme": 1000}
+        assert again.load().next_entry_id == 4
+        assert check_ledger(again.ledger(), again.balances()) == []
+    finally:
+        again.close()
+
+
+_SCHEMA_1_MESSAGES = """CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, account TEXT NOT NULL,
+    source_addr TEXT NOT NULL, source_ton INTEGER NOT NULL, source_npi INTEGER NOT NULL,
+    destination_addr TEXT NOT NULL, dest_ton INTEGER NOT NULL, dest_npi INTEGER NOT NULL,
+    msisdn TEXT NOT NULL, carrier TEXT NOT NULL, home_carrier TEXT NOT NULL,
+    segments INTEGER NOT NULL, price INTEGER NOT NULL, charge INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL, esm_class INTEGER NOT NULL, body BLOB NOT NULL,
+    registered_delivery INTEGER NOT NULL, submitted_at REAL NOT NULL, validity_until REAL,
+    state INTEGER NOT NULL, final_at REAL, err INTEGER NOT NULL, code TEXT NOT NULL, refunded INTEGER NOT NULL
+)"""
+
+
+def test_a_schema_1_database_with_charges_as_ledger_rows_opens_upgraded_and_checks(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    m = message(1)
+    old = [_entry(1, EntryKind.TOPUP, 1000, 1000, None, T0), _entry(2, EntryKind.CHARGE, -90, 910, m.message_id, T0)]
+    with sqlite3.connect(path) as db:  # the tables as schema 1 made them, with a charge as a ledger row
+        db.execute(_SCHEMA_1_MESSAGES)
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute(
+            "CREATE TABLE ledger (entry_id INTEGER PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL, "
+            "amount INTEGER NOT NULL, unit TEXT NOT NULL, balance_after INTEGER NOT NULL, at REAL NOT NULL, "
+            "message_id TEXT, reference TEXT, operator TEXT)"
+        )
+        db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(e.entry_id, e.account, str(e.kind), e.amount, e.unit, e.balance_after, e.at, e.message_id,
+                         e.reference, e.operator) for e in old])  # fmt: skip
+        db.execute(
+            "CREATE TABLE accounts (system_id TEXT PRIMARY KEY, balance INTEGER NOT NULL, unit TEXT NOT NULL, "
+            "status TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO accounts VALUES ('acme', 910, 'li', 'active', '', ?)", (T0,))
+        db.execute(
+            "INSERT INTO messages VALUES (1, ?, 'acme', '1069', 0, 1, '139', 1, 1, '86139', 'cmcc', 'cmcc', 2, 45, "
+            "90, 8, 64, x'00', 1, ?, NULL, 1, NULL, 0, '', 0)",
+            (m.message_id, T0),
+        )
+    store = SqliteStore(path)
+    try:
+        with sqlite3.connect(path) as db:
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(SCHEMA_VERSION)
+        refund = _entry(3, EntryKind.REFUND, 90, 1000, m.message_id, T0 + 3)
+        store.apply([MessageSettled(m.message_id, MessageState.UNDELIVERABLE, T0 + 3, 1, "", 90, "cmcc", refund)])
+        recovered = store.load()
+        assert recovered.next_entry_id == 4 and recovered.accounts["acme"].balance == 1000
+        assert store.ledger() == [*old, refund]
+        assert check_ledger(store.ledger(), store.balances()) == []
+    finally:
+        store.close()

@@ -26,7 +26,6 @@ from smppgw.writes import (
     AccountCreated,
     DeliveryDone,
     DeliveryStored,
-    LedgerAppended,
     MessageAccepted,
     MessageSettled,
     Write,
@@ -100,9 +99,9 @@ def main() -> None:
                 w
                 for i in range(b, min(b + batch, n))
                 for w in (
-                    MessageAccepted(message(i)),
-                    LedgerAppended(LedgerEntry(i, "demo", EntryKind.CHARGE, -45, "CNY", 100, 1.0, f"{i:015x}", None,
-                                               None)),
+                    # the message with its charge entry, as the core writes them
+                    MessageAccepted(message(i), LedgerEntry(i, "demo", EntryKind.CHARGE, -45, "CNY", 100, 1.0,
+                                                            f"{i:015x}", None, None)),
                 )
             ]
             for b in range(0, n, batch)

@@ -305,5 +305,4 @@ WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] =
 SQLITE_WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] = {
     **WRITE_ROWS,
     MessageAccepted: ("message", message_charged_row),
-    MessageSettled: ("message_state", settled_refund_row),
-}
+}  # a settlement with a refund: settled_refund_row, for the store's "message_refund"

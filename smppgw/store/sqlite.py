@@ -28,6 +28,7 @@ from .rows import (
     message_from_row,
     optout_from_row,
     pledge_from_row,
+    settled_refund_row,
 )
 
 SCHEMA_VERSION = 2  # 2: a message's charge and refund entries are columns of its row
@@ -148,11 +149,12 @@ _DELIVERY_COLUMNS = (
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
     "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 31)})",  # noqa: S608
-    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ?, "
-    # a settlement without a refund leaves any refund already kept as it is
-    "refund_entry = COALESCE(?, refund_entry), refund_amount = COALESCE(?, refund_amount), "
-    "refund_unit = COALESCE(?, refund_unit), refund_balance = COALESCE(?, refund_balance), "
-    "refund_at = COALESCE(?, refund_at), refund_reason = COALESCE(?, refund_reason) WHERE message_id = ?",
+    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ? "
+    "WHERE message_id = ?",
+    # a settlement that refunds: the same change, with the refund's entry (a narrower one is cheaper)
+    "message_refund": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ?, "
+    "refund_entry = ?, refund_amount = ?, refund_unit = ?, refund_balance = ?, refund_at = ?, refund_reason = ? "
+    "WHERE message_id = ?",
     "message_body": "UPDATE messages SET body = ?, data_coding = ?, registered_delivery = ?, validity_until = ? "
     "WHERE message_id = ?",
     "ledger": "INSERT INTO ledger (entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, "
@@ -225,13 +227,15 @@ class SqliteStore:
             balances: dict[str, int] = {}
             for w in writes:
                 kind, row = SQLITE_WRITE_ROWS[type(w)]
+                entry = entry_of(w)
+                if kind == "message_state" and entry is not None:
+                    kind, row = "message_refund", settled_refund_row
                 if kind != run_kind and run:
                     assert run_kind is not None
                     cur.executemany(_SQL[run_kind], run)
                     run = []
                 run_kind = kind
                 run.append(row(w))
-                entry = entry_of(w)
                 if entry is not None:  # only the last balance of each account in a batch matters
                     balances[entry.account] = entry.balance_after
             if run and run_kind is not None:

@@ -54,7 +54,10 @@ class DeliveryKind(StrEnum):
     MO = "mo"
 
 
-@dataclass(frozen=True, slots=True)
+# Records built per message (this one, its PDUs, writes, ledger entry, route, carrier job) are
+# slotted but not frozen, and never changed once built: a frozen dataclass's __init__ sets each
+# field through object.__setattr__, 8x a plain one (2.2 against 0.27 us for 15 fields).
+@dataclass(slots=True)
 class Message:
     message_id: str
     account: str
@@ -108,7 +111,7 @@ class Message:
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivery:
     """A deliver_sm owed to an account: a receipt or a mobile-originated message."""
 

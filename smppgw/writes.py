@@ -1,4 +1,7 @@
-"""Typed writes: one frozen value per kind of change the core asks the store to make.
+"""Typed writes: one value per kind of change the core asks the store to make.
+
+Values are never changed once built.  The ones written per message are not frozen (see
+``smppgw.model.Message``); the rest are.
 
 The core returns these; the committer hands them to the store in order, in one transaction; each
 store maps every kind to its SQL.  Nothing here knows a table or a column.
@@ -13,7 +16,7 @@ from .billing.ledger import LedgerEntry
 from .model import AccountStatus, Decision, Delivery, Held, Message, MessageState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageAccepted:
     """A message accepted for delivery, with what it was charged: ``charge`` is its ledger entry
     (None for a free message); the account's stored balance becomes ``charge.balance_after``."""
@@ -22,7 +25,7 @@ class MessageAccepted:
     charge: LedgerEntry | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageSettled:
     """A message reached its final state."""
 
@@ -76,14 +79,14 @@ class AccountSettingsSet:
     settings: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeliveryStored:
     """A receipt or MO owed to an account, kept until its deliver_sm_resp."""
 
     delivery: Delivery
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeliveryDone:
     delivery_id: int
 

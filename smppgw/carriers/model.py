@@ -60,7 +60,7 @@ class Script:
     drop: bool = False  # the carrier never reports: EXPIRED at the validity end, as a lost message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CarrierJob:
     """One message handed to a carrier."""
 
@@ -71,7 +71,7 @@ class CarrierJob:
     script: Script | None = None  # the message's own scripted outcome, over whatever is drawn
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     state: MessageState
     err: int  # 3-digit receipt err, 0 on success

@@ -25,7 +25,7 @@ PER_NUMBER = 200
 _MESSAGE_OVERHEAD = 600
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Arrival:
     """An accepted message as it came, read into a part only when its number is asked for: the
     submit path pays for an append, not for parsing."""

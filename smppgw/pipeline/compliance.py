@@ -46,7 +46,7 @@ CONTENT_REJECT_CODE = "MK:0014"
 REVIEW_REJECT = (3, "MK:0115")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Judgement:
     """What the text checks (signature, keywords) decided for one whole message."""
 
@@ -67,7 +67,7 @@ class Judgement:
 ALLOWED = Judgement(Decision.ALLOWED)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Refusal:
     """``precheck`` refuses the submit in its response with this status."""
 
@@ -75,7 +75,7 @@ class Refusal:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Precheck:
     """The outcome of ``precheck`` for a submit that may go on."""
 
@@ -86,7 +86,7 @@ class Precheck:
     part: int = 1  # this part's number in its long message (UDH or SAR TLVs)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ruling:
     """A held message let go: on to its carrier, or (``refused`` = (err, code)) refused by a REJECTD receipt."""
 

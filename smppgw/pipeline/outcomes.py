@@ -14,7 +14,7 @@ from ..model import Delivery, Message
 from ..writes import Write
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     """A submit refused in its response, with this command_status."""
 
@@ -22,7 +22,7 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     """A message accepted: answer OK once ``writes`` are committed, then release it."""
 
@@ -38,7 +38,7 @@ class QueryAnswer:
     error_code: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settlement:
     """A message in its final state: commit ``writes``, then deliver ``delivery`` (its receipt) if any."""
 

@@ -1,4 +1,8 @@
-"""One frozen dataclass per SMPP 3.4 PDU.
+"""One slotted dataclass per SMPP 3.4 PDU.
+
+Not frozen, and never changed once built (``evolve`` makes a new one): a frozen
+dataclass's ``__init__`` sets each field through ``object.__setattr__``, about 8x the cost of
+a plain one, and several PDUs are built per message.
 
 Addresses and other C-octet strings are ``str`` (each byte one latin-1 character, so any
 byte round-trips); ``short_message`` is ``bytes``: the codec never interprets text.
@@ -13,7 +17,7 @@ from typing import ClassVar, TypeVar
 from .constants import CommandId, Tag
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tlv:
     tag: int
     value: bytes
@@ -22,7 +26,7 @@ class Tlv:
 _P = TypeVar("_P", bound="Pdu")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Pdu:
     # Each subclass sets it as ``command_id: ClassVar[CommandId] = ...``: without the annotation
     # mypyc takes the assignment for an instance field's default, and construction fails on it.
@@ -64,7 +68,7 @@ def cstr_tlv(tag: int, value: str) -> Tlv:
 # ---- session management -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _Bind(Pdu):
     system_id: str = ""
     password: str = ""
@@ -75,74 +79,74 @@ class _Bind(Pdu):
     address_range: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindTransmitter(_Bind):
     command_id: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindReceiver(_Bind):
     command_id: ClassVar[CommandId] = CommandId.BIND_RECEIVER
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindTransceiver(_Bind):
     command_id: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _BindResp(Pdu):
     system_id: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindTransmitterResp(_BindResp):
     command_id: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindReceiverResp(_BindResp):
     command_id: ClassVar[CommandId] = CommandId.BIND_RECEIVER_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BindTransceiverResp(_BindResp):
     command_id: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Outbind(Pdu):
     command_id: ClassVar[CommandId] = CommandId.OUTBIND
     system_id: str = ""
     password: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Unbind(Pdu):
     command_id: ClassVar[CommandId] = CommandId.UNBIND
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class UnbindResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.UNBIND_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class EnquireLink(Pdu):
     command_id: ClassVar[CommandId] = CommandId.ENQUIRE_LINK
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class EnquireLinkResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.ENQUIRE_LINK_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class GenericNack(Pdu):
     command_id: ClassVar[CommandId] = CommandId.GENERIC_NACK
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AlertNotification(Pdu):
     command_id: ClassVar[CommandId] = CommandId.ALERT_NOTIFICATION
     source_addr_ton: int = 0
@@ -156,7 +160,7 @@ class AlertNotification(Pdu):
 # ---- messages -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _ShortMessage(Pdu):
     service_type: str = ""
     source_addr_ton: int = 0
@@ -184,29 +188,29 @@ class _ShortMessage(Pdu):
         return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SubmitSm(_ShortMessage):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DeliverSm(_ShortMessage):
     command_id: ClassVar[CommandId] = CommandId.DELIVER_SM
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SubmitSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
     message_id: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DeliverSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
     message_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SmeAddress:
     """A submit_multi destination with dest_flag 1."""
 
@@ -215,14 +219,14 @@ class SmeAddress:
     address: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DistributionList:
     """A submit_multi destination with dest_flag 2."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnsuccessSme:
     ton: int
     npi: int
@@ -230,7 +234,7 @@ class UnsuccessSme:
     error_status_code: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SubmitMulti(Pdu):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI
     service_type: str = ""
@@ -256,14 +260,14 @@ class SubmitMulti(Pdu):
         return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SubmitMultiResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI_RESP
     message_id: str = ""
     unsuccess_smes: tuple[UnsuccessSme, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DataSm(Pdu):
     command_id: ClassVar[CommandId] = CommandId.DATA_SM
     service_type: str = ""
@@ -282,13 +286,13 @@ class DataSm(Pdu):
         return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DataSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.DATA_SM_RESP
     message_id: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class QuerySm(Pdu):
     command_id: ClassVar[CommandId] = CommandId.QUERY_SM
     message_id: str = ""
@@ -297,7 +301,7 @@ class QuerySm(Pdu):
     source_addr: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class QuerySmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.QUERY_SM_RESP
     message_id: str = ""
@@ -306,7 +310,7 @@ class QuerySmResp(Pdu):
     error_code: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class CancelSm(Pdu):
     command_id: ClassVar[CommandId] = CommandId.CANCEL_SM
     service_type: str = ""
@@ -319,12 +323,12 @@ class CancelSm(Pdu):
     destination_addr: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class CancelSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.CANCEL_SM_RESP
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReplaceSm(Pdu):
     command_id: ClassVar[CommandId] = CommandId.REPLACE_SM
     message_id: str = ""
@@ -338,7 +342,7 @@ class ReplaceSm(Pdu):
     short_message: bytes = b""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReplaceSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.REPLACE_SM_RESP
 

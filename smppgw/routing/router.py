@@ -12,7 +12,7 @@ from .table import RouteTable
 __all__ = ["NoRoute", "RouteDecision", "Router"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RouteDecision:
     msisdn: str  # E.164 digits without "+"
     carrier: str  # carrier to send to
@@ -24,7 +24,7 @@ class RouteDecision:
     all_down: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NoRoute:
     # "invalid_number:<why>", "no_route", or a rejected block kind in lower case ("iot").
     reason: str

@@ -218,7 +218,7 @@ class Gateway:
             return checked
         schedule, validity = checked
         cfg = acct.config
-        if cfg.source_addrs and not any(pdu.source_addr.startswith(s) for s in cfg.source_addrs):
+        if cfg.source_addrs and not pdu.source_addr.startswith(cfg.source_addrs):
             return Rejected(CommandStatus.ESME_RINVSRCADR, "source_addr is not one of the account's service numbers")
         destination = pdu.destination_addr
         if pdu.dest_addr_ton == 1 and destination.isdigit() and not _looks_national(destination):

@@ -246,3 +246,28 @@ def test_gsm_count_is_enough_to_hold_the_septets(text: str) -> None:
     assert parts * 153 >= septets or parts == 1
     # An escape pair can waste at most one septet per part boundary.
     assert parts <= 1 + -(-septets // 152)
+
+
+def _septet_by_septet(octets: bytes) -> str:
+    """GSM 03.38 read one octet at a time, as the reference for the decoder's faster paths."""
+    basic = GSM_BASIC_CHARS[:0x1B] + "\x1b" + GSM_BASIC_CHARS[0x1B:]
+    extension = dict(zip(b"\x0a\x14\x28\x29\x2f\x3c\x3d\x3e\x40\x65", GSM_EXTENSION_CHARS, strict=True))
+    out, i = [], 0
+    while i < len(octets):
+        b, i = octets[i], i + 1
+        if b == 0x1B:
+            if i == len(octets):
+                out.append("\ufffd")
+                break
+            nxt, i = octets[i], i + 1
+            out.append(extension.get(nxt) or (basic[nxt] if nxt < 0x80 and nxt != 0x1B else "\ufffd"))
+        else:
+            out.append(basic[b] if b < 0x80 else "\ufffd")
+    return "".join(out)
+
+
+@given(st.binary(max_size=200))
+def test_gsm_decode_of_any_octets_matches_the_septet_by_septet_reading(octets: bytes) -> None:
+    assert decode_text(0, octets) == _septet_by_septet(octets)
+    without_escape = octets.replace(b"\x1b", b"")
+    assert decode_text(0, without_escape) == _septet_by_septet(without_escape)

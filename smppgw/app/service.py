@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from ..billing.ledger import Wallets, WalletState
 from ..billing.refunds import RefundPolicy
 from ..carriers.link import CarrierLink
-from ..carriers.model import CarrierProfile, Outcome
+from ..carriers.model import CarrierProfile, CarrierReport
 from ..config import AccountConfig, AccountHttp, ConfigError, GatewayConfig, load, node_id, parse
 from ..config.accounts import account_from_json, account_from_stored, account_to_json, http_json
 from ..handset import HandsetInbox
@@ -201,7 +201,7 @@ class GatewayService(MultiService):
             core,
             self.committer,
             reactor,
-            deliver=self._delivery_stored,
+            deliver=self._deliveries_stored,
             on_suspend=self._unbind_account,
             observer=self.handsets,
         )
@@ -317,7 +317,7 @@ class GatewayService(MultiService):
 
     def _carrier_link(self, code: str, profile: CarrierProfile, seed: int) -> CarrierLink:
         return CarrierLink(
-            profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_report, self._on_accept, draws=self.draws
+            profile, self.reactor, random.Random(f"{seed}:{code}"), self._on_reports, self._on_accept, draws=self.draws
         )
 
     def _build_tls(self) -> None:
@@ -357,7 +357,7 @@ class GatewayService(MultiService):
             send=agent_sender(self.reactor, api.webhook_timeout),
             message=lambda message_id: self.gateway.find(message_id) or self.store.get_message(message_id),
             account=account_push(self.gateway),
-            done=self._delivered,
+            done=lambda delivery: self._delivered([delivery]),
             policy=RetryPolicy(api.webhook_backoff, api.webhook_give_up_after),
             limits=limits,
             concurrency=api.webhook_concurrency,
@@ -461,23 +461,27 @@ class GatewayService(MultiService):
 
     # ---- what the parts tell each other (through this root, so no part holds a handle on another) ----
 
-    def _on_report(self, message_id: str, outcome: Outcome, at: float) -> None:
-        self.gateway.on_carrier_report(message_id, outcome, at)
+    def _on_reports(self, reports: list[CarrierReport]) -> None:
+        self.gateway.on_carrier_reports(reports)
 
     def _on_accept(self, message_id: str, at: float) -> None:
         self.gateway.on_carrier_accept(message_id, at)
 
-    def _delivery_stored(self, delivery: Delivery) -> None:
-        """A receipt or MO is committed: deliver it here, or (several nodes) through the shared outbox."""
-        if self.http_reports is not None and self.http_reports.takes(delivery):
-            self.http_reports.add(delivery)  # the customer HTTP interface's: pulled or pushed
-        elif self.cluster is not None:
-            self.cluster.delivery_stored(delivery)
-        else:
-            self.deliveries.add(delivery)
+    def _deliveries_stored(self, deliveries: list[Delivery]) -> None:
+        """Receipts or MO committed: delivered here, or (several nodes) through the shared outbox."""
+        here: list[Delivery] = []
+        for delivery in deliveries:
+            if self.http_reports is not None and self.http_reports.takes(delivery):
+                self.http_reports.add(delivery)  # the customer HTTP interface's: pulled or pushed
+            elif self.cluster is not None:
+                self.cluster.delivery_stored(delivery)
+            else:
+                here.append(delivery)
+        if here:
+            self.deliveries.add_many(here)
 
-    def _delivered(self, delivery: Delivery) -> None:
-        self.committer.write_later([DeliveryDone(delivery.delivery_id)])
+    def _delivered(self, deliveries: list[Delivery]) -> None:
+        self.committer.write_later([DeliveryDone(delivery.delivery_id) for delivery in deliveries])
 
     def _committed(self, result: GroupResult) -> None:
         if self.cluster is not None:

@@ -3,8 +3,9 @@
 Jobs pass a token-bucket throughput cap (1 s burst) or wait in a bounded FIFO queue; once handed to
 the carrier they are accepted after the submit latency and reported at the planned time.  Timed events
 are grouped into 10 ms buckets that share one delayed call, so a burst of thousands of receipts due
-together costs a handful of timers.  While the link is down nothing leaves the queue and receipts that
-come due are held back, then released (with their original times) when it comes up again.
+together costs a handful of timers; the reports of one bucket are handed on as one batch.  While the
+link is down nothing leaves the queue and receipts that come due are held back, then released (with
+their original times, as one batch) when it comes up again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from smppgw.model import STAT_WORDS
 
-from .model import CarrierJob, CarrierPlan, CarrierProfile, Outcome, plan, validity_end
+from .model import CarrierJob, CarrierPlan, CarrierProfile, CarrierReport, plan, validity_end
 
 __all__ = ["CarrierJob", "CarrierLink", "CarrierLinkStats", "DrawSource"]
 
@@ -75,7 +76,7 @@ class CarrierLink:
         profile: CarrierProfile,
         clock: IReactorTime,
         rng: random.Random,
-        on_report: Callable[[str, Outcome, float], None],
+        on_reports: Callable[[list[CarrierReport]], None],
         on_accept: Callable[[str, float], None] | None = None,
         *,
         draws: DrawSource | None = None,
@@ -84,7 +85,7 @@ class CarrierLink:
         self._draws = draws
         self._clock = clock
         self._rng = rng
-        self._on_report = on_report
+        self._on_reports = on_reports
         self._on_accept = on_accept
         self._down = False
         # FIFO of ids; _queued holds the live entries so cancel() is O(1) and stale ids are skipped.
@@ -323,19 +324,26 @@ class CarrierLink:
         live = (self._flights.get(m) for m in members)
         flights = sorted((f for f in live if f is not None and f.bucket == key), key=lambda f: (f.due, f.seq))
         errors: list[Exception] = []
+        reports: list[CarrierReport] = []
         for flight in flights:
             flight.bucket = None
-            # A callback may have cancelled a later member of this bucket.
+            # An on_accept callback may have cancelled a later member of this bucket.
             if self._flights.get(flight.job.message_id) is not flight:
                 continue
             try:
-                self._step(flight)
+                report = self._step(flight)
             except Exception as exc:  # one failing callback must not swallow the rest of the bucket
                 errors.append(exc)
+            else:
+                if report is not None:
+                    reports.append(report)
+        if reports:
+            self._on_reports(reports)
         if errors:
             raise errors[0]
 
-    def _step(self, flight: _Flight) -> None:
+    def _step(self, flight: _Flight) -> CarrierReport | None:
+        """The flight's next event; its report when that event is the carrier's final report."""
         if flight.stage == _ACCEPT:
             flight.stage = _REPORT
             self._accepted += 1
@@ -343,36 +351,30 @@ class CarrierLink:
                 self._schedule(flight)
                 if self._on_accept is not None:
                     self._on_accept(flight.job.message_id, flight.plan.accept_at)
-                return
+                return None
             if self._on_accept is not None:
                 self._on_accept(flight.job.message_id, flight.plan.accept_at)
             if self._flights.get(flight.job.message_id) is not flight:  # cancelled by on_accept
-                return
+                return None
         if self._down:
             self._held[flight.job.message_id] = flight
-            return
-        self._report(flight)
+            return None
+        return self._report(flight)
 
-    def _report(self, flight: _Flight) -> None:
+    def _report(self, flight: _Flight) -> CarrierReport:
         del self._flights[flight.job.message_id]
         outcome = flight.plan.outcome
         word = STAT_WORDS[outcome.state]
         self._reported[word] = self._reported.get(word, 0) + 1
         if flight.plan.lost:
             self._lost += 1
-        self._on_report(flight.job.message_id, outcome, flight.plan.report_at)
+        return (flight.job.message_id, outcome, flight.plan.report_at)
 
     def _release_held(self) -> None:
         self._release_call = None
-        errors: list[Exception] = []
-        while self._held and not self._down:
-            flight = self._held.pop(next(iter(self._held)))
-            try:
-                self._report(flight)
-            except Exception as exc:  # as in _fire: keep releasing the backlog
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        reports = [self._report(self._held.pop(next(iter(self._held)))) for _ in range(len(self._held))]
+        if reports:
+            self._on_reports(reports)
 
     def _cancel_call(self, call: IDelayedCall | None) -> None:
         if call is not None and call.active():

@@ -83,6 +83,9 @@ class Outcome:
         return STAT_WORDS[self.state]
 
 
+# A carrier's final report: message id, outcome, when the carrier reported.
+CarrierReport = tuple[str, Outcome, float]
+
 # Handset never came back, or the carrier never answered: reported when validity runs out.
 LOST_OUTCOME = Outcome(MessageState.EXPIRED, 8, "MK:0010")
 _EXPIRED = LOST_OUTCOME

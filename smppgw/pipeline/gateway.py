@@ -12,13 +12,13 @@ lives on one thread, so checking and debiting a balance is atomic without locks.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
-from ..carriers.model import CarrierJob, Outcome, Script
+from ..carriers.model import CarrierJob, CarrierReport, Outcome, Script
 from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
@@ -423,6 +423,15 @@ class Gateway:
         if message is None or not message.registered_delivery & 0x10:
             return None
         return self._receipt(message, at, state=MessageState.ENROUTE, intermediate=True)
+
+    def on_carrier_reports(self, reports: Iterable[CarrierReport]) -> list[Settlement]:
+        """A batch of the carriers' final reports (one timer tick's): the settlements they bring."""
+        settlements = []
+        for message_id, outcome, at in reports:
+            settlement = self.on_carrier_report(message_id, outcome, at)
+            if settlement is not None:
+                settlements.append(settlement)
+        return settlements
 
     def on_carrier_report(self, message_id: str, outcome: Outcome, at: float) -> Settlement | None:
         """The carrier's final report; None for a duplicate or a cancelled message."""

@@ -5,7 +5,7 @@ deleted from the store only after a deliver_sm_resp with ESME_ROK."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +21,8 @@ class Receiver(Protocol):
     def delivery_capacity(self) -> int:
         """How many more deliveries it may have in flight now."""
 
-    def send_delivery(self, delivery: Delivery) -> None: ...
+    def send_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Send these (no more than its capacity allowed), in order: one write for them all."""
 
 
 @dataclass(slots=True)
@@ -38,7 +39,7 @@ class DeliveryQueue:
         self,
         clock: IReactorTime,
         retry_interval: float,
-        on_done: Callable[[Delivery], None],
+        on_done: Callable[[list[Delivery]], None],
         *,
         on_receivers: Callable[[str, int], None] | None = None,
     ) -> None:
@@ -59,10 +60,19 @@ class DeliveryQueue:
     # ---- what is owed -------------------------------------------------------------------
 
     def add(self, delivery: Delivery) -> None:
-        box = self._box(delivery.account)
-        box.pending[delivery.delivery_id] = delivery
-        heapq.heappush(box.ready, delivery.delivery_id)
-        self.pump(delivery.account)
+        self.add_many((delivery,))
+
+    def add_many(self, deliveries: Iterable[Delivery]) -> None:
+        """Deliveries now owed (a timer tick's receipts): each account's receivers are offered
+        them once, so a receiver gets its share in one batch."""
+        accounts: dict[str, None] = {}
+        for delivery in deliveries:
+            box = self._box(delivery.account)
+            box.pending[delivery.delivery_id] = delivery
+            heapq.heappush(box.ready, delivery.delivery_id)
+            accounts[delivery.account] = None
+        for account in accounts:
+            self.pump(account)
 
     def backlog(self, account: str | None = None) -> int:
         if account is not None:
@@ -115,11 +125,22 @@ class DeliveryQueue:
     # ---- outcomes -------------------------------------------------------------------------
 
     def acknowledged(self, delivery: Delivery) -> None:
-        box = self._box(delivery.account)
-        box.in_flight.discard(delivery.delivery_id)
-        if box.pending.pop(delivery.delivery_id, None) is not None:
-            self._on_done(delivery)
-        self.pump(delivery.account)
+        self.acknowledged_many((delivery,))
+
+    def acknowledged_many(self, deliveries: Iterable[Delivery]) -> None:
+        """Answered with ESME_ROK (the deliver_sm_resp of one socket read): done as one group."""
+        done: list[Delivery] = []
+        accounts: dict[str, None] = {}
+        for delivery in deliveries:
+            box = self._box(delivery.account)
+            box.in_flight.discard(delivery.delivery_id)
+            if box.pending.pop(delivery.delivery_id, None) is not None:
+                done.append(delivery)
+            accounts[delivery.account] = None
+        if done:
+            self._on_done(done)
+        for account in accounts:
+            self.pump(account)
 
     def failed(self, delivery: Delivery) -> None:
         """Refused, timed out, or its session went away: try again after the retry interval."""
@@ -138,13 +159,15 @@ class DeliveryQueue:
         box = self._boxes.get(account)
         if box is None or not box.receivers:
             return
-        receivers = box.receivers
+        receivers = list(box.receivers)  # a receiver may go away while it sends
         n = len(receivers)
+        room = [receiver.delivery_capacity() for receiver in receivers]
+        batches: list[list[Delivery]] = [[] for _ in receivers]
         idle = 0
         while box.ready and idle < n:
-            receiver = receivers[box.turn % n]
+            turn = box.turn % n
             box.turn += 1
-            if receiver.delivery_capacity() <= 0:
+            if room[turn] <= 0:
                 idle += 1
                 continue
             idle = 0
@@ -153,4 +176,14 @@ class DeliveryQueue:
             if delivery is None or delivery_id in box.in_flight:
                 continue
             box.in_flight.add(delivery_id)
-            receiver.send_delivery(delivery)
+            room[turn] -= 1
+            batches[turn].append(delivery)
+        for receiver, batch in zip(receivers, batches, strict=True):
+            if not batch:
+                continue
+            if receiver in box.receivers:
+                receiver.send_deliveries(batch)
+            else:  # it went away while another receiver sent: these wait for the next pump
+                for delivery in batch:
+                    box.in_flight.discard(delivery.delivery_id)
+                    heapq.heappush(box.ready, delivery.delivery_id)

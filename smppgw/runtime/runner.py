@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from ..billing.ledger import LedgerEntry, Refused
 from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
-from ..carriers.model import Outcome
+from ..carriers.model import CarrierReport
 from ..model import Delivery, Message
 from ..pipeline.accounts import AccountBook
 from ..pipeline.compliance import Compliance
@@ -80,7 +80,7 @@ class GatewayRunner:
         committer: GroupCommitter,
         clock: IReactorTime,
         *,
-        deliver: Callable[[Delivery], None],
+        deliver: Callable[[list[Delivery]], None],
         on_suspend: Callable[[str], None],
         observer: AcceptedObserver | None = None,
     ) -> None:
@@ -246,25 +246,39 @@ class GatewayRunner:
                 self._delivery_committed, self._delivery_failed, callbackArgs=(delivery,), errbackArgs=(delivery,)
             )
 
-    def on_carrier_report(self, message_id: str, outcome: Outcome, at: float) -> None:
-        settlement = self.core.on_carrier_report(message_id, outcome, at)
-        if settlement is not None:
-            self._commit(settlement)
+    def on_carrier_reports(self, reports: Sequence[CarrierReport]) -> None:
+        """A carrier's reports of one timer tick: settled by the core, committed as one group."""
+        settlements = self.core.on_carrier_reports(reports)
+        if settlements:
+            self._commit(settlements)
 
-    def _commit(self, settlement: Settlement) -> None:
-        d = self.committer.write(settlement.writes)
-        d.addCallbacks(self._settled, self._settle_failed, callbackArgs=(settlement,), errbackArgs=(settlement,))
+    def _commit(self, settlements: list[Settlement]) -> None:
+        d = self.committer.write_groups([s.writes for s in settlements])
+        d.addCallbacks(self._settled, self._settle_failed, callbackArgs=(settlements,), errbackArgs=(settlements,))
 
-    def _settled(self, _: None, settlement: Settlement) -> None:
-        self.core.settled(settlement)
-        if settlement.delivery is not None:
-            self._deliver(settlement.delivery)
+    def _settled(self, refused: dict[int, str], settlements: list[Settlement]) -> None:
+        core = self.core
+        deliveries: list[Delivery] = []
+        for i, settlement in enumerate(settlements):
+            if i in refused:  # a cluster store: another node settled it first
+                self.log.warn("final state of {id} not stored: {why}", id=settlement.message.message_id, why=refused[i])
+                continue
+            core.settled(settlement)
+            if settlement.delivery is not None:
+                deliveries.append(settlement.delivery)
+        if deliveries:
+            self._deliver(deliveries)
 
-    def _settle_failed(self, failure: Failure, settlement: Settlement) -> None:
-        self.log.failure("final state of {id} not stored", failure, id=settlement.message.message_id)
+    def _settle_failed(self, failure: Failure, settlements: list[Settlement]) -> None:
+        self.log.failure(
+            "final state of {n} messages ({id}, ...) not stored",
+            failure,
+            n=len(settlements),
+            id=settlements[0].message.message_id,
+        )
 
     def _delivery_committed(self, _: None, delivery: Delivery) -> Delivery:
-        self._deliver(delivery)
+        self._deliver([delivery])
         return delivery
 
     def _delivery_failed(self, failure: Failure, delivery: Delivery) -> Failure:
@@ -350,8 +364,8 @@ class GatewayRunner:
         writes, settlements, suspended = self._effects.take()
         if writes:
             self.committer.write_later(writes)
-        for settlement in settlements:
-            self._commit(settlement)
+        if settlements:
+            self._commit(settlements)
         for suspension in suspended:
             self.log.warn("account {account} suspended: {why}", account=suspension.account, why=suspension.why)
             # After the current submit is answered: its submit_sm_resp goes out before the unbind.

@@ -222,11 +222,12 @@ class SMPPServerProtocol(Protocol):
     # ---- events -----------------------------------------------------------------------
 
     def _handle(self, events: list[Event]) -> None:
+        acked: list[Delivery] = []  # the deliver_sm_resp of this read: done as one group
         for event in events:
             if isinstance(event, RequestReceived):
                 self._on_request(event.pdu)
             elif isinstance(event, ResponseReceived):
-                self._on_response(event.pdu, event.request)
+                self._on_response(event.pdu, event.request, acked)
             elif isinstance(event, BindRequested):
                 self._on_bind(event.pdu)
             elif isinstance(event, ProtocolViolation):
@@ -244,6 +245,8 @@ class SMPPServerProtocol(Protocol):
             elif isinstance(event, CloseConnection):
                 self._flush()
                 self.close()
+        if acked:
+            self.factory.deliveries.acknowledged_many(acked)
         if self._accepted:
             self._commit_batch()
         self._flush()
@@ -444,24 +447,29 @@ class SMPPServerProtocol(Protocol):
         window: int = self.factory.receipt_window
         return window - len(self._deliveries)
 
-    def send_delivery(self, delivery: Delivery) -> None:
-        receipt = delivery.kind == DeliveryKind.RECEIPT
-        pdu = deliver_sm(
-            sequence_number=self.session.next_sequence,
-            source_addr_ton=delivery.source_ton,
-            source_addr_npi=delivery.source_npi,
-            source_addr=delivery.source_addr,
-            dest_addr_ton=delivery.dest_ton,
-            dest_addr_npi=delivery.dest_npi,
-            destination_addr=delivery.destination_addr,
-            esm_class=delivery.esm_class,
-            data_coding=delivery.data_coding,
-            body=delivery.body,
-            tlvs=receipt_tlvs(delivery.message_id, delivery.state, delivery.err) if receipt else (),
-        )
-        if self.hooks.deliver(self, delivery, pdu):
-            return  # the hooks send it in another shape, later, or never
-        self.send_delivery_pdu(delivery, pdu)
+    def send_deliveries(self, deliveries: list[Delivery]) -> None:
+        session, hooks, sent = self.session, self.hooks, self._deliveries
+        now = self.clock.seconds()
+        for delivery in deliveries:
+            receipt = delivery.kind == DeliveryKind.RECEIPT
+            pdu = deliver_sm(
+                sequence_number=session.next_sequence,
+                source_addr_ton=delivery.source_ton,
+                source_addr_npi=delivery.source_npi,
+                source_addr=delivery.source_addr,
+                dest_addr_ton=delivery.dest_ton,
+                dest_addr_npi=delivery.dest_npi,
+                destination_addr=delivery.destination_addr,
+                esm_class=delivery.esm_class,
+                data_coding=delivery.data_coding,
+                body=delivery.body,
+                tlvs=receipt_tlvs(delivery.message_id, delivery.state, delivery.err) if receipt else (),
+            )
+            if hooks.deliver(self, delivery, pdu):
+                continue  # the hooks send it in another shape, later, or never
+            sent[session.send_request(pdu, now)] = delivery
+        self._flush()  # the whole batch in one write
+        self._rearm()
 
     def send_delivery_pdu(self, delivery: Delivery, pdu: p.DeliverSm | p.DataSm) -> None:
         seq = self.session.send_request(pdu, self.clock.seconds())
@@ -475,12 +483,12 @@ class SMPPServerProtocol(Protocol):
         self._flush()
         self._rearm()
 
-    def _on_response(self, pdu: p.Pdu, request: p.Pdu) -> None:
+    def _on_response(self, pdu: p.Pdu, request: p.Pdu, acked: list[Delivery]) -> None:
         delivery = self._deliveries.pop(request.sequence_number, None)
         if delivery is None:
             return
         if pdu.command_status == S.ESME_ROK:
-            self.factory.deliveries.acknowledged(delivery)
+            acked.append(delivery)
         else:
             self.factory.deliveries.failed(delivery)
 

@@ -20,7 +20,7 @@ from smppgw.app.parts import build_parts
 from smppgw.billing.ledger import Wallets
 from smppgw.billing.refunds import RefundPolicy
 from smppgw.carriers.link import CarrierLink
-from smppgw.carriers.model import Outcome
+from smppgw.carriers.model import CarrierReport
 from smppgw.model import Delivery
 from smppgw.pipeline.accounts import AccountBook
 from smppgw.pipeline.gateway import Gateway
@@ -92,6 +92,7 @@ class Connection:
     deliveries: DeliveryQueue
     committer: ManualCommitter
     done: list[Delivery]  # deliveries the client acknowledged
+    done_groups: list[int]  # how many were done together, group by group
     rig: Rig | None
     proto: SMPPServerProtocol = field(init=False)
     transport: StringTransport = field(init=False)
@@ -147,12 +148,18 @@ def open_connection(
         accounts.add(account)
         wallets.open(account.system_id, account.billing_unit, account.initial_balance)
     done: list[Delivery] = []
-    deliveries = DeliveryQueue(clock, config.receipt_retry_interval, done.append)
+    done_groups: list[int] = []
+
+    def on_done(group: list[Delivery]) -> None:
+        done.extend(group)
+        done_groups.append(len(group))
+
+    deliveries = DeliveryQueue(clock, config.receipt_retry_interval, on_done)
     gateway: GatewayRunner | None = None  # the links report to it once it is built
 
-    def report(message_id: str, outcome: Outcome, at: float) -> None:
+    def report(reports: list[CarrierReport]) -> None:
         assert gateway is not None
-        gateway.on_carrier_report(message_id, outcome, at)
+        gateway.on_carrier_reports(reports)
 
     def accept(message_id: str, at: float) -> None:
         assert gateway is not None
@@ -172,7 +179,7 @@ def open_connection(
         submit_gate=gate,
         utc_offset_minutes=config.utc_offset_minutes,
     )
-    gateway = GatewayRunner(core, committer, clock, deliver=deliveries.add, on_suspend=lambda account: None)
+    gateway = GatewayRunner(core, committer, clock, deliver=deliveries.add_many, on_suspend=lambda account: None)
     the_rig = None
     if rig:  # the test rig's own hooks, built from the same parts as the service builds it
         the_rig = hooks = Rig(
@@ -187,4 +194,4 @@ def open_connection(
         security=config.security,
         hooks=hooks,
     )
-    return Connection(clock, factory, gateway, deliveries, committer, done, the_rig)
+    return Connection(clock, factory, gateway, deliveries, committer, done, done_groups, the_rig)

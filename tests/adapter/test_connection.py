@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from adapter_parts import Connection, open_connection
 
+from smppgw.carriers.model import profile_from_dict
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import CommandStatus as S
 from smppgw.protocol.constants import Tag
@@ -225,6 +226,31 @@ def test_a_receipt_is_delivered_and_settled_by_its_deliver_sm_resp(conn: Connect
     assert conn.done == []
     conn.send(p.DeliverSmResp(sequence_number=deliver.sequence_number))
     assert [d.message_id for d in conn.done] == [resp.message_id]
+
+
+def test_the_receipts_of_one_carrier_tick_go_out_in_one_write_and_their_answers_are_done_together(
+    conn: Connection,
+):
+    data = {"submit_latency_ms": 0, "receipt_median_ms": 1000, "receipt_p99_ms": 1000, "outcomes": {"DELIVRD": 100}}
+    data |= {"loss_percent": 0, "throughput": 0, "queue_limit": 1000, "rules": [{"pattern": "*", "state": "DELIVRD", "delay_s": 1}]}
+    conn.gateway.core.carriers["CMCC"].set_profile(profile_from_dict("CMCC", data, "test"))  # type: ignore[attr-defined]
+    conn.bind()
+    conn.send(*(submit(seq, f"1380013800{seq}", registered_delivery=1) for seq in (2, 3, 4)))
+    answers = conn.read()
+    assert [a.command_status for a in answers] == [S.ESME_ROK] * 3
+    writes: list[bytes] = []
+    write = conn.transport.write
+    conn.transport.write = lambda data: (writes.append(data), write(data))[1]  # type: ignore[method-assign]
+    for _ in range(20):
+        conn.clock.advance(0.1)
+    receipts = conn.read()
+    assert len(writes) == 1  # three deliver_sm, one write
+    assert sorted(r.tlv(Tag.RECEIPTED_MESSAGE_ID) for r in receipts) == sorted(
+        a.message_id.encode() + b"\0" for a in answers
+    )
+    conn.send(*(p.DeliverSmResp(sequence_number=r.sequence_number) for r in receipts))  # one read
+    assert conn.done_groups == [3]
+    assert conn.deliveries.backlog("demo") == 0
 
 
 def test_an_unanswered_receipt_is_sent_again_after_the_retry_interval(conn: Connection):

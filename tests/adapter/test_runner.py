@@ -29,6 +29,11 @@ class FakeCommitter:
         self.batches.append((list(writes), d))
         return d
 
+    def write_groups(self, groups: Sequence[Sequence[Write]]) -> Deferred[dict[int, str]]:
+        """Several groups, one waiter; this store refuses none of them."""
+        refused: Deferred[dict[int, str]] = self.write([w for group in groups for w in group]).addCallback(lambda _: {})
+        return refused
+
     def write_later(self, writes: Sequence[Write]) -> None:
         self.later += writes
 
@@ -50,7 +55,7 @@ class Rig:
             core.gateway,
             self.committer,  # type: ignore[arg-type]
             self.clock,
-            deliver=self.delivered.append,
+            deliver=self.delivered.extend,
             on_suspend=self.unbound.append,
         )
 
@@ -81,7 +86,7 @@ def test_a_receipt_is_delivered_after_its_settlement_commits() -> None:
     assert isinstance(submitted, Submitted)
     rig.committer.commit_all()
     rig.runner.release(submitted.message)
-    rig.runner.on_carrier_report(submitted.message.message_id, outcome(MessageState.DELIVERED), NOW + 2)
+    rig.runner.on_carrier_reports([(submitted.message.message_id, outcome(MessageState.DELIVERED), NOW + 2)])
     assert rig.delivered == []
     answer = rig.runner.query("acme", submitted.message.message_id)  # final while its commit is in flight
     assert answer is not None and answer.state == int(MessageState.DELIVERED)

@@ -370,22 +370,25 @@ class CMPPServerProtocol(Protocol):
             return 0
         return session.config.window - session.outstanding - len(self._waiting)
 
-    def send_delivery(self, delivery: Delivery) -> None:
+    def send_deliveries(self, deliveries: list[Delivery]) -> None:
         factory = self.factory
         now = self.clock.seconds()
-        deliver_id = int(factory.msg_ids.next(local_time(now, factory.utc_offset_minutes)))
-        if delivery.kind == DeliveryKind.RECEIPT:
-            message = factory.gateway.find(delivery.message_id)
-            packets = [
-                report_deliver(delivery, message, deliver_id=deliver_id, utc_offset_minutes=factory.utc_offset_minutes)
-            ]
-        else:
-            packets = mo_deliver_packets(delivery, deliver_id=deliver_id, dc0=factory.gateway.dc0)
-            self.log.info(
-                "CMPP MO from {sender} to {account}", sender=mask_msisdn(delivery.source_addr), account=self.account
-            )
-        self._parts_left[delivery.delivery_id] = len(packets)
-        self._waiting.extend((delivery, packet) for packet in packets)
+        for delivery in deliveries:
+            deliver_id = int(factory.msg_ids.next(local_time(now, factory.utc_offset_minutes)))
+            if delivery.kind == DeliveryKind.RECEIPT:
+                message = factory.gateway.find(delivery.message_id)
+                packets = [
+                    report_deliver(
+                        delivery, message, deliver_id=deliver_id, utc_offset_minutes=factory.utc_offset_minutes
+                    )
+                ]
+            else:
+                packets = mo_deliver_packets(delivery, deliver_id=deliver_id, dc0=factory.gateway.dc0)
+                self.log.info(
+                    "CMPP MO from {sender} to {account}", sender=mask_msisdn(delivery.source_addr), account=self.account
+                )
+            self._parts_left[delivery.delivery_id] = len(packets)
+            self._waiting.extend((delivery, packet) for packet in packets)
         self._send_waiting()
         self._flush()
         self._rearm()

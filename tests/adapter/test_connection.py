@@ -232,7 +232,8 @@ def test_the_receipts_of_one_carrier_tick_go_out_in_one_write_and_their_answers_
     conn: Connection,
 ):
     data = {"submit_latency_ms": 0, "receipt_median_ms": 1000, "receipt_p99_ms": 1000, "outcomes": {"DELIVRD": 100}}
-    data |= {"loss_percent": 0, "throughput": 0, "queue_limit": 1000, "rules": [{"pattern": "*", "state": "DELIVRD", "delay_s": 1}]}
+    data |= {"loss_percent": 0, "throughput": 0, "queue_limit": 1000}
+    data["rules"] = [{"pattern": "*", "state": "DELIVRD", "delay_s": 1}]  # all three due in one tick
     conn.gateway.core.carriers["CMCC"].set_profile(profile_from_dict("CMCC", data, "test"))  # type: ignore[attr-defined]
     conn.bind()
     conn.send(*(submit(seq, f"1380013800{seq}", registered_delivery=1) for seq in (2, 3, 4)))

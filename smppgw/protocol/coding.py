@@ -226,15 +226,24 @@ def count_segments(data_coding: int, octets: bytes, *, has_udh: bool) -> int:
     if has_udh:
         return 1
     alphabet = alphabet_of(data_coding)
+    n = len(octets)
+    # Each octet is at most one unit (two for a UCS2 unit), so a short text is one part; GSM text
+    # without the escape is all 1-unit characters, packed greedily.
     if alphabet is Alphabet.GSM7:
+        if n <= GSM7_SINGLE:
+            return 1
+        if _GSM_ESCAPE not in octets:
+            return -(-n // GSM7_PART)
         return _pack(_gsm7_units(octets), GSM7_SINGLE, GSM7_PART)
     if alphabet is Alphabet.UCS2:
+        if n <= 2 * UCS2_SINGLE:
+            return 1
         return _pack(_utf16_units(octets), UCS2_SINGLE, UCS2_PART)
     if alphabet is Alphabet.GBK:
         # GB text goes on air as UCS2, so it is billed by UTF-16 code units.
         utf16 = octets.decode("gb18030", errors="replace").encode("utf-16-be", errors="replace")
         return _pack(_utf16_units(utf16), UCS2_SINGLE, UCS2_PART)
-    return _pack([1] * len(octets), OCTET_SINGLE, OCTET_PART)
+    return 1 if n <= OCTET_SINGLE else -(-n // OCTET_PART)
 
 
 def segment_count_for_text(text: str, data_coding: int) -> int:

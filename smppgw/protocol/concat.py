@@ -64,6 +64,8 @@ def _from_udh(udh: bytes) -> ConcatInfo | None:
 
 
 def _from_sar(tlvs: Sequence[Tlv]) -> ConcatInfo | None:
+    if not tlvs:
+        return None
     values: dict[int, bytes] = {}
     for tlv in tlvs:
         values.setdefault(tlv.tag, tlv.value)  # first occurrence, as Pdu.tlv() reads it

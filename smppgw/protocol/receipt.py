@@ -41,8 +41,11 @@ class ReceiptText:
 
 def _receipt_snippet(text: str) -> str:
     # The receipt goes out with data_coding 0, so only printable 7-bit ASCII survives every client.
+    snippet = text[:RECEIPT_TEXT_CHARS]
+    if snippet.isascii() and snippet.isprintable():  # the usual case, checked in C
+        return snippet
     out = []
-    for ch in text[:RECEIPT_TEXT_CHARS]:
+    for ch in snippet:
         if ch in "\r\n\t\f\v":
             out.append(" ")
         elif " " <= ch <= "~":

@@ -22,7 +22,6 @@ The thresholds are smppgw.config.rig.ScorecardRules, the ``[scorecard]`` section
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import asdict
@@ -64,7 +63,7 @@ class _Account:
 
 
 # (account, fingerprint of a submit_sm body) -> (session id, when): the last _FINGERPRINTS submits
-Fingerprints = OrderedDict[tuple[str, bytes], tuple[int, float]]
+Fingerprints = OrderedDict[tuple[str, int], tuple[int, float]]
 
 
 class Scorecard:
@@ -260,7 +259,7 @@ class Scorecard:
         if self.account is None:
             return
         submits = self._fingerprints
-        key = (self.account, hashlib.blake2b(body, digest_size=16).digest())
+        key = (self.account, hash(body))  # in memory only: a 64-bit hash tells resubmits apart
         seen = submits.get(key)
         if seen is not None and seen[0] != self.session_id and now - seen[1] <= self._rules.resubmit_window_s:
             self.resubmits += 1

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from smppgw.protocol.coding import (
@@ -271,3 +271,42 @@ def test_gsm_decode_of_any_octets_matches_the_septet_by_septet_reading(octets: b
     assert decode_text(0, octets) == _septet_by_septet(octets)
     without_escape = octets.replace(b"\x1b", b"")
     assert decode_text(0, without_escape) == _septet_by_septet(without_escape)
+
+
+def _greedy_parts(units: list[int], single: int, part: int) -> int:
+    """Parts of indivisible units filled greedily: the reference for the counting shortcuts."""
+    if sum(units) <= single:
+        return 1
+    parts, used = 1, 0
+    for size in units:
+        if used + size > part:
+            parts, used = parts + 1, 0
+        used += size
+    return parts
+
+
+@given(st.binary(max_size=700), st.sampled_from([0, 3, 8, 0xF0]))
+@example(b"a" * 161, 0)
+@example(b"a" * 307, 0)
+@example(b"a" * 152 + b"\x1b\x65" + b"a" * 10, 0)
+@example(b"a" * 141, 3)
+@example(b"\x00a" * 71, 8)
+def test_segment_count_of_any_octets_matches_greedy_packing(octets: bytes, dc: int) -> None:
+    if dc == 8:
+        words = [int.from_bytes(octets[i : i + 2], "big") for i in range(0, len(octets), 2)]
+        units, i = [], 0
+        while i < len(words):
+            pair = 0xD800 <= words[i] <= 0xDBFF and i + 1 < len(words) and 0xDC00 <= words[i + 1] <= 0xDFFF
+            units.append(2 if pair else 1)
+            i += 2 if pair else 1
+        expected = _greedy_parts(units, 70, 67)
+    elif dc == 3:
+        expected = _greedy_parts([1] * len(octets), 140, 134)
+    else:
+        units, i = [], 0
+        while i < len(octets):
+            escape = octets[i] == 0x1B and i + 1 < len(octets)
+            units.append(2 if escape else 1)
+            i += 2 if escape else 1
+        expected = _greedy_parts(units, 160, 153)
+    assert count_segments(dc, octets, has_udh=False) == expected

@@ -1,5 +1,6 @@
 """The durable store's share of one message: microseconds of the store's apply per message for the
-writes a message with a receipt makes (insert + charge, which sets the balance, at submit; final state + receipt;
+writes a message with a receipt makes (insert + charge, which sets the balance, + the compliance decision it was
+accepted with, at submit; final state + receipt;
 the receipt's deletion), in batches as the group committer sends them.
 
     python benchmarks/store_apply.py [--batch 400] [-n 20000] [--postgres]
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from smppgw.billing.ledger import EntryKind, LedgerEntry
-from smppgw.model import AccountStatus, Delivery, DeliveryKind, Message, MessageState
+from smppgw.model import AccountStatus, Decision, Delivery, DeliveryKind, Message, MessageState
 from smppgw.store.sqlite import SqliteStore
 from smppgw.writes import (
     AccountCreated,
+    DecisionRecorded,
     DeliveryDone,
     DeliveryStored,
     MessageAccepted,
@@ -99,9 +101,10 @@ def main() -> None:
                 w
                 for i in range(b, min(b + batch, n))
                 for w in (
-                    # the message with its charge entry, as the core writes them
+                    # the message with its charge entry and decision, as the core writes them
                     MessageAccepted(message(i), LedgerEntry(i, "demo", EntryKind.CHARGE, -45, "CNY", 100, 1.0,
-                                                            f"{i:015x}", None, None)),
+                                                            f"{i:015x}", None, None),
+                                    DecisionRecorded(f"{i:015x}", "demo", 1.0, Decision.ALLOWED, "", "", "")),
                 )
             ]
             for b in range(0, n, batch)
@@ -121,7 +124,7 @@ def main() -> None:
             for b in range(0, n, batch)
         ]  # fmt: skip
         done: list[list[Write]] = [[DeliveryDone(i) for i in range(b, min(b + batch, n))] for b in range(0, n, batch)]
-        for name, batches in (("submit (message, charge)", submit), ("final state + receipt", final),
+        for name, batches in (("submit (message, charge, decision)", submit), ("final state + receipt", final),
                               ("receipt deleted", done)):  # fmt: skip
             started, cpu = time.perf_counter(), time.process_time()
             for ops in batches:

@@ -19,10 +19,12 @@ from .model import AccountStatus, Decision, Delivery, Held, Message, MessageStat
 @dataclass(slots=True)
 class MessageAccepted:
     """A message accepted for delivery, with what it was charged: ``charge`` is its ledger entry
-    (None for a free message); the account's stored balance becomes ``charge.balance_after``."""
+    (None for a free message); the account's stored balance becomes ``charge.balance_after``.
+    ``decision`` is the compliance decision it was accepted with, when compliance judged it."""
 
     message: Message
     charge: LedgerEntry | None = None
+    decision: DecisionRecorded | None = None
 
 
 @dataclass(slots=True)
@@ -175,13 +177,18 @@ def entry_of(w: object) -> LedgerEntry | None:
     return None
 
 
-def with_entries_apart(writes: Sequence[Write]) -> list[Write]:
-    """The writes with each charge and refund as a ``LedgerAppended`` of its own, in the order the
-    core made them before they travelled with their message (for a store keeping them as rows)."""
+def with_records_apart(writes: Sequence[Write]) -> list[Write]:
+    """The writes with each charge and refund as a ``LedgerAppended`` of its own and each accepted
+    message's decision as a ``DecisionRecorded``, in the order the core made them before they
+    travelled with their message (for a store keeping them as rows)."""
     out: list[Write] = []
     for w in writes:
-        if isinstance(w, MessageAccepted) and w.charge is not None:
-            out += (MessageAccepted(w.message), LedgerAppended(w.charge))
+        if isinstance(w, MessageAccepted) and (w.charge is not None or w.decision is not None):
+            out.append(MessageAccepted(w.message))
+            if w.charge is not None:
+                out.append(LedgerAppended(w.charge))
+            if w.decision is not None:
+                out.append(w.decision)
         elif isinstance(w, MessageSettled) and w.refund is not None:
             out += (LedgerAppended(w.refund), replace(w, refund=None))
         else:

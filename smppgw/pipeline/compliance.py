@@ -285,8 +285,8 @@ class Compliance:
         status = CommandStatus.SMPPGW_RCONTENT if rule.reject_mode == "status" and not receipts_only else 0
         return Judgement(decision, status, rule.err_code, CONTENT_REJECT_CODE, cat, term, legal, f"{cat}: {term}")
 
-    def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> list[Write]:
-        """Writes stored with a message just accepted: its decision, and what holds it back."""
+    def accepted(self, message: Message, pre: Precheck, peer: str, now: float) -> tuple[DecisionRecorded, list[Write]]:
+        """The decision a message just accepted is stored with, and the writes of what holds it back."""
         entry = self._held_entry(message, pre, now)
         if entry is not None:
             # Known in memory from the moment the message is accepted (before its commit).
@@ -295,8 +295,8 @@ class Compliance:
         if judgement is None:
             assert entry is not None and pre.group is not None
             detail = f"part {pre.part} of {pre.group.total}: waiting for the other parts"
-            return [self._decision(message, now, Decision.HELD, detail=detail), HeldAdded(entry)]
-        writes: list[Write] = [self._decision(message, now, judgement.decision, judgement)]
+            return self._decision(message, now, Decision.HELD, detail=detail), [HeldAdded(entry)]
+        writes: list[Write] = []
         if pre.defer_until is not None:
             writes.append(self._decision(message, now, Decision.DEFERRED, detail="outside the send window"))
         if entry is not None:
@@ -308,7 +308,7 @@ class Compliance:
             )  # fmt: skip
             if judgement.decision is Decision.SUSPENDED:
                 self.suspend(message.account, f"{judgement.category}: {judgement.term}")
-        return writes
+        return self._decision(message, now, judgement.decision, judgement), writes
 
     def _held_entry(self, message: Message, pre: Precheck, now: float) -> Held | None:
         judgement = pre.judgement

@@ -293,10 +293,12 @@ class Gateway:
         unreleased[decision.carrier] = unreleased.get(decision.carrier, 0) + 1
         if script is not None:
             self._scripts[message_id] = script
-        writes: list[Write] = [MessageAccepted(message, charged)]
-        if pre is not None:
+        if pre is None:
+            writes: list[Write] = [MessageAccepted(message, charged)]
+        else:
             assert self.compliance is not None
-            writes += self.compliance.accepted(message, pre, peer, now)
+            judged, held = self.compliance.accepted(message, pre, peer, now)
+            writes = [MessageAccepted(message, charged, judged), *held]
         if schedule is not None and schedule > now:
             self._scheduled[message_id] = schedule
         return Accepted(message, writes)

@@ -42,7 +42,7 @@ from ..writes import (
     OptoutAdded,
     OptoutRemoved,
     Write,
-    with_entries_apart,
+    with_records_apart,
 )
 from .ports import (
     ClusterView,
@@ -597,8 +597,9 @@ class PostgresStore:
         self.apply_groups([writes])
 
     def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
-        # Charges and refunds stay ledger rows here (the COPY plan batches them as such).
-        groups = [with_entries_apart(ops) for ops in groups]
+        # Charges and refunds stay ledger rows here and decisions rows of their own (the COPY plan
+        # batches them as such).
+        groups = [with_records_apart(ops) for ops in groups]
         deltas = _deltas(groups)
         references = [ref for ops in groups for ref in _references(ops)]
         if not references:

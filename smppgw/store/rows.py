@@ -275,6 +275,15 @@ def message_charged_row(w: MessageAccepted) -> tuple[object, ...]:
     return (*message_row(w.message), *_entry_columns(w.charge))
 
 
+# ... and the decision a message was accepted with as columns of its row too, under the id the
+# store gives it (``decision_id`` first, then at, decision, category, term, detail).
+NO_DECISION: tuple[object, ...] = (None, None, None, None, None, None)
+
+
+def decision_columns(d: DecisionRecorded, decision_id: int) -> tuple[object, ...]:
+    return (decision_id, d.at, str(d.decision), d.category, d.term, d.detail)
+
+
 def settled_refund_row(w: MessageSettled) -> tuple[object, ...]:
     r = w.refund
     return (int(w.state), w.at, w.err, w.code, w.refunded, w.carrier, *_entry_columns(r),

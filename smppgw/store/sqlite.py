@@ -15,11 +15,13 @@ from pathlib import Path
 
 from ..billing.ledger import LedgerEntry
 from ..model import FINAL_STATES, Held, Message
-from ..writes import Write, entry_of
+from ..writes import DecisionRecorded, MessageAccepted, Write, entry_of
 from .ports import Incident, Optout, Pledge, Recovered, StoredDecision
 from .rows import (
+    NO_DECISION,
     SQLITE_WRITE_ROWS,
     account_from_row,
+    decision_columns,
     decision_from_row,
     delivery_from_row,
     entry_from_row,
@@ -31,7 +33,9 @@ from .rows import (
     settled_refund_row,
 )
 
-SCHEMA_VERSION = 2  # 2: a message's charge and refund entries are columns of its row
+# 2: a message's charge and refund entries are columns of its row; 3: so is the decision it was
+# accepted with (decision ids given by the store, in the order the decisions are written)
+SCHEMA_VERSION = 3
 MEMORY = ":memory:"
 _memory_names = itertools.count(1)
 
@@ -75,7 +79,9 @@ CREATE TABLE IF NOT EXISTS messages (
     refunded INTEGER NOT NULL,
     charge_entry INTEGER, charge_amount INTEGER, charge_unit TEXT, charge_balance INTEGER, charge_at REAL,
     refund_entry INTEGER, refund_amount INTEGER, refund_unit TEXT, refund_balance INTEGER, refund_at REAL,
-    refund_reason TEXT
+    refund_reason TEXT,
+    decision_id INTEGER, decision_at REAL, decision TEXT, decision_category TEXT, decision_term TEXT,
+    decision_detail TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (state) WHERE final_at IS NULL;
 CREATE INDEX IF NOT EXISTS messages_account ON messages (account, seq);
@@ -122,13 +128,17 @@ _MESSAGE_COLUMNS = (
     "seq, message_id, account, source_addr, source_ton, source_npi, destination_addr, dest_ton, dest_npi, "
     "msisdn, carrier, home_carrier, segments, price, charge, data_coding, esm_class, body, registered_delivery, "
     "submitted_at, validity_until, state, final_at, err, code, refunded, "
-    "charge_entry, charge_amount, charge_unit, charge_balance, charge_at"
+    "charge_entry, charge_amount, charge_unit, charge_balance, charge_at, "
+    "decision_id, decision_at, decision, decision_category, decision_term, decision_detail"
 )
-# Added by schema 2; a database of schema 1 gains them when opened (its entries stay ledger rows).
-_ENTRY_COLUMNS = (
+# Added by schemas 2 and 3; an older database gains them when opened (its entries stay ledger rows,
+# its decisions rows of the decisions table).
+_ADDED_COLUMNS = (
     ("charge_entry", "INTEGER"), ("charge_amount", "INTEGER"), ("charge_unit", "TEXT"), ("charge_balance", "INTEGER"),
     ("charge_at", "REAL"), ("refund_entry", "INTEGER"), ("refund_amount", "INTEGER"), ("refund_unit", "TEXT"),
     ("refund_balance", "INTEGER"), ("refund_at", "REAL"), ("refund_reason", "TEXT"),
+    ("decision_id", "INTEGER"), ("decision_at", "REAL"), ("decision", "TEXT"), ("decision_category", "TEXT"),
+    ("decision_term", "TEXT"), ("decision_detail", "TEXT"),
 )  # fmt: skip
 _LEDGER_COLUMNS = "entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, operator"
 # Every ledger entry: the ledger's rows and the charges and refunds kept with their messages.
@@ -141,6 +151,27 @@ _ENTRIES = (
     "message_id, refund_reason, NULL FROM messages WHERE refund_entry IS NOT NULL AND (?1 IS NULL OR account = ?1) "
     "ORDER BY entry_id"
 )
+_DECISION_COLUMNS = "decision_id, message_id, account, at, decision, category, term, detail"
+# Every decision: the decisions table's rows and those kept with the messages they accepted.
+# ?1 is a message id.
+_DECISIONS_ON = (
+    f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE message_id = ?1 "  # noqa: S608
+    "UNION ALL SELECT decision_id, message_id, account, decision_at, decision, decision_category, decision_term, "
+    "decision_detail FROM messages WHERE message_id = ?1 AND decision_id IS NOT NULL ORDER BY decision_id"
+)
+# The newest ?3 of them, of account ?1 (NULL: any) taken at ?2 or later (NULL: any time).  Messages
+# take their decision ids in the order of their seq (both in the order accepted), so the newest
+# messages by seq hold the newest of their decisions.
+_NEWEST_DECISIONS = (
+    f"SELECT * FROM (SELECT {_DECISION_COLUMNS} FROM decisions "  # noqa: S608
+    "WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY decision_id DESC LIMIT ?3) "
+    "UNION ALL SELECT * FROM (SELECT decision_id, message_id, account, decision_at, decision, decision_category, "
+    "decision_term, decision_detail FROM messages WHERE decision_id IS NOT NULL AND (?1 IS NULL OR account = ?1) "
+    "AND (?2 IS NULL OR decision_at >= ?2) ORDER BY seq DESC LIMIT ?3) ORDER BY decision_id DESC LIMIT ?3"
+)
+_LAST_DECISION_ID = (
+    "SELECT MAX(d) FROM (SELECT MAX(decision_id) AS d FROM decisions UNION ALL SELECT MAX(decision_id) FROM messages)"
+)
 _DELIVERY_COLUMNS = (
     "delivery_id, account, kind, message_id, source_addr, source_ton, source_npi, destination_addr, dest_ton, "
     "dest_npi, esm_class, data_coding, body, state, err, created_at"
@@ -148,7 +179,7 @@ _DELIVERY_COLUMNS = (
 
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
-    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 31)})",  # noqa: S608
+    "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 37)})",  # noqa: S608
     "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ? "
     "WHERE message_id = ?",
     # a settlement that refunds: the same change, with the refund's entry (a narrower one is cheaper)
@@ -170,8 +201,7 @@ _SQL: dict[str, str] = {
     "held": "INSERT OR REPLACE INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "held_done": "DELETE FROM held WHERE message_id = ?",
-    "decision": "INSERT INTO decisions (message_id, account, at, decision, category, term, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "decision": f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
     "incident": "INSERT INTO incidents (incident_id, account, at, message_id, category, legal_category, term, "
     "action, source_ip, destination, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "optout": "INSERT OR IGNORE INTO optouts (account, msisdn, source, at) VALUES (?, ?, ?, ?)",
@@ -203,6 +233,8 @@ class SqliteStore:
         self._upgrade()
         self._reader = sqlite3.connect(database, check_same_thread=False, uri=uri)
         self._reader.row_factory = sqlite3.Row
+        # Given by apply (the writer's thread) to each decision, in the order written.
+        self._next_decision = (self._writer.execute(_LAST_DECISION_ID).fetchone()[0] or 0) + 1
 
     def _upgrade(self) -> None:
         """Bring a database made by an older version to this schema (adding columns only: its rows
@@ -210,7 +242,7 @@ class SqliteStore:
         w = self._writer
         have = {row[1] for row in w.execute("PRAGMA table_info(messages)")}
         w.execute("BEGIN IMMEDIATE")
-        for name, kind in _ENTRY_COLUMNS:
+        for name, kind in _ADDED_COLUMNS:
             if name not in have:
                 w.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")  # constants of this module
         w.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -235,7 +267,18 @@ class SqliteStore:
                     cur.executemany(_SQL[run_kind], run)
                     run = []
                 run_kind = kind
-                run.append(row(w))
+                if type(w) is MessageAccepted:
+                    decision = w.decision
+                    if decision is None:
+                        run.append((*row(w), *NO_DECISION))
+                    else:
+                        run.append((*row(w), *decision_columns(decision, self._next_decision)))
+                        self._next_decision += 1
+                elif type(w) is DecisionRecorded:
+                    run.append((self._next_decision, *row(w)))
+                    self._next_decision += 1
+                else:
+                    run.append(row(w))
                 if entry is not None:  # only the last balance of each account in a batch matters
                     balances[entry.account] = entry.balance_after
             if run and run_kind is not None:
@@ -336,20 +379,15 @@ class SqliteStore:
         return [held_from_row(row) for row in self._reader.execute("SELECT * FROM held ORDER BY held_at, message_id")]
 
     def decisions(self, message_id: str) -> list[StoredDecision]:
-        rows = self._reader.execute("SELECT * FROM decisions WHERE message_id = ? ORDER BY decision_id", (message_id,))
-        return [decision_from_row(row) for row in rows]
+        return [decision_from_row(row) for row in self._reader.execute(_DECISIONS_ON, (message_id,))]
 
     def decision_list(self, account: str | None, since: float | None, limit: int) -> list[StoredDecision]:
         """The newest decisions first, refused submits included (ids starting "refused-")."""
-        rows = self._reader.execute(
-            "SELECT * FROM decisions WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR at >= ?2) "
-            "ORDER BY decision_id DESC LIMIT ?3",
-            (account, since, limit),
-        )
+        rows = self._reader.execute(_NEWEST_DECISIONS, (account, since, limit))
         return [decision_from_row(row) for row in rows]
 
     def next_decision_id(self) -> int:
-        return (self._reader.execute("SELECT MAX(decision_id) FROM decisions").fetchone()[0] or 0) + 1
+        return (self._reader.execute(_LAST_DECISION_ID).fetchone()[0] or 0) + 1
 
     def incidents(self, account: str | None = None) -> list[Incident]:
         rows = self._reader.execute(

@@ -469,6 +469,43 @@ def test_decisions_read_back_in_the_order_taken(store: Store) -> None:
     assert store.next_decision_id() > ids[0]
 
 
+def test_a_decision_written_with_its_message_reads_back_among_the_others(subject: Subject, store: Store) -> None:
+    funded(store)
+    m1, m2, m3 = message(1), message(2, account="globex", at=T0 + 2), message(3, at=T0 + 4)
+    flagged = DecisionRecorded(m1.message_id, "acme", T0, Decision.FLAGGED, "ads", "促销", "ads: 促销")
+    deferred = DecisionRecorded(m1.message_id, "acme", T0, Decision.DEFERRED, "", "", "outside the send window")
+    refusal = DecisionRecorded("refused-9", "acme", T0 + 1, Decision.OPTED_OUT, "", "", "0x00000405")
+    allowed = DecisionRecorded(m2.message_id, "globex", T0 + 2, Decision.ALLOWED, "", "", "")
+    approved = DecisionRecorded(m1.message_id, "acme", T0 + 3, Decision.APPROVED, "", "", "approved by alice")
+    store.apply([MessageAccepted(m1, None, flagged), deferred, refusal])
+    store.apply([account("globex"), MessageAccepted(m2, None, allowed), approved, MessageAccepted(m3)])
+    store, _ = restart(subject, store)
+    try:
+
+        def taken(ds: list[StoredDecision]) -> list[DecisionRecorded]:
+            return [
+                DecisionRecorded(d.message_id, d.account, d.at, d.decision, d.category, d.term, d.detail) for d in ds
+            ]
+
+        assert taken(store.decisions(m1.message_id)) == [flagged, deferred, approved]
+        assert taken(store.decisions(m2.message_id)) == [allowed]
+        assert store.decisions(m3.message_id) == []  # accepted without a decision (compliance off)
+        newest = store.decision_list(None, None, 10)
+        assert taken(newest) == [approved, allowed, refusal, deferred, flagged]
+        ids = [d.decision_id for d in newest]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
+        assert taken(store.decision_list("acme", None, 10)) == [approved, refusal, deferred, flagged]
+        assert taken(store.decision_list(None, T0 + 1, 10)) == [approved, allowed, refusal]
+        assert taken(store.decision_list(None, None, 2)) == [approved, allowed]
+        assert store.next_decision_id() > ids[0]
+        later = DecisionRecorded(m2.message_id, "globex", T0 + 5, Decision.REJECTED, "", "", "rejected by bob")
+        store.apply([later])  # after a restart: ids still above the ones before
+        assert taken(store.decisions(m2.message_id)) == [allowed, later]
+        assert store.decision_list(None, None, 1)[0].decision_id > ids[0]
+    finally:
+        store.close()
+
+
 def test_incidents_read_back(store: Store) -> None:
     first = IncidentRecorded(
         1, "acme", T0, "m1", "subversion", 105, "颠覆", Decision.SUSPENDED, "192.0.2.7", "13900008888", "号召颠覆"

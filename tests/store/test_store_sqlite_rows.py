@@ -1,5 +1,6 @@
-"""SQLite keeps a message's charge and refund with its row: one row written at submit, one change at
-its final state, and the ledger still reads every entry (and a schema-1 database keeps working)."""
+"""SQLite keeps a message's charge, refund and accepting decision with its row: one row written at
+submit, one change at its final state, and the ledger and the decision lists still read every entry
+(and databases of schemas 1 and 2 keep working)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 from test_store_contract import T0, account, message
 
 from smppgw.billing.ledger import EntryKind, LedgerEntry, check_ledger
-from smppgw.model import MessageState
+from smppgw.model import Decision, MessageState
 from smppgw.store.sqlite import SCHEMA_VERSION, SqliteStore
-from smppgw.writes import LedgerAppended, MessageAccepted, MessageSettled
+from smppgw.writes import DecisionRecorded, LedgerAppended, MessageAccepted, MessageSettled
 
 
 def _counts(path: Path) -> tuple[int, int]:
@@ -19,6 +20,12 @@ def _counts(path: Path) -> tuple[int, int]:
         return db.execute("SELECT COUNT(*) FROM messages").fetchone()[0], db.execute(
             "SELECT COUNT(*) FROM ledger"
         ).fetchone()[0]
+
+
+def _rows(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as db:
+        count: int = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return count
 
 
 def _entry(entry_id: int, kind: EntryKind, amount: int, after: int, message_id: str | None, at: float) -> LedgerEntry:
@@ -100,5 +107,48 @@ def test_a_schema_1_database_with_charges_as_ledger_rows_opens_upgraded_and_chec
         assert recovered.next_entry_id == 4 and recovered.accounts["acme"].balance == 1000
         assert store.ledger() == [*old, refund]
         assert check_ledger(store.ledger(), store.balances()) == []
+    finally:
+        store.close()
+
+
+def test_a_message_accepted_with_its_decision_is_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "gw.db"
+    store = SqliteStore(path)
+    store.apply([account(), LedgerAppended(_entry(1, EntryKind.TOPUP, 1000, 1000, None, T0))])
+    m = message(1)
+    allowed = DecisionRecorded(m.message_id, "acme", T0, Decision.ALLOWED, "", "", "")
+    store.apply([MessageAccepted(m, _entry(2, EntryKind.CHARGE, -90, 910, m.message_id, T0), allowed)])
+    assert (_rows(path, "messages"), _rows(path, "ledger"), _rows(path, "decisions")) == (1, 1, 0)
+    decided = store.decisions(m.message_id)
+    assert [(d.decision, d.at, d.account) for d in decided] == [(Decision.ALLOWED, T0, "acme")]
+    store.close()
+
+
+def test_a_schema_2_database_keeps_its_decision_rows_and_numbers_new_ones_above_them(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    m1, m2 = message(1), message(2)
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:  # as schema 2 left it: every decision a row of its own
+        for column in ("decision_id", "decision_at", "decision", "decision_category", "decision_term",
+                       "decision_detail"):  # fmt: skip
+            db.execute(f"ALTER TABLE messages DROP COLUMN {column}")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.execute(
+            "INSERT INTO decisions VALUES (7, ?, 'acme', ?, 'held', 'ads', '促销', 'held for review')",
+            (m1.message_id, T0),
+        )
+    store = SqliteStore(path)
+    try:
+        with sqlite3.connect(path) as db:
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(SCHEMA_VERSION)
+        assert store.next_decision_id() == 8
+        allowed = DecisionRecorded(m2.message_id, "acme", T0 + 1, Decision.ALLOWED, "", "", "")
+        store.apply([account(), MessageAccepted(m1), MessageAccepted(m2, None, allowed)])
+        newest = store.decision_list(None, None, 10)
+        assert [(d.decision_id, d.message_id, d.decision) for d in newest] == [
+            (8, m2.message_id, Decision.ALLOWED),
+            (7, m1.message_id, Decision.HELD),
+        ]
     finally:
         store.close()

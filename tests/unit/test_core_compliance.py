@@ -9,7 +9,7 @@ from smppgw.model import AccountStatus, Decision, HeldForReview, HeldReject, Mes
 from smppgw.pipeline.gateway import Accepted, Rejected
 from smppgw.protocol.constants import CommandStatus
 from smppgw.protocol.receipt import parse_receipt
-from smppgw.writes import AccountStatusSet, DecisionRecorded, HeldAdded, HeldDone, IncidentRecorded
+from smppgw.writes import AccountStatusSet, DecisionRecorded, HeldAdded, HeldDone, IncidentRecorded, MessageAccepted
 
 LONG = 0x40  # esm_class UDHI
 
@@ -132,8 +132,10 @@ def test_a_flagged_word_is_delivered_and_recorded() -> None:
     core = build()
     result = core.submit(b"cheap loan today")
     assert isinstance(result, Accepted)
-    (decision,) = [w for w in result.writes if isinstance(w, DecisionRecorded)]
-    assert (decision.decision, decision.category) == (Decision.FLAGGED, "finance")
+    (accepted,) = [w for w in result.writes if isinstance(w, MessageAccepted)]
+    decision = accepted.decision  # stored with its message
+    assert decision is not None and (decision.decision, decision.category) == (Decision.FLAGGED, "finance")
+    assert not [w for w in result.writes if isinstance(w, DecisionRecorded)]
     core.gateway.release(result.message, NOW)
     assert result.message.message_id in core.carriers["CMCC"].jobs
 

@@ -15,17 +15,20 @@ from smppgw.store.sqlite import SCHEMA_VERSION, SqliteStore
 from smppgw.writes import DecisionRecorded, LedgerAppended, MessageAccepted, MessageSettled
 
 
-def _counts(path: Path) -> tuple[int, int]:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT COUNT(*) FROM messages").fetchone()[0], db.execute(
-            "SELECT COUNT(*) FROM ledger"
-        ).fetchone()[0]
-
-
 def _rows(path: Path, table: str) -> int:
     with sqlite3.connect(path) as db:
         count: int = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     return count
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    return _rows(path, "messages"), _rows(path, "ledger")
+
+
+def _schema_version(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        version: str = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    return version
 
 
 def _entry(entry_id: int, kind: EntryKind, amount: int, after: int, message_id: str | None, at: float) -> LedgerEntry:
@@ -98,9 +101,7 @@ def test_a_schema_1_database_with_charges_as_ledger_rows_opens_upgraded_and_chec
         )
     store = SqliteStore(path)
     try:
-        with sqlite3.connect(path) as db:
-            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert version == str(SCHEMA_VERSION)
+        assert _schema_version(path) == str(SCHEMA_VERSION)
         refund = _entry(3, EntryKind.REFUND, 90, 1000, m.message_id, T0 + 3)
         store.apply([MessageSettled(m.message_id, MessageState.UNDELIVERABLE, T0 + 3, 1, "", 90, "cmcc", refund)])
         recovered = store.load()
@@ -139,9 +140,7 @@ def test_a_schema_2_database_keeps_its_decision_rows_and_numbers_new_ones_above_
         )
     store = SqliteStore(path)
     try:
-        with sqlite3.connect(path) as db:
-            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert version == str(SCHEMA_VERSION)
+        assert _schema_version(path) == str(SCHEMA_VERSION)
         assert store.next_decision_id() == 8
         allowed = DecisionRecorded(m2.message_id, "acme", T0 + 1, Decision.ALLOWED, "", "", "")
         store.apply([account(), MessageAccepted(m1), MessageAccepted(m2, None, allowed)])

@@ -27,7 +27,6 @@ from smppgw.writes import (
     AccountCreated,
     DecisionRecorded,
     DeliveryDone,
-    DeliveryStored,
     MessageAccepted,
     MessageSettled,
     Write,
@@ -68,8 +67,7 @@ def _applier(store: Any, grouped: bool) -> Any:
         return store.apply
 
     def apply(ops: Sequence[Write]) -> None:
-        per = 1 if isinstance(ops[0], DeliveryDone) else 2
-        store.apply_groups([ops[i : i + per] for i in range(0, len(ops), per)])
+        store.apply_groups([[w] for w in ops])  # each message's change is one write
 
     return apply
 
@@ -114,11 +112,10 @@ def main() -> None:
                 w
                 for i in range(b, min(b + batch, n))
                 for w in (
-                    MessageSettled(f"{i:015x}", MessageState.DELIVERED, 2.0, 0, "", 0, "CMCC"),
-                    DeliveryStored(
-                        Delivery(i, "demo", DeliveryKind.RECEIPT, f"{i:015x}", "13800138100", 1, 1, "10690000", 0,
-                                 1, 4, 0, RECEIPT % i, 2, 0, 1.0)
-                    ),
+                    # the final state with its receipt, as the core writes them
+                    MessageSettled(f"{i:015x}", MessageState.DELIVERED, 2.0, 0, "", 0, "CMCC", None,
+                                   Delivery(i, "demo", DeliveryKind.RECEIPT, f"{i:015x}", "13800138100", 1, 1,
+                                            "10690000", 0, 1, 4, 0, RECEIPT % i, 2, 0, 2.0)),
                 )
             ]
             for b in range(0, n, batch)

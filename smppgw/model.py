@@ -133,6 +133,18 @@ class Delivery:
     created_at: float
 
 
+def receipt_of(message: Message, delivery_id: int, body: bytes, *, state: int, at: float, esm_class: int) -> Delivery:
+    """The receipt of ``message``: to its sender, from its recipient (addresses swapped, as carriers
+    send them), with the message's err.  The one place that says what a receipt holds besides its
+    text, so a store may keep a final receipt as its id and text beside the settled message."""
+    return Delivery(
+        delivery_id, message.account, DeliveryKind.RECEIPT, message.message_id,
+        message.destination_addr, message.dest_ton, message.dest_npi,
+        message.source_addr, message.source_ton, message.source_npi,
+        esm_class, 0, body, state, message.err, at,
+    )  # fmt: skip
+
+
 class Decision(StrEnum):
     """What compliance decided about a message (a row of the ``decisions`` table)."""
 

@@ -39,6 +39,9 @@ class MessageSettled:
     refunded: int
     carrier: str
     refund: LedgerEntry | None = None  # the refund's ledger entry, made at this settlement
+    # its final receipt, owed to the account until its deliver_sm_resp (``DeliveryDone``); built by
+    # ``model.receipt_of`` from the settled message
+    receipt: Delivery | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +181,10 @@ def entry_of(w: object) -> LedgerEntry | None:
 
 
 def with_records_apart(writes: Sequence[Write]) -> list[Write]:
-    """The writes with each charge and refund as a ``LedgerAppended`` of its own and each accepted
-    message's decision as a ``DecisionRecorded``, in the order the core made them before they
-    travelled with their message (for a store keeping them as rows)."""
+    """The writes with each charge and refund as a ``LedgerAppended`` of its own, each accepted
+    message's decision as a ``DecisionRecorded`` and each settlement's receipt as a
+    ``DeliveryStored``, in the order the core made them before they travelled with their message
+    (for a store keeping them as rows)."""
     out: list[Write] = []
     for w in writes:
         if isinstance(w, MessageAccepted) and (w.charge is not None or w.decision is not None):
@@ -189,8 +193,12 @@ def with_records_apart(writes: Sequence[Write]) -> list[Write]:
                 out.append(LedgerAppended(w.charge))
             if w.decision is not None:
                 out.append(w.decision)
-        elif isinstance(w, MessageSettled) and w.refund is not None:
-            out += (LedgerAppended(w.refund), replace(w, refund=None))
+        elif isinstance(w, MessageSettled) and (w.refund is not None or w.receipt is not None):
+            if w.refund is not None:
+                out.append(LedgerAppended(w.refund))
+            out.append(replace(w, refund=None, receipt=None))
+            if w.receipt is not None:
+                out.append(DeliveryStored(w.receipt))
         else:
             out.append(w)
     return out

@@ -19,7 +19,7 @@ from ..billing.ledger import LedgerEntry, Refused, Wallets
 from ..billing.refunds import RefundPolicy
 from ..billing.tariff import PriceList
 from ..carriers.model import CarrierJob, CarrierReport, Outcome, Script
-from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState
+from ..model import STAT_WORDS, AccountStatus, Delivery, DeliveryKind, Message, MessageState, receipt_of
 from ..protocol import pdu as p
 from ..protocol.coding import count_segments, decode_text, encode_text, gsm7_encodable
 from ..protocol.concat import concat_info
@@ -34,7 +34,7 @@ from ..protocol.receipt import format_receipt
 from ..protocol.smpptime import format_smpp_time, parse_smpp_time
 from ..routing.router import NoRoute, Router
 from ..store.ports import CommitRefusedError
-from ..writes import DeliveryStored, MessageAccepted, MessageReplaced, MessageSettled, Write
+from ..writes import MessageAccepted, MessageReplaced, MessageSettled, Write
 from .accounts import AccountBook
 from .compliance import Compliance, Precheck, Refusal, Ruling
 from .directives import MALFORMED_STATUS, DirectiveError, take_directive
@@ -461,12 +461,13 @@ class Gateway:
                     refund = 0
             wallet.settle(message.message_id)
         final = message.settled(state, at, err, code, message.refunded + refund)
-        writes.append(MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier, refunded))
         self.settling[final.message_id] = final
         delivery = None
         if final.wants_receipt and state is not MessageState.DELETED:
             delivery = self._receipt(final, at, state=state)
-            writes.append(DeliveryStored(delivery))
+        writes.append(
+            MessageSettled(final.message_id, state, at, err, code, final.refunded, final.carrier, refunded, delivery)
+        )
         return Settlement(final, writes, delivery)
 
     def settled(self, settlement: Settlement) -> None:
@@ -510,24 +511,8 @@ class Gateway:
             text=text,
             utc_offset_minutes=self.utc_offset_minutes,
         )
-        return Delivery(
-            delivery_id=self._take_delivery_id(),
-            account=message.account,
-            kind=DeliveryKind.RECEIPT,
-            message_id=message.message_id,
-            source_addr=message.destination_addr,  # swapped, as carriers send them
-            source_ton=message.dest_ton,
-            source_npi=message.dest_npi,
-            destination_addr=message.source_addr,
-            dest_ton=message.source_ton,
-            dest_npi=message.source_npi,
-            esm_class=ESM_CLASS_INTERMEDIATE if intermediate else ESM_CLASS_RECEIPT,
-            data_coding=0,
-            body=body,
-            state=int(state),
-            err=message.err,
-            created_at=at,
-        )
+        esm_class = ESM_CLASS_INTERMEDIATE if intermediate else ESM_CLASS_RECEIPT
+        return receipt_of(message, self._take_delivery_id(), body, state=int(state), at=at, esm_class=esm_class)
 
     def account_for_service_number(self, number: str) -> str | None:
         best: tuple[int, str] | None = None

@@ -597,8 +597,8 @@ class PostgresStore:
         self.apply_groups([writes])
 
     def apply_groups(self, groups: Sequence[Sequence[Write]]) -> GroupResult:
-        # Charges and refunds stay ledger rows here and decisions rows of their own (the COPY plan
-        # batches them as such).
+        # Charges and refunds stay ledger rows here, decisions and receipts rows of their own (the
+        # COPY plan batches them as such).
         groups = [with_records_apart(ops) for ops in groups]
         deltas = _deltas(groups)
         references = [ref for ops in groups for ref in _references(ops)]

@@ -26,7 +26,9 @@ from ..model import (
     HeldReject,
     Message,
     MessageState,
+    receipt_of,
 )
+from ..protocol.constants import ESM_CLASS_RECEIPT
 from ..writes import (
     AccountCreated,
     AccountSettingsSet,
@@ -284,10 +286,27 @@ def decision_columns(d: DecisionRecorded, decision_id: int) -> tuple[object, ...
     return (decision_id, d.at, str(d.decision), d.category, d.term, d.detail)
 
 
+# ... and its final receipt, while owed, as two columns of its row: its delivery id and its text
+# (the rest is the settled message's, as ``receipt_of`` makes it); cleared by its DeliveryDone.
+def _receipt_columns(d: Delivery | None) -> tuple[object, object]:
+    return (None, None) if d is None else (d.delivery_id, d.body)
+
+
+def settled_receipt_row(w: MessageSettled) -> tuple[object, ...]:
+    return (int(w.state), w.at, w.err, w.code, w.refunded, w.carrier, *_receipt_columns(w.receipt), w.message_id)
+
+
 def settled_refund_row(w: MessageSettled) -> tuple[object, ...]:
     r = w.refund
     return (int(w.state), w.at, w.err, w.code, w.refunded, w.carrier, *_entry_columns(r),
-            None if r is None else r.reference, w.message_id)  # fmt: skip
+            None if r is None else r.reference, *_receipt_columns(w.receipt), w.message_id)  # fmt: skip
+
+
+def receipt_from_row(row: Row) -> Delivery:
+    """The final receipt kept in a settled message's row (``receipt_id`` not NULL)."""
+    message = message_from_row(row)
+    return receipt_of(message, int(row["receipt_id"]), bytes(row["receipt"]), state=int(message.state),
+                      at=float(row["final_at"]), esm_class=ESM_CLASS_RECEIPT)  # fmt: skip
 
 
 WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] = {
@@ -314,4 +333,5 @@ WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] =
 SQLITE_WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ...]]]] = {
     **WRITE_ROWS,
     MessageAccepted: ("message", message_charged_row),
+    MessageSettled: ("message_state", settled_receipt_row),
 }  # a settlement with a refund: settled_refund_row, for the store's "message_refund"

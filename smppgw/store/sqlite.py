@@ -30,12 +30,15 @@ from .rows import (
     message_from_row,
     optout_from_row,
     pledge_from_row,
+    receipt_from_row,
     settled_refund_row,
 )
 
 # 2: a message's charge and refund entries are columns of its row; 3: so is the decision it was
-# accepted with (decision ids given by the store, in the order the decisions are written)
-SCHEMA_VERSION = 3
+# accepted with (decision ids given by the store, in the order the decisions are written); 4: and its
+# final receipt (owed until its id is in receipts_done; the deliveries table keeps the other
+# receipts and MO)
+SCHEMA_VERSION = 4
 MEMORY = ":memory:"
 _memory_names = itertools.count(1)
 
@@ -81,7 +84,8 @@ CREATE TABLE IF NOT EXISTS messages (
     refund_entry INTEGER, refund_amount INTEGER, refund_unit TEXT, refund_balance INTEGER, refund_at REAL,
     refund_reason TEXT,
     decision_id INTEGER, decision_at REAL, decision TEXT, decision_category TEXT, decision_term TEXT,
-    decision_detail TEXT
+    decision_detail TEXT,
+    receipt_id INTEGER, receipt BLOB
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (state) WHERE final_at IS NULL;
 CREATE INDEX IF NOT EXISTS messages_account ON messages (account, seq);
@@ -93,6 +97,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     esm_class INTEGER NOT NULL, data_coding INTEGER NOT NULL, body BLOB NOT NULL,
     state INTEGER NOT NULL, err INTEGER NOT NULL, created_at REAL NOT NULL
 );
+-- The final receipts kept with their messages (messages.receipt_id) that were acknowledged.  Only
+-- ever appended: changing the message's row again would cost twice this.
+CREATE TABLE IF NOT EXISTS receipts_done (delivery_id INTEGER PRIMARY KEY);
 -- Where the receipts of messages sent over the customer HTTP interface go (added later: a database
 -- made before it gains the table when opened).
 CREATE TABLE IF NOT EXISTS report_routes (
@@ -131,14 +138,14 @@ _MESSAGE_COLUMNS = (
     "charge_entry, charge_amount, charge_unit, charge_balance, charge_at, "
     "decision_id, decision_at, decision, decision_category, decision_term, decision_detail"
 )
-# Added by schemas 2 and 3; an older database gains them when opened (its entries stay ledger rows,
+# Added by schemas 2 to 4; an older database gains them when opened (its entries stay ledger rows,
 # its decisions rows of the decisions table).
 _ADDED_COLUMNS = (
     ("charge_entry", "INTEGER"), ("charge_amount", "INTEGER"), ("charge_unit", "TEXT"), ("charge_balance", "INTEGER"),
     ("charge_at", "REAL"), ("refund_entry", "INTEGER"), ("refund_amount", "INTEGER"), ("refund_unit", "TEXT"),
     ("refund_balance", "INTEGER"), ("refund_at", "REAL"), ("refund_reason", "TEXT"),
     ("decision_id", "INTEGER"), ("decision_at", "REAL"), ("decision", "TEXT"), ("decision_category", "TEXT"),
-    ("decision_term", "TEXT"), ("decision_detail", "TEXT"),
+    ("decision_term", "TEXT"), ("decision_detail", "TEXT"), ("receipt_id", "INTEGER"), ("receipt", "BLOB"),
 )  # fmt: skip
 _LEDGER_COLUMNS = "entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, operator"
 # Every ledger entry: the ledger's rows and the charges and refunds kept with their messages.
@@ -177,15 +184,28 @@ _DELIVERY_COLUMNS = (
     "dest_npi, esm_class, data_coding, body, state, err, created_at"
 )
 
+_RECEIPT_DONE = "INSERT OR IGNORE INTO receipts_done (delivery_id) VALUES (?)"
+# The final receipts still owed: kept with their messages and not acknowledged.
+_OWED_RECEIPT = "receipt_id NOT NULL AND receipt_id NOT IN (SELECT delivery_id FROM receipts_done)"
+
+# The report routes still needed: of messages still owed a receipt (open ones, and those with
+# receipts undelivered), and of those accepted over HTTP but not submitted yet (a batch fed at its
+# pace; ?1 matches their routes).
+_OWED_ROUTES = (
+    "SELECT message_id, route FROM report_routes WHERE message_id IN "  # noqa: S608 (constants)
+    "(SELECT message_id FROM deliveries UNION SELECT message_id FROM messages "
+    f"WHERE final_at IS NULL OR ({_OWED_RECEIPT})) OR route LIKE ?1"
+)
+
 _SQL: dict[str, str] = {
     # Column lists are constants of this module, never input.
     "message": f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 37)})",  # noqa: S608
-    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ? "
-    "WHERE message_id = ?",
+    "message_state": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ?, "
+    "receipt_id = ?, receipt = ? WHERE message_id = ?",
     # a settlement that refunds: the same change, with the refund's entry (a narrower one is cheaper)
     "message_refund": "UPDATE messages SET state = ?, final_at = ?, err = ?, code = ?, refunded = ?, carrier = ?, "
-    "refund_entry = ?, refund_amount = ?, refund_unit = ?, refund_balance = ?, refund_at = ?, refund_reason = ? "
-    "WHERE message_id = ?",
+    "refund_entry = ?, refund_amount = ?, refund_unit = ?, refund_balance = ?, refund_at = ?, refund_reason = ?, "
+    "receipt_id = ?, receipt = ? WHERE message_id = ?",
     "message_body": "UPDATE messages SET body = ?, data_coding = ?, registered_delivery = ?, validity_until = ? "
     "WHERE message_id = ?",
     "ledger": "INSERT INTO ledger (entry_id, account, kind, amount, unit, balance_after, at, message_id, reference, "
@@ -196,6 +216,7 @@ _SQL: dict[str, str] = {
     "account_status": "UPDATE accounts SET status = ? WHERE system_id = ?",
     "account_settings": "UPDATE accounts SET settings = ? WHERE system_id = ?",
     "delivery": f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 16)})",  # noqa: S608
+    # a delivery of the deliveries table (a final receipt kept with its message: _RECEIPT_DONE)
     "delivery_done": "DELETE FROM deliveries WHERE delivery_id = ?",
     "report_route": "INSERT OR REPLACE INTO report_routes (message_id, account, route) VALUES (?, ?, ?)",
     "held": "INSERT OR REPLACE INTO held (message_id, account, kind, grp, category, term, held_at, deadline) "
@@ -209,6 +230,14 @@ _SQL: dict[str, str] = {
     "pledge": "INSERT OR REPLACE INTO pledges (account, signed_on, reference, operator, recorded_at) "
     "VALUES (?, ?, ?, ?, ?)",
 }
+
+
+def _execute(cur: sqlite3.Cursor, kind: str, rows: list[tuple[object, ...]]) -> None:
+    cur.executemany(_SQL[kind], rows)
+    if kind == "delivery_done" and cur.rowcount < len(rows):
+        # Not all of them were rows of the deliveries table: the rest are final receipts kept with
+        # their messages (an id of a row deleted above, noted here too, matches no message).
+        cur.executemany(_RECEIPT_DONE, rows)
 
 
 def _database(path: str | Path) -> tuple[str, bool]:
@@ -264,7 +293,7 @@ class SqliteStore:
                     kind, row = "message_refund", settled_refund_row
                 if kind != run_kind and run:
                     assert run_kind is not None
-                    cur.executemany(_SQL[run_kind], run)
+                    _execute(cur, run_kind, run)
                     run = []
                 run_kind = kind
                 if type(w) is MessageAccepted:
@@ -282,7 +311,7 @@ class SqliteStore:
                 if entry is not None:  # only the last balance of each account in a batch matters
                     balances[entry.account] = entry.balance_after
             if run and run_kind is not None:
-                cur.executemany(_SQL[run_kind], run)
+                _execute(cur, run_kind, run)
             if balances:
                 cur.executemany(_SQL["balance"], [(b, a) for a, b in balances.items()])
             cur.execute("COMMIT")
@@ -303,7 +332,10 @@ class SqliteStore:
             message_from_row(row)
             for row in r.execute(f"SELECT * FROM messages WHERE state NOT IN ({final}) ORDER BY seq")  # noqa: S608
         ]
-        out.deliveries = [delivery_from_row(row) for row in r.execute("SELECT * FROM deliveries ORDER BY delivery_id")]
+        out.deliveries = [delivery_from_row(row) for row in r.execute("SELECT * FROM deliveries")]
+        kept = r.execute(f"SELECT * FROM messages WHERE {_OWED_RECEIPT}")  # noqa: S608 (constants)
+        out.deliveries += [receipt_from_row(row) for row in kept]
+        out.deliveries.sort(key=lambda d: d.delivery_id)
         # Payments and message packages alike: a reference is credited once, whatever the wallet.
         credits = "SELECT reference FROM ledger WHERE kind IN ('topup', 'package') AND reference IS NOT NULL"
         out.topup_references = {row[0] for row in r.execute(credits)}
@@ -313,18 +345,13 @@ class SqliteStore:
         ).fetchone()[0]
         out.next_entry_id = (last or 0) + 1
         out.next_message_seq = (r.execute("SELECT MAX(seq) FROM messages").fetchone()[0] or 0) + 1
-        out.next_delivery_id = (r.execute("SELECT MAX(delivery_id) FROM deliveries").fetchone()[0] or 0) + 1
-        out.report_routes = {
-            row[0]: row[1]
-            for row in r.execute(
-                # Of messages still owed a receipt: open ones, and those with receipts undelivered.
-                "SELECT message_id, route FROM report_routes WHERE message_id IN "
-                "(SELECT message_id FROM deliveries UNION SELECT message_id FROM messages WHERE final_at IS NULL)"
-                # and those accepted over HTTP but not submitted yet (a batch fed at its pace).
-                " OR route LIKE ?",
-                ('{"q":%',),
-            )
-        }
+        last = r.execute(
+            # above every id noted done too, so that no new receipt takes an id acknowledged before
+            "SELECT MAX(d) FROM (SELECT MAX(delivery_id) AS d FROM deliveries "
+            "UNION ALL SELECT MAX(receipt_id) FROM messages UNION ALL SELECT MAX(delivery_id) FROM receipts_done)"
+        ).fetchone()[0]
+        out.next_delivery_id = (last or 0) + 1
+        out.report_routes = {row[0]: row[1] for row in r.execute(_OWED_ROUTES, ('{"q":%',))}
         return out
 
     def get_message(self, message_id: str) -> Message | None:

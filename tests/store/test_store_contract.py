@@ -201,6 +201,26 @@ def receipt(delivery_id: int, of: Message) -> Delivery:
     )
 
 
+def final_receipt(delivery_id: int, settled: Message, body: bytes = b"stat:UNDELIV err:001") -> Delivery:
+    """The receipt the core makes for a settled message: from its recipient to its sender, in the
+    message's final state and err, made at its final time."""
+    assert settled.final_at is not None
+    return Delivery(delivery_id, settled.account, DeliveryKind.RECEIPT, settled.message_id,
+                    settled.destination_addr, settled.dest_ton, settled.dest_npi,
+                    settled.source_addr, settled.source_ton, settled.source_npi,
+                    0x04, 0, body, int(settled.state), settled.err, settled.final_at)  # fmt: skip
+
+
+def settlement(settled: Message, receipt: Delivery | None = None) -> MessageSettled:
+    assert settled.final_at is not None
+    return MessageSettled(settled.message_id, settled.state, settled.final_at, settled.err, settled.code,
+                          settled.refunded, settled.carrier, None, receipt)  # fmt: skip
+
+
+def delivered(m: Message, at: float = T0 + 3) -> Message:
+    return m.settled(MessageState.DELIVERED, at, 0, "DELIVRD", 0)
+
+
 def funded(
     store: Store, system_id: str = "acme", amount: int = 10_000, reference: str = "BANK-1", entry_id: int = 1
 ) -> None:
@@ -252,11 +272,11 @@ def test_a_restart_recovers_balances_open_messages_deliveries_counters_and_refer
             entry(5, EntryKind.CHARGE, -90, 9_730, message_id=done.message_id),
         ],
     )
-    settled = done.settled(MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0)
+    settled = delivered(done)
     store.apply(
         [
-            MessageSettled(done.message_id, settled.state, T0 + 3, 0, "DELIVRD", 0, done.carrier),
-            DeliveryStored(receipt(41, settled)),
+            DeliveryStored(replace(receipt(40, done), esm_class=0x20, state=int(MessageState.ENROUTE))),
+            settlement(settled, final_receipt(41, settled)),
             AccountStatusSet("globex", AccountStatus.SUSPENDED),
             AccountSettingsSet("globex", '{"system_id": "globex", "max_binds": 2}'),
         ],
@@ -277,7 +297,10 @@ def test_a_restart_recovers_balances_open_messages_deliveries_counters_and_refer
         assert recovered.next_delivery_id > 41
         if not subject.draws_entry_ids:
             assert recovered.next_entry_id == 6
-        assert undelivered(subject, store, ["acme"]) == [receipt(41, settled)]
+        assert undelivered(subject, store, ["acme"]) == [
+            replace(receipt(40, done), esm_class=0x20, state=int(MessageState.ENROUTE)),
+            final_receipt(41, settled),
+        ]
         assert store.balances() == {"acme": 9_730, "globex": 500}
     finally:
         store.close()
@@ -315,6 +338,47 @@ def test_a_receipt_stored_and_acknowledged_in_one_batch_is_gone(subject: Subject
     funded(store)
     store.apply([MessageAccepted(m), DeliveryStored(receipt(5, m)), DeliveryDone(5)])
     assert undelivered(subject, store, ["acme"]) == []
+
+
+def test_a_settlement_s_receipt_is_handed_back_whole_until_acknowledged(subject: Subject, store: Store) -> None:
+    m = message(1)
+    funded(store)
+    store.apply([MessageAccepted(m)])
+    settled = m.settled(MessageState.UNDELIVERABLE, T0 + 7.5, 1, "UNDELIV", 0)
+    owed = final_receipt(5, settled)
+    store.apply([settlement(settled, owed)])
+    store, recovered = restart(subject, store)
+    try:
+        assert recovered.open_messages == []
+        assert recovered.next_delivery_id > 5
+        assert undelivered(subject, store, ["acme"]) == [owed]
+        assert store.get_message(m.message_id) == settled
+        store.apply([DeliveryDone(5)])
+        store, recovered = restart(subject, store)
+        assert undelivered(subject, store, ["acme"]) == []
+        assert store.get_message(m.message_id) == settled  # acknowledging its receipt leaves the message as it was
+    finally:
+        store.close()
+
+
+def test_a_message_s_intermediate_and_final_receipts_are_acknowledged_each_alone_or_together(
+    subject: Subject, store: Store
+) -> None:
+    ms = [message(1), message(2), message(3)]
+    funded(store)
+    store.apply([MessageAccepted(m) for m in ms])
+    ids = {m.message_id: (4 + 2 * i, 5 + 2 * i) for i, m in enumerate(ms)}  # intermediate, final
+    for m in ms:
+        enroute, final = ids[m.message_id]
+        intermediate = replace(receipt(enroute, m), esm_class=0x20, state=int(MessageState.ENROUTE))
+        store.apply([DeliveryStored(intermediate), settlement(delivered(m), final_receipt(final, delivered(m)))])
+    store.apply([DeliveryDone(4)])  # an intermediate one alone
+    store.apply([DeliveryDone(7)])  # a final one alone
+    store.apply([DeliveryDone(5), DeliveryDone(6)])  # one of each at once
+    assert undelivered(subject, store, ["acme"]) == [
+        replace(receipt(8, ms[2]), esm_class=0x20, state=int(MessageState.ENROUTE)),
+        final_receipt(9, delivered(ms[2])),
+    ]
 
 
 def test_replace_changes_what_a_waiting_message_will_send(store: Store) -> None:
@@ -586,10 +650,8 @@ def test_the_report_routes_of_undelivered_receipts_outlive_a_restart(subject: Su
             MessageAccepted(done),
             ReportRouteSet(waiting.message_id, "acme", route),
             ReportRouteSet(done.message_id, "acme", '{"k":"pull"}'),
-            MessageSettled(waiting.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, waiting.carrier),
-            MessageSettled(done.message_id, MessageState.DELIVERED, T0 + 3, 0, "DELIVRD", 0, done.carrier),
-            DeliveryStored(receipt(5, waiting)),
-            DeliveryStored(receipt(6, done)),
+            settlement(delivered(waiting), final_receipt(5, delivered(waiting))),
+            settlement(delivered(done), final_receipt(6, delivered(done))),
         ]
     )
     store.apply([MessageAccepted(open_), ReportRouteSet(open_.message_id, "acme", '{"k":"none"}')])
@@ -720,7 +782,10 @@ def test_a_receipt_stored_and_acknowledged_after_another_acknowledgement_is_gone
     m = message(1)
     funded(store)
     store.apply([MessageAccepted(m), DeliveryStored(receipt(5, m))])
-    store.apply([DeliveryDone(5), DeliveryStored(receipt(6, m)), DeliveryDone(6), DeliveryStored(receipt(7, m))])
+    store.apply(
+        [DeliveryDone(5), DeliveryStored(receipt(6, m)), DeliveryDone(6),
+         DeliveryStored(receipt(7, m))]
+    )  # fmt: skip
     assert [d.delivery_id for d in undelivered(subject, store, ["acme"])] == [7]
 
 
@@ -770,11 +835,11 @@ def test_a_big_batch_of_messages_charges_settlements_and_receipts_reads_back_exa
     late = [message(seq) for seq in range(MANY + 1, 2 * MANY + 1)]
     settled = ms[: MANY // 2] + late
     final: list[Any] = [MessageAccepted(m) for m in late]
+    receipts = []
     for i, m in enumerate(settled):
-        final += [
-            MessageSettled(m.message_id, MessageState.DELIVERED, T0 + 5, 0, "DELIVRD", 0, "cmcc"),
-            DeliveryStored(receipt(1_000 + i, m)),
-        ]
+        receipts.append(final_receipt(1_000 + i, m.settled(MessageState.DELIVERED, T0 + 5, 0, "DELIVRD", 0)))
+        final.append(MessageSettled(m.message_id, MessageState.DELIVERED, T0 + 5, 0, "DELIVRD", 0, "cmcc",
+                                    None, receipts[-1]))  # fmt: skip
         if i % 2:
             final.append(DeliveryDone(1_000 + i))
     store.apply(final)
@@ -785,7 +850,7 @@ def test_a_big_batch_of_messages_charges_settlements_and_receipts_reads_back_exa
         )
     waiting = undelivered(subject, store, ["acme"])
     assert [d.delivery_id for d in waiting] == [1_000 + i for i in range(0, len(settled), 2)]
-    assert waiting[0] == receipt(1_000, settled[0])
+    assert waiting == receipts[::2]
     entries = store.ledger("acme")
     assert [e.balance_after for e in entries] == [100_000 - 90 * i for i in range(MANY + 1)]
 

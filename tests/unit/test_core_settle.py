@@ -10,7 +10,7 @@ from smppgw.model import DeliveryKind, MessageState
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import ESM_CLASS_INTERMEDIATE, ESM_CLASS_RECEIPT, CommandStatus
 from smppgw.protocol.receipt import parse_receipt
-from smppgw.writes import DeliveryStored, MessageReplaced, MessageSettled, entry_of
+from smppgw.writes import MessageReplaced, MessageSettled, entry_of
 
 
 def test_delivered_keeps_the_charge_and_sends_a_delivrd_receipt() -> None:
@@ -19,9 +19,10 @@ def test_delivered_keeps_the_charge_and_sends_a_delivrd_receipt() -> None:
     settlement = core.report(message, MessageState.DELIVERED, NOW + 3)
     assert settlement.message.state is MessageState.DELIVERED and settlement.message.refunded == 0
     assert core.balance() == 1000 - 45
-    assert [type(w) for w in settlement.writes] == [MessageSettled, DeliveryStored]
+    (settled,) = settlement.writes  # the receipt is written with the message's final state
     receipt = settlement.delivery
-    assert receipt is not None
+    assert isinstance(settled, MessageSettled) and receipt is not None and settled.receipt is receipt
+    assert receipt.created_at == NOW + 3 and receipt.err == settlement.message.err
     assert (receipt.kind, receipt.esm_class, receipt.state) == (DeliveryKind.RECEIPT, ESM_CLASS_RECEIPT, 2)
     assert (receipt.source_addr, receipt.destination_addr) == (message.destination_addr, message.source_addr)
     fields = parse_receipt(receipt.body)

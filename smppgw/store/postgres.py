@@ -31,6 +31,7 @@ from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import FINAL_STATES, Delivery, Held, Message
 from ..writes import (
     AccountCreated,
+    DecisionRecorded,
     DeliveryDone,
     DeliveryStored,
     HeldAdded,
@@ -385,6 +386,10 @@ _COPY: dict[str, tuple[str, list[str]]] = {
         "FROM STDIN (FORMAT BINARY)",
         ["text", "text", "int8", "text", "int8", "float8", "text", "text", "text"],
     ),
+    "decision": (
+        "COPY decisions (message_id, account, at, decision, category, term, detail) FROM STDIN (FORMAT BINARY)",
+        ["text", "text", "float8", "text", "text", "text", "text"],
+    ),
     "message_state": (
         "COPY settled_batch (state, final_at, err, code, refunded, carrier, message_id) FROM STDIN (FORMAT BINARY)",
         [_COPY_TYPE_NAMES.get(t, t) for t in _STATE_TYPES],
@@ -509,8 +514,9 @@ def _runs(writes: Iterable[Write]) -> list[tuple[str, list[Write]]]:
 
 def _copy_plan(writes: Sequence[Write], runs: Sequence[tuple[str, list[Write]]]) -> dict[str, list[Write]]:
     """What of a batch to send by COPY ahead of its pipeline, by kind, where a kind has enough rows:
-    new messages and deliveries straight into their tables (safe ahead of the rest: no write of a
-    batch touches a message or a delivery before the write that inserts it), ledger entries and
+    new messages, deliveries and decisions straight into their tables (safe ahead of the rest: no
+    write of a batch touches a message or a delivery before the write that inserts it, and decisions
+    are only ever inserted, numbered in the order of the batch), ledger entries and
     settlements into this session's staging tables, applied from there at their place in the batch
     (settlements only when one run of them names each message once).  Acknowledged deliveries stay
     an array of ids: staging them costs more than it saves."""
@@ -518,6 +524,9 @@ def _copy_plan(writes: Sequence[Write], runs: Sequence[tuple[str, list[Write]]])
     messages: list[Write] = [w for w in writes if isinstance(w, MessageAccepted)]
     deliveries: list[Write] = [w for w in writes if isinstance(w, DeliveryStored)]
     ledger: list[Write] = [w for w in writes if isinstance(w, LedgerAppended)]
+    decisions: list[Write] = [w for w in writes if isinstance(w, DecisionRecorded)]
+    if len(decisions) >= COPY_MIN_ROWS:
+        plan["decision"] = decisions
     if len(messages) >= COPY_MIN_ROWS:
         plan["message"] = messages
     if len(deliveries) >= COPY_MIN_ROWS:

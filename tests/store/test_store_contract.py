@@ -855,6 +855,29 @@ def test_a_big_batch_of_messages_charges_settlements_and_receipts_reads_back_exa
     assert [e.balance_after for e in entries] == [100_000 - 90 * i for i in range(MANY + 1)]
 
 
+def test_a_big_batch_of_accepting_decisions_and_others_reads_back_in_the_order_written(store: Store) -> None:
+    """A busy gateway's group commit: every message with the decision it was accepted with, and
+    decisions of their own (a refused submit's) in between; they read back numbered in that order."""
+    funded(store, amount=100_000)
+    batch: list[Any] = []
+    expected: list[tuple[str, Decision, str]] = []
+    for seq in range(1, MANY + 1):
+        m = message(seq)
+        allowed = DecisionRecorded(m.message_id, "acme", T0 + seq, Decision.ALLOWED, "", "", "")
+        batch.append(MessageAccepted(m, None, allowed))
+        expected.append((m.message_id, Decision.ALLOWED, ""))
+        if seq % 4 == 0:
+            refused = f"r{seq}"
+            batch.append(DecisionRecorded(refused, "acme", T0 + seq, Decision.OPTED_OUT, "", "", f"refused {seq}"))
+            expected.append((refused, Decision.OPTED_OUT, f"refused {seq}"))
+    store.apply(batch)
+    newest = store.decision_list("acme", None, 1_000)
+    assert [(d.message_id, d.decision, d.detail) for d in reversed(newest)] == expected
+    assert [d.decision_id for d in newest] == sorted((d.decision_id for d in newest), reverse=True)
+    (one,) = store.decisions(message(3).message_id)
+    assert (one.decision, one.at, one.account) == (Decision.ALLOWED, T0 + 3, "acme")
+
+
 def test_a_big_batch_with_a_failing_write_rolls_back_whole(subject: Subject, store: Store) -> None:
     funded(store)
     ms = [message(seq) for seq in range(1, MANY + 1)]

@@ -60,12 +60,15 @@ def with_bench_accounts(text: str) -> str:
 
 
 def bench_base(tmp: Path) -> Path:
-    """fixtures/bench.toml with its CMPP listener off: the harness gives the free ports to the
-    configuration's listeners in the demo's order (SMPP, admin), and bench.toml's [cmpp] comes
-    before [admin]."""
+    """fixtures/bench.toml with its CMPP and HTTP listeners off: the harness gives the free ports to
+    the configuration's listeners in the demo's order (SMPP, admin), and bench.toml's [http_api] and
+    [cmpp] come before [admin]."""
     text = (ROOT / "fixtures" / "bench.toml").read_text(encoding="utf-8")
+    for endpoint in ("tcp:8776:interface=127.0.0.1", "tcp:7890:interface=127.0.0.1"):
+        assert f'listen = "{endpoint}"' in text, f"fixtures/bench.toml: no listener on {endpoint}"
+        text = text.replace(f'listen = "{endpoint}"', 'listen = ""', 1)
     path = tmp / "bench-base.toml"
-    path.write_text(text.replace('listen = "tcp:7890:interface=127.0.0.1"', 'listen = ""', 1), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

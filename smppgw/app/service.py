@@ -473,11 +473,11 @@ class GatewayService(MultiService):
         for delivery in deliveries:
             if self.http_reports is not None and self.http_reports.takes(delivery):
                 self.http_reports.add(delivery)  # the customer HTTP interface's: pulled or pushed
-            elif self.cluster is not None:
-                self.cluster.delivery_stored(delivery)
             else:
                 here.append(delivery)
-        if here:
+        if here and self.cluster is not None:
+            self.cluster.deliveries_stored(here)
+        elif here:
             self.deliveries.add_many(here)
 
     def _delivered(self, deliveries: list[Delivery]) -> None:

@@ -334,17 +334,26 @@ class Cluster:
 
     # ---- receipts and MO -----------------------------------------------------------------------
 
-    def delivery_stored(self, delivery: Delivery) -> None:
-        """A receipt or MO this node committed to the outbox: queued here when it was stored claimed
-        (a receiving bind was here then), else claimed by whoever holds one (this node included)."""
-        account = delivery.account
-        if delivery.delivery_id in self.store.claimed:
-            self.store.claimed.discard(delivery.delivery_id)
-            self.deliveries.add(delivery)
-            if account not in self._receiving and account not in self._releases:
-                # The receiver left while it was being stored: hand it back like the rest.
-                self._releases[account] = self.reactor.callLater(1.0, self._release, account)
-        elif account in self._receiving:
+    def deliveries_stored(self, deliveries: list[Delivery]) -> None:
+        """Receipts or MO this node committed to the outbox (a commit's worth): queued here, in one
+        batch, those stored claimed (a receiving bind was here then); the rest claimed by whoever
+        holds one (this node included, with one claim)."""
+        claimed = self.store.claimed
+        here: list[Delivery] = []
+        wake = False
+        for delivery in deliveries:
+            if delivery.delivery_id in claimed:
+                claimed.discard(delivery.delivery_id)
+                here.append(delivery)
+            elif delivery.account in self._receiving:
+                wake = True
+        if here:
+            self.deliveries.add_many(here)
+            for account in {d.account for d in here}:
+                if account not in self._receiving and account not in self._releases:
+                    # The receiver left while they were being stored: hand them back like the rest.
+                    self._releases[account] = self.reactor.callLater(1.0, self._release, account)
+        if wake:
             self.claim()
 
     def receivers_changed(self, account: str, count: int) -> None:

@@ -619,7 +619,7 @@ class PostgresStore:
         return self._commit_checked(groups)
 
     def _commit(self, groups: Sequence[Sequence[Write]], deltas: dict[str, int]) -> GroupResult:
-        """One round trip: BEGIN, lock, debit, insert, COMMIT sent together with a single Sync (psycopg's
+        """One round trip: lock, debit, insert sent together with a single Sync (psycopg's
         transaction() would sync at BEGIN and COMMIT too); a CHECK violation means a retry."""
         conn = self._writer
         result = GroupResult()
@@ -635,14 +635,17 @@ class PostgresStore:
                 conn.execute("BEGIN")
                 self._copy(copied, unclaimed)
             with conn.pipeline():
-                if not copied:
-                    conn.execute("BEGIN")
+                # Without COPYs, no BEGIN and COMMIT: what a pipeline sends up to its one Sync (at
+                # its end; no result is read inside) is one transaction, committed at the Sync or
+                # rolled back whole when a statement fails.  Two statements fewer, a third of a
+                # small commit's CPU here.
                 self._insert_accounts(groups)
                 if accounts:
                     conn.execute(_LOCK_ACCOUNTS, (accounts,))
                     update = conn.execute(_ADD_TO_BALANCES, (accounts, [deltas[a] for a in accounts]))
                 self._insert(groups, runs=runs, copied=frozenset(copied), unclaimed=unclaimed)
-                conn.execute("COMMIT")
+                if copied:
+                    conn.execute("COMMIT")
         except psycopg.errors.CheckViolation:
             self._rollback()
             raise _OverdrawnError() from None

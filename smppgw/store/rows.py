@@ -286,8 +286,8 @@ def decision_columns(d: DecisionRecorded, decision_id: int) -> tuple[object, ...
     return (decision_id, d.at, str(d.decision), d.category, d.term, d.detail)
 
 
-# ... and its final receipt, while owed, as two columns of its row: its delivery id and its text
-# (the rest is the settled message's, as ``receipt_of`` makes it); cleared by its DeliveryDone.
+# ... and its final receipt as two columns of its row: its delivery id and its text (the rest is
+# the settled message's, as ``receipt_of`` makes it); owed until its DeliveryDone notes the id done.
 def _receipt_columns(d: Delivery | None) -> tuple[object, object]:
     return (None, None) if d is None else (d.delivery_id, d.body)
 

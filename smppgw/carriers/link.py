@@ -372,7 +372,8 @@ class CarrierLink:
 
     def _release_held(self) -> None:
         self._release_call = None
-        reports = [self._report(self._held.pop(next(iter(self._held)))) for _ in range(len(self._held))]
+        held, self._held = self._held, {}  # taken whole: popping a dict's first key again and again is quadratic
+        reports = [self._report(flight) for flight in held.values()]
         if reports:
             self._on_reports(reports)
 

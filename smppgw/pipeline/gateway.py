@@ -12,6 +12,7 @@ lives on one thread, so checking and debiting a balance is atomic without locks.
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -103,7 +104,9 @@ class Gateway:
         self.settling: dict[str, Message] = {}  # final, commit in flight
         # The last settled messages, oldest first: their receipts go out just after the commit, and
         # reading each back from the store cost CMPP's status reports about a tenth of their time.
-        self._recent: dict[str, Message] = {}
+        # An OrderedDict: dropping a plain dict's oldest key costs ~5 us at this size (the scan
+        # past the deleted slots), popitem(last=False) ~1.
+        self._recent: OrderedDict[str, Message] = OrderedDict()
         self._scheduled: dict[str, float] = {}  # message id -> schedule_delivery_time
         # Accepted per carrier and not released yet (their commit is in flight): they count against a
         # carrier queue that is filling, or a window's worth of submits would slip past its limit.
@@ -478,7 +481,7 @@ class Gateway:
             recent = self._recent
             recent[final.message_id] = final
             if len(recent) > RECENT_SETTLED:
-                del recent[next(iter(recent))]
+                recent.popitem(last=False)
 
     # ---- receipts and MO ----------------------------------------------------------------
 

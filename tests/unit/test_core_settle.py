@@ -7,6 +7,7 @@ from core_fakes import NOW, build
 from smppgw.billing.ledger import LedgerEntry, Refused
 from smppgw.carriers.model import Outcome
 from smppgw.model import DeliveryKind, MessageState
+from smppgw.pipeline.gateway import RECENT_SETTLED
 from smppgw.protocol import pdu as p
 from smppgw.protocol.constants import ESM_CLASS_INTERMEDIATE, ESM_CLASS_RECEIPT, CommandStatus
 from smppgw.protocol.receipt import parse_receipt
@@ -134,3 +135,16 @@ def test_a_settled_message_stays_at_hand_for_its_receipt_once_committed() -> Non
     core.gateway.settled(settlement)
     found = core.gateway.find(message.message_id)
     assert found is not None and found.state is MessageState.DELIVERED and found.final_at == NOW + 3
+
+
+def test_the_last_settled_messages_are_answered_from_memory_the_older_ones_by_the_store() -> None:
+    core = build(balance=45 * (RECENT_SETTLED + 2))
+    messages = []
+    for i in range(RECENT_SETTLED + 2):
+        message = core.accept(now=NOW + i / 1000)
+        core.gateway.settled(core.report(message, MessageState.DELIVERED, NOW + 5))
+        messages.append(message)
+    # This core's store holds nothing: what it answers, it answers from memory.
+    assert [core.gateway.query("acme", m.message_id) for m in messages[:2]] == [None, None]
+    answers = [core.gateway.query("acme", m.message_id) for m in messages[2:]]
+    assert all(a is not None and a.state == int(MessageState.DELIVERED) for a in answers)

@@ -438,6 +438,7 @@ _CREDIT_REFERENCES = (
     "INSERT INTO credited_references (reference) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING reference"
 )
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
+_REFUND = str(EntryKind.REFUND)
 # Writes that move a generation: the other nodes reload that part (opt-out lists, pledges).
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
 
@@ -760,7 +761,10 @@ class PostgresStore:
         # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
         if unclaimed:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (sorted(unclaimed),))
-        if "account_status" in kinds or any(int(row[2]) > 0 for row in ledger):
+        # Wake every node for an operator's credit (a top-up waits for no heartbeat), not for a
+        # refund: each node's wallets take the stored balance at its own next commit anyway, and a
+        # refund in most commits would have every node re-read all accounts at every commit.
+        if "account_status" in kinds or any(int(row[2]) > 0 and row[1] != _REFUND for row in ledger):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
         moved = [name for name, names in _GENERATIONS.items() if kinds.intersection(names)]
         if moved:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest_twisted
 import smpplib.exceptions
 from smpp_helpers import client
@@ -153,3 +154,33 @@ async def test_suspend_then_reinstate_at_once_leaves_the_account_active(any_stor
             return 0
 
         assert await deferToThread(bind) == 0
+
+
+def test_other_nodes_are_woken_for_a_top_up_not_for_a_refund(pg_url: str) -> None:
+    """A credit reaches every node's wallets at once (NOTIFY smppgw_accounts); refunds, in most
+    commits under load, wait for each node's next commit or heartbeat."""
+    store = PostgresStore(pg_url, "a")
+    listener = psycopg.connect(pg_url, autocommit=True)
+    try:
+        store.load()
+        listener.execute("LISTEN smppgw_accounts")
+        wallets = Wallets()
+        wallets.open("acme")
+        opening = wallets.topup("acme", 1000, "open-acme", "test", 1.0)
+        charge = wallets.charge("acme", "m-1", 1, 45, 2.0)
+        assert not isinstance(opening, Refused) and not isinstance(charge, Refused)
+        store.apply([AccountCreated("acme", 0, "li", AccountStatus.ACTIVE, "", 1.0), LedgerAppended(opening)])
+        assert [n.channel for n in listener.notifies(timeout=0.5, stop_after=1)] == ["smppgw_accounts"]
+        store.apply([LedgerAppended(charge)])
+        refund = wallets.refund("acme", "m-1", 45, 3.0, reason="UNDELIV")
+        assert not isinstance(refund, Refused)
+        store.apply([LedgerAppended(refund)])
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+        assert store.balances() == {"acme": 1000}
+        top_up = wallets.topup("acme", 500, "BANK-2", "test", 4.0)
+        assert not isinstance(top_up, Refused)
+        store.apply([LedgerAppended(top_up)])
+        assert [n.channel for n in listener.notifies(timeout=0.5, stop_after=1)] == ["smppgw_accounts"]
+    finally:
+        listener.close()
+        store.close()

@@ -141,6 +141,12 @@ def main() -> None:
         "--installed", action="store_true", help="run the smppgw installed beside this interpreter, not the checkout's"
     )
     args = parser.parse_args()
+    # The servers run in a scratch folder: a path given relative to here must still find the scripts.
+    for option in ("smppload", "bare"):
+        script = Path(getattr(args, option)).resolve()
+        if not script.is_file():
+            raise SystemExit(f"--{option}: no such file: {script}")
+        setattr(args, option, str(script))
     if shutil.which("taskset") is None:
         raise SystemExit("taskset (util-linux) is needed")
     if args.installed:

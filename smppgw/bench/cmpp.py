@@ -19,7 +19,7 @@ from ..cmpp.constants import HEADER_SIZE, CommandId, Version
 from ..cmpp.errors import CmppDecodeError, FramingError
 from ..cmpp.framing import FrameBuffer
 from ..cmpp.login import authenticator_source, timestamp_of
-from .load import LONG_PARTS, Account, BenchOptions, Connection, Run
+from .load import LONG_PARTS, Account, BenchOptions, Connection, Run, udh_ref_offset
 
 V30 = Version.V30
 _U32 = struct.Struct(">I")
@@ -95,6 +95,10 @@ class CmppConnection(Connection):
             assert isinstance(submit, pk.Submit)
             parts.append(1 if submit.pk_total <= 1 else (submit.pk_total if submit.pk_number == 1 else 0))
         return parts
+
+    @staticmethod
+    def ref_offsets(templates: Sequence[bytes]) -> list[int]:
+        return [udh_ref_offset(t, decode(t, V30)) for t in templates]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

@@ -173,6 +173,17 @@ def _parts_to_send(template: bytes) -> int:
     return info.total if info.seqnum == 1 else 0
 
 
+def udh_ref_offset(template: bytes, pdu: object) -> int:
+    """The offset in ``template`` of the reference byte of its 8-bit concatenation UDH (05 00 03
+    ref total part) at the start of its text, or -1.  ``pdu`` is the template decoded."""
+    text = getattr(pdu, "short_message", None)
+    if text is None:
+        text = getattr(pdu, "content", b"")  # CMPP
+    if not isinstance(text, bytes) or text[:3] != b"\x05\x00\x03" or len(text) < 6:
+        return -1
+    return template.rfind(text) + 3
+
+
 def _with_seq(template: bytes, seq: int) -> bytes:
     return template[:_SEQ_OFFSET] + _SEQ.pack(seq) + template[_SEQ_OFFSET + 4 :]
 
@@ -192,6 +203,7 @@ class Run:
         self.connections: list[Connection] = []
         self.sent = 0
         self.reserved = 0  # parts of long messages begun and not sent yet
+        self.long_refs = 0  # long messages begun: each gets the next UDH reference (mod 256)
         self.answered = 0
         self.status: Counter[str] = Counter()
         self.submit_latency: list[float] = []
@@ -228,6 +240,14 @@ class Run:
                 return False
             self.tokens -= 1.0
         return True
+
+    def next_long_ref(self) -> int:
+        """The UDH reference of the next long message begun on any connection.  The templates are
+        sent again every cycle, by every connection: a reference of their own would give two copies
+        of one long message sent at the same time the same reassembly key (account, numbers,
+        reference), and the gateway would put their parts together wrongly."""
+        self.long_refs += 1
+        return self.long_refs & 0xFF
 
     def room_for(self, pdus: int) -> bool:
         count = self.options.count
@@ -331,7 +351,12 @@ class Connection(asyncio.Protocol):
         self.account = account
         self.templates = templates
         self.parts = self.parts_of(templates)
-        self.cursor = (index * 7919) % len(templates)  # connections start at different destinations
+        self.refs = self.ref_offsets(templates)
+        self.long_ref = 0  # the reference of the long message being sent (its parts may span pumps)
+        cursor = (index * 7919) % len(templates)  # connections start at different destinations...
+        while self.parts[cursor] == 0:  # ...each at a message's start, not inside a long message
+            cursor = cursor + 1 if cursor + 1 < len(templates) else 0
+        self.cursor = cursor
         self.window = run.options.window
         self.frames = FrameBuffer()
         self.transport: asyncio.Transport | None = None
@@ -343,6 +368,11 @@ class Connection(asyncio.Protocol):
     @staticmethod
     def parts_of(templates: Sequence[bytes]) -> list[int]:
         return [_parts_to_send(t) for t in templates]
+
+    @staticmethod
+    def ref_offsets(templates: Sequence[bytes]) -> list[int]:
+        """Where each template's UDH reference byte is (-1: not a part of a long message)."""
+        return [udh_ref_offset(t, codec.decode(t)) for t in templates]
 
     # -- transport --
 
@@ -388,6 +418,8 @@ class Connection(asyncio.Protocol):
                 run.reserved -= 1
             elif run.may_send(k):
                 run.reserved += k - 1
+                if k > 1:
+                    self.long_ref = run.next_long_ref()
             elif run.sending and k > 1 and not run.room_for(k) and run.room_for(1) and 1 in parts:
                 cursor = parts.index(1, cursor) if 1 in parts[cursor:] else parts.index(1)
                 continue  # too little budget left for this long message: send a short one instead
@@ -396,6 +428,8 @@ class Connection(asyncio.Protocol):
             start = len(out)
             out += templates[cursor]
             _SEQ.pack_into(out, start + self.seq_offset, seq)
+            if (ref_at := self.refs[cursor]) >= 0:
+                out[start + ref_at] = self.long_ref
             outstanding[seq] = now
             run.sent += 1
             seq = seq + 1 if seq < _MAX_SEQ else _FIRST_SEQ

@@ -28,6 +28,24 @@ async def test_bench_over_cmpp_reports_every_submit_and_report(gateway_factory):
 
 
 @pytest_twisted.ensureDeferred
+async def test_copies_of_a_long_message_sent_at_once_over_cmpp_are_each_reassembled(gateway_factory):
+    # As over SMPP (test_bench): four connections in step over ten long messages, each copy with a
+    # UDH reference of its own, so no part waits for concat_timeout_s.
+    gw = await gateway_factory(fast_carriers)
+    code, report, stderr = await deferToThread(
+        bench,
+        gw.cmpp_port,
+        *("--protocol", "cmpp", "-n", "600", "-c", "4", "-w", "16", "--mix", "long=100", "--dst-count", "10"),
+        *("--account", "900001:demo1234:10690000", "--receipt-timeout", "5"),
+    )
+    assert code == 0, (report["errors"], stderr)
+    assert (report["submitted"], report["answered"]) == (600, 600)
+    assert report["status"] == {"CMPP_OK": 600}
+    assert report["receipts_missing"] == 0
+    assert not gw.service.compliance.held
+
+
+@pytest_twisted.ensureDeferred
 async def test_bench_over_cmpp_with_a_wrong_secret_exits_2(gateway_factory):
     gw = await gateway_factory(fast_carriers)
     code, report, _ = await deferToThread(

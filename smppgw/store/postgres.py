@@ -438,7 +438,6 @@ _CREDIT_REFERENCES = (
     "INSERT INTO credited_references (reference) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING reference"
 )
 _CREDIT_KINDS = (str(EntryKind.TOPUP), str(EntryKind.PACKAGE))
-_REFUND = str(EntryKind.REFUND)
 # Writes that move a generation: the other nodes reload that part (opt-out lists, pledges).
 _GENERATIONS = {"optouts": ("optout", "optout_remove"), "pledges": ("pledge",)}
 
@@ -522,10 +521,16 @@ def _copy_plan(writes: Sequence[Write], runs: Sequence[tuple[str, list[Write]]])
     (settlements only when one run of them names each message once).  Acknowledged deliveries stay
     an array of ids: staging them costs more than it saves."""
     plan: dict[str, list[Write]] = {}
-    messages: list[Write] = [w for w in writes if isinstance(w, MessageAccepted)]
-    deliveries: list[Write] = [w for w in writes if isinstance(w, DeliveryStored)]
-    ledger: list[Write] = [w for w in writes if isinstance(w, LedgerAppended)]
-    decisions: list[Write] = [w for w in writes if isinstance(w, DecisionRecorded)]
+    messages: list[Write] = []
+    deliveries: list[Write] = []
+    ledger: list[Write] = []
+    decisions: list[Write] = []
+    bucket = {MessageAccepted: messages, DeliveryStored: deliveries, LedgerAppended: ledger,
+              DecisionRecorded: decisions}  # fmt: skip
+    for w in writes:  # one pass, not one per kind
+        into = bucket.get(type(w))
+        if into is not None:
+            into.append(w)
     if len(decisions) >= COPY_MIN_ROWS:
         plan["decision"] = decisions
     if len(messages) >= COPY_MIN_ROWS:
@@ -610,23 +615,31 @@ class PostgresStore:
         # Charges and refunds stay ledger rows here, decisions and receipts rows of their own (the
         # COPY plan batches them as such).
         groups = [with_records_apart(ops) for ops in groups]
-        deltas = _deltas(groups)
-        references = [ref for ops in groups for ref in _references(ops)]
-        if not references:
+        writes = [w for ops in groups for w in ops]
+        # One pass for what the fast path needs: each account's change, and whether a top-up
+        # reference must be checked first (then the checked path).
+        deltas: dict[str, int] = {}
+        referenced = False
+        for w in writes:
+            if type(w) is LedgerAppended:
+                entry = w.entry
+                deltas[entry.account] = deltas.get(entry.account, 0) + entry.amount
+                if entry.reference and entry.kind in _CREDIT_KINDS:
+                    referenced = True
+        if not referenced:
             try:
-                return self._commit(groups, deltas)
+                return self._commit(writes, deltas)
             except _OverdrawnError:
                 pass
         return self._commit_checked(groups)
 
-    def _commit(self, groups: Sequence[Sequence[Write]], deltas: dict[str, int]) -> GroupResult:
+    def _commit(self, writes: list[Write], deltas: dict[str, int]) -> GroupResult:
         """One round trip: lock, debit, insert sent together with a single Sync (psycopg's
         transaction() would sync at BEGIN and COMMIT too); a CHECK violation means a retry."""
         conn = self._writer
         result = GroupResult()
         accounts = sorted(a for a, d in deltas.items() if d)
         update = None
-        writes = [w for ws in groups for w in ws]
         runs = _runs(writes)
         copied = _copy_plan(writes, runs)
         unclaimed: set[str] = set()
@@ -640,11 +653,11 @@ class PostgresStore:
                 # its end; no result is read inside) is one transaction, committed at the Sync or
                 # rolled back whole when a statement fails.  Two statements fewer, a third of a
                 # small commit's CPU here.
-                self._insert_accounts(groups)
+                self._insert_accounts(writes)
                 if accounts:
                     conn.execute(_LOCK_ACCOUNTS, (accounts,))
                     update = conn.execute(_ADD_TO_BALANCES, (accounts, [deltas[a] for a in accounts]))
-                self._insert(groups, runs=runs, copied=frozenset(copied), unclaimed=unclaimed)
+                self._insert(writes, runs=runs, copied=frozenset(copied), unclaimed=unclaimed)
                 if copied:
                     conn.execute("COMMIT")
         except psycopg.errors.CheckViolation:
@@ -670,7 +683,7 @@ class PostgresStore:
         try:
             with conn.pipeline():
                 conn.execute("BEGIN")
-                self._insert_accounts(groups)
+                self._insert_accounts([w for ws in groups for w in ws])
                 references = [ref for ops in groups for ref in _references(ops)]
                 credited = conn.execute(_CREDIT_REFERENCES, (references,)) if references else None
                 accounts = sorted(_deltas(groups))
@@ -696,7 +709,7 @@ class PostgresStore:
                 changed = sorted(a for a, d in deltas.items() if d)
                 if changed:
                     conn.execute(_ADD_TO_BALANCES, (changed, [deltas[a] for a in changed]))
-                self._insert(kept)
+                self._insert([w for ws in kept for w in ws])
                 conn.execute("COMMIT")
         except BaseException:
             self._rollback()
@@ -704,9 +717,9 @@ class PostgresStore:
         result.balances = balances
         return result
 
-    def _insert_accounts(self, groups: Sequence[Sequence[Write]]) -> None:
+    def _insert_accounts(self, writes: Sequence[Write]) -> None:
         """New accounts, before their balances are locked (another node may open them too)."""
-        rows = [WRITE_ROWS[AccountCreated][1](w) for ws in groups for w in ws if isinstance(w, AccountCreated)]
+        rows = [WRITE_ROWS[AccountCreated][1](w) for w in writes if type(w) is AccountCreated]
         if rows:
             self._writer.cursor().executemany(_SQL["account"], rows)
 
@@ -726,15 +739,14 @@ class PostgresStore:
 
     def _insert(
         self,
-        groups: Sequence[Sequence[Write]],
+        writes: Sequence[Write],
         *,
         runs: Sequence[tuple[str, list[Write]]] | None = None,
         copied: frozenset[str] = frozenset(),
         unclaimed: set[str] | None = None,
     ) -> None:
-        """Every write of the groups but accounts and balances (done first) and the kinds already
-        ``copied``, in order (see _runs)."""
-        writes = [w for ws in groups for w in ws]
+        """Every write (of a batch, in order) but accounts and balances (done first) and the kinds
+        already ``copied``, in order (see _runs)."""
         cur = self._writer.cursor()
         kinds: set[str] = set(copied)
         if unclaimed is None:
@@ -753,18 +765,18 @@ class PostgresStore:
                 cur.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
             else:
                 cur.executemany(_SQL[kind], rows)
-        ledger = [_ledger_args(w.entry) for w in writes if isinstance(w, LedgerAppended)]
+        entries = [w.entry for w in writes if type(w) is LedgerAppended]
         if "ledger" in copied:
             cur.execute(_FROM_STAGING["ledger"], (self.node_id,))
-        elif ledger:
-            self._insert_ledger(cur, ledger)
+        elif entries:
+            self._insert_ledger(cur, [_ledger_args(e) for e in entries])
         # Wake the nodes holding receiving binds of the accounts whose rows nobody claimed (sent at commit).
         if unclaimed:
             cur.execute("SELECT pg_notify('smppgw_outbox', a) FROM unnest(%s::text[]) AS a", (sorted(unclaimed),))
         # Wake every node for an operator's credit (a top-up waits for no heartbeat), not for a
         # refund: each node's wallets take the stored balance at its own next commit anyway, and a
         # refund in most commits would have every node re-read all accounts at every commit.
-        if "account_status" in kinds or any(int(row[2]) > 0 and row[1] != _REFUND for row in ledger):
+        if "account_status" in kinds or any(e.amount > 0 and e.kind != EntryKind.REFUND for e in entries):
             cur.execute("SELECT pg_notify('smppgw_accounts', '')")
         moved = [name for name, names in _GENERATIONS.items() if kinds.intersection(names)]
         if moved:

@@ -13,10 +13,10 @@ from test_e2e_compliance import api
 from test_store_contract import message, receipt
 from twisted.internet.threads import deferToThread
 
-from smppgw.billing.ledger import Refused, Wallets, check_ledger
+from smppgw.billing.ledger import LedgerEntry, Refused, Wallets, check_ledger
 from smppgw.cli import main as cli_main
 from smppgw.model import AccountStatus, Decision, MessageState
-from smppgw.store.postgres import SCHEMA_VERSION, PostgresStore, _runs
+from smppgw.store.postgres import COPY_MIN_ROWS, SCHEMA_VERSION, PostgresStore, _runs
 from smppgw.writes import (
     AccountCreated,
     DecisionRecorded,
@@ -181,6 +181,20 @@ def test_other_nodes_are_woken_for_a_top_up_not_for_a_refund(pg_url: str) -> Non
         assert not isinstance(top_up, Refused)
         store.apply([LedgerAppended(top_up)])
         assert [n.channel for n in listener.notifies(timeout=0.5, stop_after=1)] == ["smppgw_accounts"]
+        # The same for batches big enough to go by COPY: refunds wake nobody, a credit does.
+        first = [wallets.charge("acme", f"m-{i}", 1, 45, 5.0) for i in range(2, 12)]
+        refunds = [wallets.refund("acme", f"m-{i}", 45, 6.0, reason="UNDELIV") for i in range(2, 12)]
+        then = [wallets.charge("acme", f"m-{i}", 1, 45, 7.0) for i in range(12, 22)]
+        credit = wallets.adjust("acme", 100, "goodwill", "ops", 7.0)
+        assert all(isinstance(e, LedgerEntry) for e in [*first, *refunds, *then, credit])
+        assert len(first) >= COPY_MIN_ROWS
+        store.apply_groups([[LedgerAppended(e)] for e in first])
+        store.apply_groups([[LedgerAppended(e)] for e in refunds])
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+        store.apply_groups([[LedgerAppended(e)] for e in [*then, credit]])
+        assert [n.channel for n in listener.notifies(timeout=0.5, stop_after=1)] == ["smppgw_accounts"]
+        assert store.balances() == {"acme": 1500 - 450 + 100}
+        assert check_ledger(store.ledger(), store.balances()) == []
     finally:
         listener.close()
         store.close()

@@ -243,9 +243,9 @@ class Run:
 
     def next_long_ref(self) -> int:
         """The UDH reference of the next long message begun on any connection.  The templates are
-        sent again every cycle, by every connection: a reference of their own would give two copies
-        of one long message sent at the same time the same reassembly key (account, numbers,
-        reference), and the gateway would put their parts together wrongly."""
+        sent again every cycle, by every connection: with the reference fixed in the template, two
+        copies of one long message sent at the same time would share a reassembly key (account,
+        numbers, reference), and the gateway would put their parts together wrongly."""
         self.long_refs += 1
         return self.long_refs & 0xFF
 

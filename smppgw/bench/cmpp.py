@@ -74,6 +74,11 @@ def build_templates(options: BenchOptions, account: Account) -> list[bytes]:
     return out
 
 
+def _content(template: bytes) -> bytes:
+    submit = decode(template, V30)
+    return submit.content if isinstance(submit, pk.Submit) else b""
+
+
 def _empty(command_id: int, seq: int = 0) -> bytes:
     return HEADER.pack(HEADER_SIZE, command_id, seq)
 
@@ -98,7 +103,7 @@ class CmppConnection(Connection):
 
     @staticmethod
     def ref_offsets(templates: Sequence[bytes]) -> list[int]:
-        return [udh_ref_offset(t, decode(t, V30)) for t in templates]
+        return [udh_ref_offset(t, _content(t)) for t in templates]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

@@ -173,15 +173,17 @@ def _parts_to_send(template: bytes) -> int:
     return info.total if info.seqnum == 1 else 0
 
 
-def udh_ref_offset(template: bytes, pdu: object) -> int:
-    """The offset in ``template`` of the reference byte of its 8-bit concatenation UDH (05 00 03
-    ref total part) at the start of its text, or -1.  ``pdu`` is the template decoded."""
-    text = getattr(pdu, "short_message", None)
-    if text is None:
-        text = getattr(pdu, "content", b"")  # CMPP
-    if not isinstance(text, bytes) or text[:3] != b"\x05\x00\x03" or len(text) < 6:
+def udh_ref_offset(template: bytes, text: bytes) -> int:
+    """The offset in ``template`` of the reference byte of the 8-bit concatenation UDH (05 00 03
+    ref total part) that starts ``text``, the template's message text; -1 without one."""
+    if text[:3] != b"\x05\x00\x03" or len(text) < 6:
         return -1
     return template.rfind(text) + 3
+
+
+def _short_message(template: bytes) -> bytes:
+    pdu = codec.decode(template)
+    return pdu.short_message if isinstance(pdu, p.SubmitSm) else b""
 
 
 def _with_seq(template: bytes, seq: int) -> bytes:
@@ -372,7 +374,7 @@ class Connection(asyncio.Protocol):
     @staticmethod
     def ref_offsets(templates: Sequence[bytes]) -> list[int]:
         """Where each template's UDH reference byte is (-1: not a part of a long message)."""
-        return [udh_ref_offset(t, codec.decode(t)) for t in templates]
+        return [udh_ref_offset(t, _short_message(t)) for t in templates]
 
     # -- transport --
 

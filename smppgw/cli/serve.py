@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import ConfigError, GatewayConfig, default_config_path, load, node_id
+from .collector import tune_collector
 from .limits import raise_descriptor_limit
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"smppgw: {err}", file=sys.stderr)
             return 2
         reactor.callWhenRunning(service.rig.start, run)
+    reactor.callWhenRunning(_tune_collector)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     print(
         f"smppgw {__version__}: SMPP on {config.listen}{' (PROXY protocol)' if config.proxy_protocol else ''}, "
@@ -76,6 +78,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"smppgw: {descriptors}", flush=True)
     reactor.run()
     return 0
+
+
+def _tune_collector() -> None:
+    print(f"smppgw: {tune_collector()}", flush=True)
 
 
 def _store_name(config: GatewayConfig) -> str:

@@ -293,6 +293,7 @@ class GatewayService(MultiService):
                 unbind_account=self._unbind_account,
                 open_stored_account=self._stored_account,
                 reload=self.reload,
+                loaded_generations=recovered.generations,
             )
         self._timers: list[IDelayedCall] = []  # to cancel on stop
         self._build_admin()

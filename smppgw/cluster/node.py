@@ -83,11 +83,13 @@ class Cluster:
         unbind_account: Callable[[str], None],
         open_stored_account: Callable[[StoredAccount], AccountConfig],
         reload: SharedReload,
+        loaded_generations: Mapping[str, int],
     ) -> None:
         """``carriers``: the node's carrier links (a live view: a reload adds to it); ``state_folder``
         the folder under which the copies of shared data files go; ``unbind_account`` ends the sessions of an account
         suspended elsewhere; ``open_stored_account`` reads an account another node created through
-        its admin API."""
+        its admin API; ``loaded_generations`` the generations of the shared parts as the node loaded
+        them at start (``Recovered.generations``)."""
         self.store = store
         self.config = config
         self.binds = binds
@@ -115,6 +117,7 @@ class Cluster:
         self._stopping = threading.Event()
         self.adopted = 0
         self._generations: dict[str, int] | None = None  # as last seen
+        self._loaded_generations = dict(loaded_generations)
         self._outage_generation = -1  # the 'carriers' generation last applied (-1: none yet)
         self._outage_writes: dict[str, int] = {}  # carrier -> generation of this node's last switch of it
 
@@ -186,10 +189,11 @@ class Cluster:
     def _follow(self, generations: dict[str, int]) -> None:
         """Reload what another node changed: opt-out lists, pledges, the configuration."""
         seen, self._generations = self._generations, dict(generations)
-        if seen is None:  # the first heartbeat: this node loaded all of it at start...
-            if generations.get("config", 0) > 0:  # ...but a reload on another node replaced its file's
+        if seen is None:  # the first heartbeat: this node loaded opt-outs and pledges at start...
+            # ...so what moved since is another node's change made while this one started.
+            seen = {**self._loaded_generations, "config": generations.get("config", 0)}
+            if generations.get("config", 0) > 0:  # ...and its file's configuration, which a reload elsewhere replaced
                 self._apply_shared_config()
-            return
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         compliance = self.compliance
         if "optouts" in moved:

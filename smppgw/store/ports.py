@@ -100,6 +100,9 @@ class Recovered:
     next_delivery_id: int = 1
     # Report channels of messages sent over the customer HTTP interface (message id -> route).
     report_routes: dict[str, str] = field(default_factory=dict)
+    # A cluster store: the generation of each shared part (opt-outs, pledges, ...) as loaded, read
+    # before them, so a change another node makes while this one starts is seen as a change.
+    generations: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

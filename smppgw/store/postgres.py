@@ -1065,6 +1065,7 @@ class PostgresStore:
 
     def _load(self) -> Recovered:
         out = Recovered()
+        out.generations = {row["name"]: int(row["value"]) for row in self._fetch("SELECT name, value FROM generations")}
         for row in self._fetch("SELECT * FROM accounts"):
             account = account_from_row(row)
             out.accounts[account.system_id] = account

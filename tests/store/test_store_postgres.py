@@ -25,6 +25,7 @@ from smppgw.writes import (
     LedgerAppended,
     MessageAccepted,
     MessageSettled,
+    OptoutAdded,
     Write,
 )
 
@@ -154,6 +155,24 @@ async def test_suspend_then_reinstate_at_once_leaves_the_account_active(any_stor
             return 0
 
         assert await deferToThread(bind) == 0
+
+
+def test_a_node_loads_the_generations_of_what_it_loads_so_a_change_while_it_starts_is_seen(pg_url: str) -> None:
+    """A node that starts reads opt-outs and pledges after its store's load: the generations that
+    load returns are the ones it compares its first heartbeat with, so an opt-out another node adds
+    in between counts as moved (and is loaded), not as what the node already had."""
+    other = PostgresStore(pg_url, "a")
+    starting = PostgresStore(pg_url, "b")
+    try:
+        other.load()
+        loaded = starting.load().generations
+        assert loaded["optouts"] == other.heartbeat(3.0, 1.0).generations["optouts"]
+        other.apply([OptoutAdded("*", "13900128888", "test", 2.0)])
+        assert starting.heartbeat(3.0, 2.0).generations["optouts"] == loaded["optouts"] + 1
+        assert [o.msisdn for o in starting.optouts()] == ["13900128888"]
+    finally:
+        other.close()
+        starting.close()
 
 
 def test_other_nodes_are_woken_for_a_top_up_not_for_a_refund(pg_url: str) -> None:

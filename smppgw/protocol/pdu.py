@@ -17,10 +17,15 @@ from typing import ClassVar, TypeVar
 from .constants import CommandId, Tag
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Tlv:
     tag: int
     value: bytes
+
+    # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
+    def __init__(self, tag: int, value: bytes) -> None:
+        self.tag = tag
+        self.value = value
 
 
 _P = TypeVar("_P", bound="Pdu")
@@ -160,7 +165,7 @@ class AlertNotification(Pdu):
 # ---- messages -----------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, init=False)
 class _ShortMessage(Pdu):
     service_type: str = ""
     source_addr_ton: int = 0
@@ -180,6 +185,52 @@ class _ShortMessage(Pdu):
     sm_default_msg_id: int = 0
     short_message: bytes = b""
 
+    # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
+    def __init__(
+        self,
+        *,
+        sequence_number: int = 0,
+        command_status: int = 0,
+        tlvs: tuple[Tlv, ...] = (),
+        service_type: str = "",
+        source_addr_ton: int = 0,
+        source_addr_npi: int = 0,
+        source_addr: str = "",
+        dest_addr_ton: int = 0,
+        dest_addr_npi: int = 0,
+        destination_addr: str = "",
+        esm_class: int = 0,
+        protocol_id: int = 0,
+        priority_flag: int = 0,
+        schedule_delivery_time: str = "",
+        validity_period: str = "",
+        registered_delivery: int = 0,
+        replace_if_present_flag: int = 0,
+        data_coding: int = 0,
+        sm_default_msg_id: int = 0,
+        short_message: bytes = b"",
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.command_status = command_status
+        self.tlvs = tlvs
+        self.service_type = service_type
+        self.source_addr_ton = source_addr_ton
+        self.source_addr_npi = source_addr_npi
+        self.source_addr = source_addr
+        self.dest_addr_ton = dest_addr_ton
+        self.dest_addr_npi = dest_addr_npi
+        self.destination_addr = destination_addr
+        self.esm_class = esm_class
+        self.protocol_id = protocol_id
+        self.priority_flag = priority_flag
+        self.schedule_delivery_time = schedule_delivery_time
+        self.validity_period = validity_period
+        self.registered_delivery = registered_delivery
+        self.replace_if_present_flag = replace_if_present_flag
+        self.data_coding = data_coding
+        self.sm_default_msg_id = sm_default_msg_id
+        self.short_message = short_message
+
     @property
     def payload(self) -> bytes:
         """The message octets: short_message, or the message_payload TLV when that is used."""
@@ -188,26 +239,44 @@ class _ShortMessage(Pdu):
         return self.tlv(Tag.MESSAGE_PAYLOAD) or b""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, init=False)
 class SubmitSm(_ShortMessage):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, init=False)
 class DeliverSm(_ShortMessage):
     command_id: ClassVar[CommandId] = CommandId.DELIVER_SM
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, init=False)
 class SubmitSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
     message_id: str = ""
 
+    # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
+    def __init__(
+        self, *, sequence_number: int = 0, command_status: int = 0, tlvs: tuple[Tlv, ...] = (), message_id: str = ""
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.command_status = command_status
+        self.tlvs = tlvs
+        self.message_id = message_id
 
-@dataclass(slots=True, kw_only=True)
+
+@dataclass(slots=True, kw_only=True, init=False)
 class DeliverSmResp(Pdu):
     command_id: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
     message_id: str = ""
+
+    # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
+    def __init__(
+        self, *, sequence_number: int = 0, command_status: int = 0, tlvs: tuple[Tlv, ...] = (), message_id: str = ""
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.command_status = command_status
+        self.tlvs = tlvs
+        self.message_id = message_id
 
 
 @dataclass(slots=True)

@@ -15,6 +15,9 @@ from typing import Any, Protocol, TypeVar
 
 from ..billing.ledger import EntryKind, LedgerEntry
 from ..model import (
+    HELD_PARTS,
+    HELD_REJECT,
+    HELD_REVIEW,
     AccountStatus,
     Decision,
     Delivery,
@@ -105,10 +108,10 @@ def _group_from_column(grp: str) -> GroupKey:
 
 def held_row(h: Held) -> tuple[object, ...]:
     if isinstance(h, HeldForReview):
-        return (h.message_id, h.account, HeldForReview.kind, h.group, h.category, h.term, h.held_at, h.deadline)
+        return (h.message_id, h.account, HELD_REVIEW, h.group, h.category, h.term, h.held_at, h.deadline)
     if isinstance(h, HeldPart):
-        return (h.message_id, h.account, HeldPart.kind, _group_column(h.group), "", str(h.part), h.held_at, h.deadline)
-    return (h.message_id, h.account, HeldReject.kind, h.message_id, h.code, str(h.err), h.held_at, h.held_at)
+        return (h.message_id, h.account, HELD_PARTS, _group_column(h.group), "", str(h.part), h.held_at, h.deadline)
+    return (h.message_id, h.account, HELD_REJECT, h.message_id, h.code, str(h.err), h.held_at, h.held_at)
 
 
 # ---- rows to records -------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def held_from_row(row: Row) -> Held:
     reject: the message id, the receipt's code, the receipt's err (deadline = held_at)."""
     kind = row["kind"]
     message_id, account, held_at = str(row["message_id"]), str(row["account"]), float(row["held_at"])
-    if kind == HeldForReview.kind:
+    if kind == HELD_REVIEW:
         return HeldForReview(
             message_id=message_id,
             account=account,
@@ -168,7 +171,7 @@ def held_from_row(row: Row) -> Held:
             held_at=held_at,
             deadline=float(row["deadline"]),
         )
-    if kind == HeldPart.kind:
+    if kind == HELD_PARTS:
         return HeldPart(
             message_id=message_id,
             account=account,
@@ -177,7 +180,7 @@ def held_from_row(row: Row) -> Held:
             held_at=held_at,
             deadline=float(row["deadline"]),
         )
-    if kind == HeldReject.kind:
+    if kind == HELD_REJECT:
         return HeldReject(
             message_id=message_id,
             account=account,

@@ -97,7 +97,7 @@ def test_a_receipt_is_delivered_after_its_settlement_commits() -> None:
 
 
 def outcome(state: MessageState) -> Outcome:
-    return Outcome(int(state), 0, "")
+    return Outcome(state, 0, "")
 
 
 def test_every_deadline_shares_one_timer() -> None:

@@ -43,7 +43,7 @@ RULES = ContentRules(
 
 
 def profile(code: str, queue_limit: int) -> CarrierProfile:
-    delivered = Outcome(int(MessageState.DELIVERED), 0, "")
+    delivered = Outcome(MessageState.DELIVERED, 0, "")
     return CarrierProfile(code, code, 0.1, 1.0, 5.0, ((delivered, 1.0),), 0.0, 0.0, queue_limit, 86400.0, 86400.0)
 
 
@@ -109,7 +109,7 @@ class Core:
         return result.message
 
     def report(self, message: Message, state: MessageState, at: float, err: int = 0) -> Settlement:
-        settlement = self.gateway.on_carrier_report(message.message_id, Outcome(int(state), err, ""), at)
+        settlement = self.gateway.on_carrier_report(message.message_id, Outcome(state, err, ""), at)
         assert settlement is not None
         return settlement
 

@@ -59,7 +59,7 @@ def test_a_duplicate_report_settles_nothing_twice() -> None:
     core = build()
     message = core.accept()
     core.report(message, MessageState.UNDELIVERABLE, NOW + 3)
-    again = Outcome(int(MessageState.UNDELIVERABLE), 1, "")
+    again = Outcome(MessageState.UNDELIVERABLE, 1, "")
     assert core.gateway.on_carrier_report(message.message_id, again, NOW + 4) is None
     assert core.balance() == 1000
 

@@ -20,6 +20,9 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "protocol.pdu",
     "protocol.session",
     "protocol.receipt",
+    "protocol.coding",
+    "protocol.smpptime",
+    "protocol.traffic",
     "pipeline.gateway",
     "pipeline.compliance",
     "pipeline.accounts",
@@ -28,6 +31,9 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "model",
     "writes",
     "routing.router",
+    "routing.numbers",
+    "routing.table",
+    "pipeline.ids",
 )
 
 

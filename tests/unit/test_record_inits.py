@@ -125,3 +125,19 @@ def test_replace_and_equality_still_work_on_a_written_out_record() -> None:
     message = _message(1)
     assert dataclasses.replace(message, err=9) == _message(1).settled(message.state, 101.5, 9, "MK:1", 3)
     assert dataclasses.replace(message, err=9) != message
+
+
+def test_every_record_that_writes_its_init_out_is_checked_here() -> None:
+    from smppgw import model, writes  # noqa: PLC0415
+    from smppgw.carriers import model as carriers  # noqa: PLC0415
+    from smppgw.pipeline import compliance, outcomes  # noqa: PLC0415
+    from smppgw.protocol import session  # noqa: PLC0415
+    from smppgw.routing import router  # noqa: PLC0415
+
+    written_out = {
+        obj
+        for module in (model, writes, carriers, compliance, outcomes, p, session, router)
+        for obj in vars(module).values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and not obj.__dataclass_params__.init  # type: ignore[attr-defined]
+    }
+    assert written_out - {p._ShortMessage} == set(SAMPLES)

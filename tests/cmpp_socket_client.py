@@ -21,6 +21,13 @@ DEMO = {
 }
 
 
+def submit(**fields: object) -> pk.Submit:
+    """A SUBMIT as the tests send it: a receipt asked for, "hello" in ASCII, unless ``fields`` say otherwise."""
+    values: dict[str, object] = {"registered_delivery": 1, "msg_fmt": 0, "content": b"hello"}
+    values.update(fields)
+    return pk.Submit(**values)  # type: ignore[arg-type]
+
+
 class CmppClient:
     def __init__(self, port: int, *, version: int = 0x30, answer_delivers: bool = True, timeout: float = 10.0) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -52,6 +59,15 @@ class CmppClient:
                 raise  # an answer to a gateway closing the link may find it closed already
         return packet.sequence_id
 
+    def send_together(self, packets: list[pk.Packet]) -> list[int]:
+        """Requests in one write, as a client with them all queued sends them: the gateway reads
+        them together, not one by one as it would separate sends it keeps up with."""
+        numbered = [p if p.sequence_id else p.evolve(sequence_id=self.next_seq()) for p in packets]
+        frames = [encode(p, self.layout) for p in numbered]
+        self.wire.extend((True, frame) for frame in frames)
+        self.sock.sendall(b"".join(frames))
+        return [p.sequence_id for p in numbered]
+
     def connect(self, sp_id: str, secret: str, when: datetime | None = None) -> pk.ConnectResp:
         stamp = timestamp_of(when or datetime.now())
         seq = self.send(
@@ -72,9 +88,7 @@ class CmppClient:
         return resp
 
     def send_submit(self, **fields: object) -> int:
-        values: dict[str, object] = {"registered_delivery": 1, "msg_fmt": 0, "content": b"hello"}
-        values.update(fields)
-        return self.send(pk.Submit(**values))  # type: ignore[arg-type]
+        return self.send(submit(**fields))
 
     def terminate(self) -> None:
         seq = self.send(pk.Terminate())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest_twisted
-from cmpp_socket_client import logged_in
+from cmpp_socket_client import logged_in, submit
 from test_cli_admin import conn, run_cli
 from test_rig_scenario import api
 from twisted.internet.threads import deferToThread
@@ -158,10 +158,9 @@ async def test_the_scorecard_grades_cmpp_sessions_in_cmpp_terms(gateway, capsys)
         bad = logged_in(gateway.cmpp_port)
         (bad_id,) = set(cmpp_session_ids(gateway)) - before - {good_id}
         api(gateway, "POST", "/api/accounts/demo/faults", {"throttled_percent": 100})
-        seqs = [
-            bad.send_submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",), registered_delivery=0)
-            for _ in range(40)
-        ]  # 40 at once, the window is 16, and every one is throttled
+        seqs = bad.send_together(
+            [submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",), registered_delivery=0) for _ in range(40)]
+        )  # 40 in one write, the window is 16, and every one is throttled
         results = [bad.wait_for(pk.SubmitResp, s).result for s in seqs]
         for _ in range(20):  # and it keeps sending, ignoring Result 8
             bad.wait_for(pk.SubmitResp, bad.send_submit(msg_src=DEMO_SRC, dest_terminal_ids=("13800138000",)))

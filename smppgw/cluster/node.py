@@ -116,8 +116,9 @@ class Cluster:
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
         self.adopted = 0
-        self._generations: dict[str, int] | None = None  # as last seen
-        self._loaded_generations = dict(loaded_generations)
+        # As last seen: at first those loaded, but the configuration, which came from this node's
+        # file (a shared one, generation > 0, replaces it at the first heartbeat).
+        self._generations: dict[str, int] = {**loaded_generations, "config": 0}
         self._outage_generation = -1  # the 'carriers' generation last applied (-1: none yet)
         self._outage_writes: dict[str, int] = {}  # carrier -> generation of this node's last switch of it
 
@@ -189,11 +190,6 @@ class Cluster:
     def _follow(self, generations: dict[str, int]) -> None:
         """Reload what another node changed: opt-out lists, pledges, the configuration."""
         seen, self._generations = self._generations, dict(generations)
-        if seen is None:  # the first heartbeat: this node loaded opt-outs and pledges at start...
-            # ...so what moved since is another node's change made while this one started.
-            seen = {**self._loaded_generations, "config": generations.get("config", 0)}
-            if generations.get("config", 0) > 0:  # ...and its file's configuration, which a reload elsewhere replaced
-                self._apply_shared_config()
         moved = {name for name, value in generations.items() if seen.get(name) != value}
         compliance = self.compliance
         if "optouts" in moved:
@@ -252,8 +248,7 @@ class Cluster:
         except psycopg.Error as err:
             self.log.warn("cluster: the other nodes were not told of the reload: {err}", err=err)
             return
-        if self._generations is not None:
-            self._generations["config"] = value
+        self._generations["config"] = value
 
     def _follow_outages(self, generation: int, stored: dict[str, tuple[bool, int]]) -> None:
         """Apply the outages switched through any node's API since last applied (at first, those stored

@@ -250,8 +250,7 @@ class DeliverSm(_ShortMessage):
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class SubmitSmResp(Pdu):
-    command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
+class _MessageIdResp(Pdu):
     message_id: str = ""
 
     # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
@@ -265,18 +264,13 @@ class SubmitSmResp(Pdu):
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class DeliverSmResp(Pdu):
-    command_id: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
-    message_id: str = ""
+class SubmitSmResp(_MessageIdResp):
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
 
-    # Written out, not generated: compiled, it costs a tenth of the generated one (smppgw/compiled.py).
-    def __init__(
-        self, *, sequence_number: int = 0, command_status: int = 0, tlvs: tuple[Tlv, ...] = (), message_id: str = ""
-    ) -> None:
-        self.sequence_number = sequence_number
-        self.command_status = command_status
-        self.tlvs = tlvs
-        self.message_id = message_id
+
+@dataclass(slots=True, kw_only=True, init=False)
+class DeliverSmResp(_MessageIdResp):
+    command_id: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
 
 
 @dataclass(slots=True)

@@ -19,25 +19,16 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from run_all import wait_port  # this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 2775
-
-
-def wait_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
 
 
 def count(tree: Path, args: argparse.Namespace) -> tuple[int, str]:

@@ -407,7 +407,10 @@ async def test_a_batch_is_accepted_whole_fed_at_the_accounts_pace_and_late_refus
     assert len(service.store.messages(account="demo", limit=50)) < 12
     # The reply's balance counts the whole batch as spent, submitted or not.
     assert int(reply["remainpoint"]) == (before - 12 * PRICE) // PRICE
-    # Refused after acceptance: the account is suspended while the batch is still being fed.
+    # Refused after acceptance: the account is suspended while the batch is still being fed (once
+    # its first bucketful went: the reply can reach this test before the feeder's first turn).
+    await until(lambda: service.http_feeder.fed > 0, timeout=5, what="the first messages fed")
+    assert service.http_feeder.backlog() > 0
     service.gateway.suspend("demo", time.time(), "test: suspended mid-batch")
     await until(lambda: service.http_feeder.backlog() == 0, timeout=10, what="the batch fed")
     service.gateway.reinstate("demo", "test")

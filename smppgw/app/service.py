@@ -40,6 +40,7 @@ from ..pipeline.outcomes import Effects
 from ..rig.draws import BindDraws
 from ..rig.outbind import Outbinder
 from ..rig.rig import Rig, ScenarioGate
+from ..runtime.checkpoints import WalCheckpoints
 from ..runtime.committer import GroupCommitter
 from ..runtime.deliveries import DeliveryQueue
 from ..runtime.runner import GatewayRunner
@@ -70,7 +71,7 @@ class IGatewayReactor(IReactorTime, IReactorThreads):
 def open_store(config: GatewayConfig) -> SqliteStore | PostgresStore:
     """The SQLite file of ``[store] path``, or the PostgreSQL database of ``[store] url`` shared by several nodes."""
     if not config.store.url:
-        return SqliteStore(config.store.path)
+        return SqliteStore(config.store.path, background_checkpoints=True)
     import psycopg  # noqa: PLC0415 (only a cluster needs it)
 
     from ..store.postgres import PostgresStore  # noqa: PLC0415
@@ -160,6 +161,10 @@ class GatewayService(MultiService):
             max_batch=config.store.commit_max_batch,
             on_result=self._committed if binds else None,
         )
+        self.checkpoints: WalCheckpoints | None = None
+        if isinstance(self.store, SqliteStore) and self.store.checkpoints_in_background:
+            committer = self.committer
+            self.checkpoints = WalCheckpoints(self.store.checkpoint, lambda: committer.commits)
         effects = Effects()  # what the core and compliance leave for the runner
         self.compliance = self._build_compliance(config, effects)
         self.deliveries = DeliveryQueue(
@@ -583,6 +588,8 @@ class GatewayService(MultiService):
 
     def startService(self) -> None:  # noqa: N802 (Twisted's name)
         self.committer.start()
+        if self.checkpoints is not None:
+            self.checkpoints.start()
         if self.cluster is not None:
             self.cluster.start()
         self.gateway.resume(self._recovered.open_messages)
@@ -626,6 +633,8 @@ class GatewayService(MultiService):
             await self.cluster.stop()
         await self.committer.flush()
         self.committer.stop()
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.store.close()
 
     def statistics(self) -> Mapping[str, int]:

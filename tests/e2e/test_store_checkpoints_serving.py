@@ -1,0 +1,37 @@
+"""A serving gateway copies its SQLite write-ahead log into the database file beside its commits:
+a few messages reach the file long before the log's 1,000 pages would make a commit do it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest_twisted
+from polling import until
+from smpp_helpers import client, submit_and_wait
+from twisted.internet.threads import deferToThread
+
+
+def messages_in_database_file(path: Path) -> int:
+    """``immutable``: SQLite reads the file alone, not the log beside it."""
+    other = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(other.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    except sqlite3.OperationalError:  # the table's creation is still in the log
+        return 0
+    finally:
+        other.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_submitted_messages_reach_the_database_file_without_waiting_for_the_log_to_fill(gateway):
+    def send() -> list[int]:
+        c = client(gateway.smpp_port)
+        statuses = [submit_and_wait(c, f"1380013800{n}").status for n in range(3)]
+        c.unbind()
+        c.disconnect()
+        return statuses
+
+    assert await deferToThread(send) == [0, 0, 0]
+    await until(lambda: messages_in_database_file(gateway.store_path) >= 3, timeout=10, what="3 messages in the file")
+    assert gateway.service.checkpoints is not None and gateway.service.checkpoints.checkpoints >= 1

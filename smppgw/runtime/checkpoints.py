@@ -1,7 +1,7 @@
-"""SQLite's write-ahead log copied into the database on a thread of its own, a little at a time,
-so that the commit which passes SQLite's threshold (and makes the checkpoint that lets the log
-start over) finds little left to copy: alone, it copies 1,000 pages and holds up the reactor (or
-the store thread, and every submit waiting for it) for 4-5 ms."""
+"""SQLite's write-ahead log copied into the database on a thread of its own, a little at a time
+(every ten commits), so that the commit which passes SQLite's threshold (and makes the checkpoint
+that lets the log start over) finds little left to copy: alone, it copies 1,000 pages and holds up
+the reactor (or the store thread, and every submit waiting for it) for 4-5 ms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from twisted.logger import Logger
 
-INTERVAL = 0.02  # s between checkpoints while commits come: a few dozen pages each
+INTERVAL = 0.02  # s between looks at the commit count
+EVERY = 10  # commits between checkpoints: a few dozen pages each, a fraction of SQLite's 1,000
 
 
 class WalCheckpoints:
@@ -19,11 +20,17 @@ class WalCheckpoints:
     log = Logger()
 
     def __init__(
-        self, checkpoint: Callable[[], int], commits: Callable[[], int], *, interval: float = INTERVAL
+        self,
+        checkpoint: Callable[[], int],
+        commits: Callable[[], int],
+        *,
+        interval: float = INTERVAL,
+        every: int = EVERY,
     ) -> None:
         self._checkpoint = checkpoint
         self._commits = commits  # how many commits so far: none since the last checkpoint, none to make
         self._interval = interval
+        self._every = every
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="smppgw-checkpoint", daemon=True)
         self.checkpoints = 0
@@ -33,10 +40,10 @@ class WalCheckpoints:
         self._thread.start()
 
     def _run(self) -> None:
-        seen = -1
+        seen = 0
         while not self._stopping.wait(self._interval):
             commits = self._commits()
-            if commits == seen:
+            if commits - seen < self._every:
                 continue
             seen = commits
             try:
@@ -44,8 +51,8 @@ class WalCheckpoints:
             except Exception:  # a busy or locked database: the next turn tries again, the log grows meanwhile
                 self.log.failure("checkpoint of the SQLite write-ahead log failed")
             else:
-                self.checkpoints += 1
                 self.largest_log = max(self.largest_log, frames)
+                self.checkpoints += 1  # last: whoever sees the count sees the rest
 
     def stop(self) -> None:
         """Stop, once a checkpoint in progress has ended (the store may close then)."""

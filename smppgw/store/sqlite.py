@@ -253,7 +253,7 @@ def _database(path: str | Path) -> tuple[str, bool]:
 class SqliteStore:
     def __init__(self, path: str | Path, *, background_checkpoints: bool = False) -> None:
         """``background_checkpoints``: a connection of its own copies the write-ahead log into the
-        database when ``checkpoint`` is called (from a thread of its own, every few tens of ms), so
+        database when ``checkpoint`` is called (from a thread of its own, every ten commits), so
         that the commit which passes SQLite's 1,000 pages finds little left to copy: on its own it
         copies them all, 4-5 ms once every ~50 small commits, on the committing thread."""
         self.path = Path(path)

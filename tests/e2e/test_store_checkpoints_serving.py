@@ -1,5 +1,6 @@
-"""A serving gateway copies its SQLite write-ahead log into the database file beside its commits:
-a few messages reach the file long before the log's 1,000 pages would make a commit do it."""
+"""A serving gateway copies its SQLite write-ahead log into the database file beside its commits,
+every ten commits: ten messages reach the file long before the log's 1,000 pages would make a
+commit do it."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ def messages_in_database_file(path: Path) -> int:
 async def test_submitted_messages_reach_the_database_file_without_waiting_for_the_log_to_fill(gateway):
     def send() -> list[int]:
         c = client(gateway.smpp_port)
-        statuses = [submit_and_wait(c, f"1380013800{n}").status for n in range(3)]
+        statuses = [submit_and_wait(c, f"138001380{n:02d}").status for n in range(10)]
         c.unbind()
         c.disconnect()
         return statuses
 
-    assert await deferToThread(send) == [0, 0, 0]
-    await until(lambda: messages_in_database_file(gateway.store_path) >= 3, timeout=10, what="3 messages in the file")
-    assert gateway.service.checkpoints is not None and gateway.service.checkpoints.checkpoints >= 1
+    assert await deferToThread(send) == [0] * 10
+    await until(lambda: messages_in_database_file(gateway.store_path) >= 10, timeout=10, what="10 messages in the file")
+    checkpoints = gateway.service.checkpoints
+    assert checkpoints is not None
+    await until(lambda: checkpoints.checkpoints >= 1, timeout=10, what="its count")  # told after the copy

@@ -487,7 +487,7 @@ class GatewayService(MultiService):
             self.deliveries.add_many(here)
 
     def _delivered(self, deliveries: list[Delivery]) -> None:
-        self.committer.write_later([DeliveryDone(delivery.delivery_id) for delivery in deliveries])
+        self.committer.write_with_next([DeliveryDone(delivery.delivery_id) for delivery in deliveries])
 
     def _committed(self, result: GroupResult) -> None:
         if self.cluster is not None:

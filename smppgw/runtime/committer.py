@@ -24,8 +24,8 @@ class GroupCommitter:
     """Commits queued writes in groups.  A group small enough (``inline_max`` writes, a store that is
     not a cluster's) is committed on the reactor thread at the end of the reactor turn that queued it:
     on a quiet link the two thread switches of a hand-off cost more than the commit.  A larger one goes
-    to the database thread, and the reactor goes on reading meanwhile.  Writes nobody waits for
-    (``write_later``) start no commit of their own unless ``lazy_interval`` passes without one."""
+    to the database thread, and the reactor goes on reading meanwhile.  Writes that may wait
+    (``write_with_next``) start no commit of their own unless ``lazy_interval`` passes without one."""
 
     log = Logger()
 
@@ -92,16 +92,27 @@ class GroupCommitter:
         return d
 
     def write_later(self, writes: Sequence[Write]) -> None:
-        """Queue writes nobody waits for (e.g. acknowledged receipts): committed with the next
-        group, or after ``lazy_interval`` when no other comes."""
-        if not writes:
-            return
+        """Queue writes nobody waits for (refusals, suspensions, incidents): committed as soon as
+        a waited-for write would be."""
+        if writes:
+            self._unwaited(writes)
+            self._urgent = True
+            self._kick()
+
+    def write_with_next(self, writes: Sequence[Write]) -> None:
+        """Queue writes nobody waits for and whose loss in a crash costs only a repeat (acknowledged
+        receipts: sent again after a restart): committed with the next group, or after
+        ``lazy_interval`` when no other comes, never in a commit of their own on a busy link."""
+        if writes:
+            self._unwaited(writes)
+            self._kick()
+
+    def _unwaited(self, writes: Sequence[Write]) -> None:
         self._ops.extend(writes)
         d: Deferred[None] = Deferred()
         d.addErrback(self._log_failure)
         self._waiters.append((d, None))
         self._sizes.append(len(writes))
-        self._kick()
 
     def _kick(self) -> None:
         if self._in_flight is not None or self._stopped:

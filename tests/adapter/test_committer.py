@@ -1,6 +1,6 @@
 """The group committer on a real SQLite file: small groups committed at the end of the reactor turn
 that queued them (a task.Clock drives it: its store thread is never started, so a group sent there
-would never commit), writes nobody waits for riding with the next commit, a large group on the
+would never commit), writes that may wait riding with the next commit, a large group on the
 database thread of a real reactor."""
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def test_a_small_group_commits_at_the_end_of_the_turn_that_queued_it(store: Sqli
     assert committer.commits == 1
 
 
-def test_writes_nobody_waits_for_ride_with_the_next_commit(store: SqliteStore) -> None:
+def test_writes_that_may_wait_ride_with_the_next_commit(store: SqliteStore) -> None:
     clock = Clock()
     committer = GroupCommitter(store, clock, clock, interval=0, lazy_interval=0.05)
-    committer.write_later([optout(1)])
+    committer.write_with_next([optout(1)])
     clock.advance(0.01)
     assert stored(store) == [] and committer.commits == 0
     done = fired(committer.write([optout(2)]))
@@ -71,20 +71,28 @@ def test_writes_nobody_waits_for_ride_with_the_next_commit(store: SqliteStore) -
     assert committer.commits == 1  # the lazy timer went with that commit
 
 
-def test_writes_nobody_waits_for_are_committed_after_the_lazy_interval(store: SqliteStore) -> None:
+def test_writes_that_may_wait_are_committed_after_the_lazy_interval(store: SqliteStore) -> None:
     clock = Clock()
     committer = GroupCommitter(store, clock, clock, interval=0, lazy_interval=0.05)
-    committer.write_later([optout(1)])
+    committer.write_with_next([optout(1)])
     clock.advance(0.049)
     assert stored(store) == []
     clock.advance(0.001)
     assert stored(store) == ["8613800130001"]
 
 
+def test_writes_nobody_waits_for_commit_at_the_end_of_the_turn(store: SqliteStore) -> None:
+    clock = Clock()
+    committer = GroupCommitter(store, clock, clock, interval=0, lazy_interval=10)
+    committer.write_later([optout(1)])  # an account suspended, an incident: as soon as can be
+    clock.advance(0)
+    assert stored(store) == ["8613800130001"]
+
+
 def test_flush_commits_what_waits_lazily(store: SqliteStore) -> None:
     clock = Clock()
     committer = GroupCommitter(store, clock, clock, interval=0, lazy_interval=10)
-    committer.write_later([optout(1)])
+    committer.write_with_next([optout(1)])
     flushed = fired(committer.flush())
     clock.advance(0)
     assert flushed == [None] and stored(store) == ["8613800130001"]
@@ -158,7 +166,7 @@ def test_after_stop_writes_start_no_commit_on_the_closed_store(tmp_path: Path) -
     clock = Clock()
     store = SqliteStore(str(tmp_path / "gateway.db"))
     committer = GroupCommitter(store, clock, clock, interval=0)
-    committer.write_later([optout(1)])
+    committer.write_with_next([optout(1)])
     committer.stop()
     store.close()
     late = fired(committer.write([optout(2)]))  # e.g. a webhook's last retry while shutting down

@@ -4,24 +4,11 @@ commit do it."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest_twisted
 from polling import until
 from smpp_helpers import client, submit_and_wait
+from sqlite_file import rows_in_database_file
 from twisted.internet.threads import deferToThread
-
-
-def messages_in_database_file(path: Path) -> int:
-    """``immutable``: SQLite reads the file alone, not the log beside it."""
-    other = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
-    try:
-        return int(other.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-    except sqlite3.OperationalError:  # the table's creation is still in the log
-        return 0
-    finally:
-        other.close()
 
 
 @pytest_twisted.ensureDeferred
@@ -34,7 +21,9 @@ async def test_submitted_messages_reach_the_database_file_without_waiting_for_th
         return statuses
 
     assert await deferToThread(send) == [0] * 10
-    await until(lambda: messages_in_database_file(gateway.store_path) >= 10, timeout=10, what="10 messages in the file")
+    await until(
+        lambda: rows_in_database_file(gateway.store_path, "messages") >= 10, timeout=10, what="10 messages in the file"
+    )
     checkpoints = gateway.service.checkpoints
     assert checkpoints is not None
     await until(lambda: checkpoints.checkpoints >= 1, timeout=10, what="its count")  # told after the copy

@@ -4,13 +4,13 @@ What was copied is read from the database file alone."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from polling import wait_until
+from sqlite_file import rows_in_database_file
 
 from smppgw.runtime.checkpoints import WalCheckpoints
 from smppgw.store.sqlite import SqliteStore
@@ -32,15 +32,7 @@ def commit_some(store: SqliteStore, count: int, start: int = 0) -> None:
 
 
 def in_database_file(path: Path) -> int:
-    """Opt-outs the database file itself holds: what checkpoints copied there (``immutable``: SQLite
-    reads the file alone, not the write-ahead log beside it)."""
-    other = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
-    try:
-        return int(other.execute("SELECT COUNT(*) FROM optouts").fetchone()[0])
-    except sqlite3.OperationalError:  # not even the table: its creation is still in the log
-        return 0
-    finally:
-        other.close()
+    return rows_in_database_file(path, "optouts")
 
 
 def test_a_checkpoint_copies_what_was_committed_and_the_commits_go_on(store: SqliteStore, tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ _SUBMITS = frozenset({C.SUBMIT_SM, C.DATA_SM, C.SUBMIT_MULTI})
 _THROTTLES = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
 _OURS = frozenset({C.DELIVER_SM, C.DATA_SM})
 _BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
+# Plain ints for the per-frame comparisons: an enum member is a class attribute lookup each time.
+_ENQUIRE_LINK, _UNBIND, _GENERIC_NACK = int(C.ENQUIRE_LINK), int(C.UNBIND), int(C.GENERIC_NACK)
 # Recent submits remembered, over all accounts (~240 bytes each): one bound for the gateway, not one
 # per account, so a thousand busy accounts cost no more than one.
 _FINGERPRINTS = 20_000
@@ -136,9 +138,11 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("in", frame, now)
-        self._frame_at(now)
+        self._last_frame = now
+        if now - self._sampled_at >= SAMPLE_S:
+            self.sample(now)
         if cid < 0x80000000:
-            self._request_in(cid, seq, frame[16:] if cid in _SUBMITS else b"", now)
+            self._request_in(cid, seq, frame, now)
         else:
             self._response_in(status, seq, now)
 
@@ -147,21 +151,18 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("out", frame, now)
-        self._frame_at(now)
-        if cid < 0x80000000:
-            if cid == C.UNBIND:
-                self._unbind_out = True
-            elif cid in _OURS:
-                self.deliver_sent += 1
-                self.tally.deliver_out(seq, now)
-            self._ours[seq] = (cid, now)
-        else:
-            self._response_out(cid, status, seq, now)
-
-    def _frame_at(self, now: float) -> None:
         self._last_frame = now
         if now - self._sampled_at >= SAMPLE_S:
             self.sample(now)
+        if cid < 0x80000000:
+            if cid in _OURS:
+                self.deliver_sent += 1
+                self.tally.deliver_out(seq, now)
+            elif cid == _UNBIND:
+                self._unbind_out = True
+            self._ours[seq] = (cid, now)
+        else:
+            self._response_out(cid, status, seq, now)
 
     def sample(self, now: float) -> None:
         """Read what the connection tells now (its round trip, back-pressure, queued deliveries)."""
@@ -183,26 +184,18 @@ class Scorecard:
 
     # ---- what each PDU tells -------------------------------------------------------------------
 
-    def _request_in(self, cid: int, seq: int, body: bytes, now: float) -> None:
-        self._learn_account(now)
+    def _request_in(self, cid: int, seq: int, frame: bytes, now: float) -> None:
+        if self.account is None:
+            self._learn_account(now)
         self.requests += 1
-        if seq in self._waiting:
+        waiting = self._waiting
+        if seq in waiting:
             self.sequence_reuses += 1
-        elif len(self._waiting) >= self._rules.window:
+        elif len(waiting) >= self._rules.window:
             self.window_overruns += 1
-        self._waiting[seq] = cid
-        self.peak_window = max(self.peak_window, len(self._waiting))
-        if cid == C.ENQUIRE_LINK:
-            self.enquire_links += 1
-            if self._last_enquire is not None:
-                gap = now - self._last_enquire
-                self.enquire_min_gap_s = gap if self.enquire_min_gap_s is None else min(self.enquire_min_gap_s, gap)
-                if gap < self._rules.enquire_min_gap_s:
-                    self.enquire_too_often += 1
-            self._last_enquire = now
-        elif cid == C.UNBIND:
-            self._unbind_in = True
-        elif cid in _SUBMITS:
+        waiting[seq] = cid
+        self.peak_window = max(self.peak_window, len(waiting))
+        if cid in _SUBMITS:
             self.submits += 1
             self.tally.submit_in(seq, now)
             if now < self._throttle_until:
@@ -210,31 +203,41 @@ class Scorecard:
                     self._in_flight_grace -= 1
                 else:
                     self.ignored_throttles += 1
-            self._fingerprint(body, now)
+            self._fingerprint(frame[16:], now)
+        elif cid == _ENQUIRE_LINK:
+            self.enquire_links += 1
+            if self._last_enquire is not None:
+                gap = now - self._last_enquire
+                self.enquire_min_gap_s = gap if self.enquire_min_gap_s is None else min(self.enquire_min_gap_s, gap)
+                if gap < self._rules.enquire_min_gap_s:
+                    self.enquire_too_often += 1
+            self._last_enquire = now
+        elif cid == _UNBIND:
+            self._unbind_in = True
 
     def _response_in(self, status: int, seq: int, now: float) -> None:
         sent = self._ours.pop(seq, None)
         if sent is None:
             return
         command, at = sent
-        if command == C.UNBIND:
-            self._unbind_resp_in = True
         if command in _OURS:
             self.tally.deliver_in(seq, now)
-            if status != S.ESME_ROK:
+            if status:
                 self.deliver_errors += 1
             if now - at > self._rules.late_s:
                 self.deliver_late += 1
+        elif command == _UNBIND:
+            self._unbind_resp_in = True
 
     def _response_out(self, cid: int, status: int, seq: int, now: float) -> None:
         command = self._waiting.pop(seq, None)
-        if command == C.UNBIND:
-            self._unbind_resp_out = True
-        if command in _BINDS and status == S.ESME_ROK:
-            self._learn_account(now)
         if command in _SUBMITS:
             self.tally.submit_out(seq, status in _THROTTLES, now)
-        if status in _THROTTLES and (command in _SUBMITS or cid == C.GENERIC_NACK):
+        elif command == _UNBIND:
+            self._unbind_resp_out = True
+        elif command in _BINDS and not status:
+            self._learn_account(now)
+        if status and status in _THROTTLES and (command in _SUBMITS or cid == _GENERIC_NACK):
             self.throttles += 1
             if now >= self._throttle_until:
                 # A windowed client may have a full window on the wire before the throttle reaches it.

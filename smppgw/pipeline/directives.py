@@ -60,6 +60,7 @@ _NUMBER = re.compile(r"\d+(\.\d+)?")
 _MAX_DELAY = 30 * 86400.0  # beyond any validity a carrier keeps
 _FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _BREAKS = (" ", "\r\n", "\n")
+_HASH = ord("#")  # an int needle: `b"#" in` first tries its needle as an int and pays for the TypeError
 
 
 class DirectiveError(ValueError):
@@ -198,7 +199,7 @@ def _with_body(pdu: p.SubmitSm | p.DataSm, payload: bytes) -> p.SubmitSm | p.Dat
 
 def _from_text(pdu: p.SubmitSm | p.DataSm, dc0: str) -> tuple[p.SubmitSm | p.DataSm, str | None]:
     payload = pdu.payload
-    if not pdu.esm_class & ESM_CLASS_UDHI and b"#" not in payload[:2]:
+    if not pdu.esm_class & ESM_CLASS_UDHI and _HASH not in payload[:2]:
         return pdu, None  # the common case, cheaply: "#" is 0x23 in every coding (UCS2: 00 23)
     udh = b""
     body = payload

@@ -136,7 +136,7 @@ def _put_cstr(out: bytearray, name: str, value: str, size: int) -> None:
         raw = value.encode("latin-1")
     except UnicodeEncodeError:
         raise LocalProtocolError(f"{name} must hold one octet per character (latin-1)") from None
-    if len(raw) >= size or b"\0" in raw:
+    if len(raw) >= size or 0 in raw:  # an int needle: see _fast_cstr
         raise LocalProtocolError(f"{name} must be at most {size - 1} octets without NUL")
     out += raw
     out.append(0)
@@ -207,7 +207,8 @@ def _fast_cstr(value: str, size: int) -> bytes | None:
         raw = value.encode("latin-1")
     except UnicodeEncodeError:
         return None
-    if len(raw) >= size or b"\0" in raw:
+    # NUL as an int: `b"\0" in raw` first tries its needle as an int and pays for the TypeError.
+    if len(raw) >= size or 0 in raw:
         return None
     return raw + b"\0"
 

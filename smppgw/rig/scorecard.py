@@ -142,7 +142,7 @@ class Scorecard:
         if now - self._sampled_at >= SAMPLE_S:
             self.sample(now)
         if cid < 0x80000000:
-            self._request_in(cid, seq, frame, now)
+            self._request_in(cid, seq, frame[16:] if cid in _SUBMITS else b"", now)
         else:
             self._response_in(status, seq, now)
 
@@ -184,7 +184,8 @@ class Scorecard:
 
     # ---- what each PDU tells -------------------------------------------------------------------
 
-    def _request_in(self, cid: int, seq: int, frame: bytes, now: float) -> None:
+    def _request_in(self, cid: int, seq: int, body: bytes, now: float) -> None:
+        """``body``: a submit's octets after its header (what its fingerprint is made of), else b""."""
         if self.account is None:
             self._learn_account(now)
         self.requests += 1
@@ -203,7 +204,7 @@ class Scorecard:
                     self._in_flight_grace -= 1
                 else:
                     self.ignored_throttles += 1
-            self._fingerprint(frame[16:], now)
+            self._fingerprint(body, now)
         elif cid == _ENQUIRE_LINK:
             self.enquire_links += 1
             if self._last_enquire is not None:

@@ -76,3 +76,18 @@ def test_a_clean_session_ends_terminated_by_the_client() -> None:
     j = card.to_json()
     assert j["clean"] and j["faults"] == [] and j["ending"] == "terminated by the client"
     assert j["counts"]["deliver_sent"] == 1 and j["counts"]["deliver_errors"] == 0
+
+
+def test_a_submit_sent_again_on_a_later_session_is_a_resubmit_and_one_asking_a_receipt_is_not() -> None:
+    cards = Scorecards()
+    rules = replace(ScorecardRules(), window=16)
+    counts = []
+    for registered_delivery in (0, 0, 1):  # the same packet twice, then asking for a receipt
+        card = cards.open("127.0.0.1:5000", "127.0.0.1", 0.0, lambda: "demo", kind=CmppScorecard, rules=rules)
+        card.frame_in(encode(connect_packet(), Version.V30), 0.0)
+        card.frame_out(encode(pk.ConnectResp(sequence_id=1), Version.V30), 0.0)
+        card.frame_in(encode(submit(2, content=b"hello", registered_delivery=registered_delivery), Version.V30), 0.1)
+        card.close(0.2)
+        counts.append(card.to_json()["counts"]["resubmits"])
+    # Every octet but the sequence id counts: Registered_Delivery is the body's eleventh.
+    assert counts == [0, 1, 0]

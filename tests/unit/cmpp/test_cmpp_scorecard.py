@@ -13,7 +13,7 @@ from smppgw.cmpp import packets as pk
 from smppgw.cmpp.codec import encode
 from smppgw.cmpp.constants import Result, Version
 from smppgw.config.rig import ScorecardRules
-from smppgw.rig.cmpp import CmppScorecard
+from smppgw.rig.cmpp_scorecard import CmppScorecard
 from smppgw.rig.scorecard import Scorecards
 
 

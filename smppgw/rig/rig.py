@@ -43,6 +43,18 @@ def _nothing_queued(account: str) -> int:
     return 0
 
 
+class _CardLog:
+    """The scorecards' lines (smppgw.rig.scorecard.CardLog), into the gateway's log."""
+
+    __slots__ = ()
+
+    def info(self, text: str) -> None:
+        log.info("{text}", text=text)
+
+    def warn(self, text: str) -> None:
+        log.warn("{text}", text=text)
+
+
 class ScenarioGate:
     """The gateway's gate on submits (smppgw.pipeline.ports.SubmitGate): the running scenario's
     carrier throttles, a status to refuse with, or 0.  Built before the gateway, which is given it."""
@@ -84,7 +96,7 @@ class Rig:
         self._seed = config.seed
         self.receipts = ReceiptShaper(clock, find_message)
         self.faults = FaultInjector(clock, random.Random(f"{config.seed}:faults"), self.receipts)
-        self.scorecards = Scorecards(config.scorecard, clock=clock.seconds)
+        self.scorecards = Scorecards(config.scorecard, clock=clock.seconds, log=_CardLog())
         self._backlog = backlog or _nothing_queued
         self.stale = StaleBinds()
         self.outbinds = OutbindTargets()  # where the gateway outbinds to (smppgw.rig.outbind)

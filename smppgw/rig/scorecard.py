@@ -25,16 +25,13 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
-
-from twisted.logger import Logger
+from typing import Any, Protocol
 
 from ..config.rig import ScorecardRules
 from ..protocol.codec import HEADER
 from ..protocol.constants import CommandId, CommandStatus
 from .throughput import Bound, LinkFacts, Tally, bound_of, bound_text
 
-log = Logger()
 C = CommandId
 S = CommandStatus
 _SUBMITS = frozenset({C.SUBMIT_SM, C.DATA_SM, C.SUBMIT_MULTI})
@@ -51,6 +48,25 @@ _MAX_RECORDED = 100_000  # PDUs kept of one recorded session
 
 def _no_account() -> str | None:
     return None
+
+
+class CardLog(Protocol):
+    """Where the scorecards' lines go (the rig's logger), already worded.  This module logs
+    through it and imports no Twisted, so that it compiles where Twisted is not installed."""
+
+    def info(self, text: str) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+
+class _Unlogged:
+    __slots__ = ()
+
+    def info(self, text: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        pass
 
 
 Probe = Callable[[], LinkFacts]
@@ -83,8 +99,10 @@ class Scorecard:
         recorded: frozenset[str] = frozenset(),
         probe: Probe | None = None,
         clock: Callable[[], float] | None = None,
+        log: CardLog | None = None,
     ) -> None:
-        """``probe``: reads what the connection tells (the shell's); ``clock``: the time of a live view."""
+        """``probe``: reads what the connection tells (the shell's); ``clock``: the time of a live view;
+        ``log``: where a stopped recording is told (none: nowhere)."""
         self.session_id = session_id
         self.peer = peer
         self._host = host
@@ -127,6 +145,7 @@ class Scorecard:
         self.link = LinkFacts()
         self._probe = probe
         self._clock = clock
+        self._log = log or _Unlogged()
         self._sampled_at = float("-inf")
         self._last_frame = now
         self._at_end: Bound | None = None
@@ -177,7 +196,7 @@ class Scorecard:
     def _record(self, direction: str, frame: bytes, now: float) -> None:
         assert self.recording is not None
         if len(self.recording) >= _MAX_RECORDED:
-            log.warn("recording of session {id} stopped at {n} PDUs", id=self.session_id, n=_MAX_RECORDED)
+            self._log.warn(f"recording of session {self.session_id} stopped at {_MAX_RECORDED} PDUs")
             self.recording = None
             return
         self.recording.append((now - self.opened_at, direction, frame))
@@ -392,11 +411,17 @@ class Scorecards:
     """Every session's scorecard: the live ones and the last ``keep`` that ended."""
 
     def __init__(
-        self, rules: ScorecardRules | None = None, keep: int = 1000, clock: Callable[[], float] | None = None
+        self,
+        rules: ScorecardRules | None = None,
+        keep: int = 1000,
+        clock: Callable[[], float] | None = None,
+        log: CardLog | None = None,
     ) -> None:
-        """``clock``: the time of a live card's view (the gateway's; without it, its last frame's)."""
+        """``clock``: the time of a live card's view (the gateway's; without it, its last frame's);
+        ``log``: where each ended session's report goes (none: nowhere)."""
         self.rules = rules or ScorecardRules()
         self._clock = clock
+        self._log = log or _Unlogged()
         self._next = 1
         self._cards: dict[int, Scorecard] = {}
         self._ended: deque[int] = deque()
@@ -434,6 +459,7 @@ class Scorecards:
             recorded=self.recorded,
             probe=probe,
             clock=self._clock,
+            log=self._log,
         )
         self._cards[card.session_id] = card
         self._next += 1
@@ -442,7 +468,7 @@ class Scorecards:
     def ended(self, card: Scorecard, now: float) -> None:
         """The session is over: its report goes to the log, and stays readable through the API."""
         card.close(now)
-        log.info("scorecard of {text}", text=scorecard_text(card.to_json()))
+        self._log.info(f"scorecard of {scorecard_text(card.to_json())}")
         self._ended.append(card.session_id)
         while len(self._ended) > self._keep:
             self._cards.pop(self._ended.popleft(), None)

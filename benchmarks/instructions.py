@@ -10,6 +10,8 @@ Each TREE (a checkout, default this one; a compiled build's extension modules bu
 instrumentation off until the gateway listens; then smppload sends n submit_sm with receipts (4
 connections, window 100) and only those instructions are counted, of every thread of the server.
 Under callgrind the server runs about 50x slower, so its batches are the ones of a loaded gateway.
+With --keep the callgrind files stay, for callgrind_annotate: the C functions' view (what the
+interpreter, sqlite3 and the compiled modules spend, and who calls them).
 Linux only (valgrind, taskset).
 """
 
@@ -68,7 +70,10 @@ def count(tree: Path, args: argparse.Namespace) -> tuple[int, str]:
         for line in part.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("totals:"):
                 total += int(line.split()[1])
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"callgrind output of {tree} kept in {work} (callgrind_annotate --tree=caller FILE)", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return round(total / args.n), version
 
 
@@ -79,6 +84,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3000, help="submit_sm with receipts per tree (default 3000)")
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep each tree's callgrind files (where: on stderr)")
     args = parser.parse_args()
     args.smppload = str(Path(args.smppload).resolve())
     for tool in ("valgrind", "callgrind_control", "taskset"):

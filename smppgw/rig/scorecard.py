@@ -157,9 +157,7 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("in", frame, now)
-        self._last_frame = now
-        if now - self._sampled_at >= SAMPLE_S:
-            self.sample(now)
+        self._frame_at(now)
         if cid < 0x80000000:
             self._request_in(cid, seq, frame[16:] if cid in _SUBMITS else b"", now)
         else:
@@ -170,9 +168,7 @@ class Scorecard:
         _, cid, status, seq = HEADER.unpack_from(frame)
         if self.recording is not None:
             self._record("out", frame, now)
-        self._last_frame = now
-        if now - self._sampled_at >= SAMPLE_S:
-            self.sample(now)
+        self._frame_at(now)
         if cid < 0x80000000:
             if cid in _OURS:
                 self.deliver_sent += 1
@@ -182,6 +178,11 @@ class Scorecard:
             self._ours[seq] = (cid, now)
         else:
             self._response_out(cid, status, seq, now)
+
+    def _frame_at(self, now: float) -> None:
+        self._last_frame = now
+        if now - self._sampled_at >= SAMPLE_S:
+            self.sample(now)
 
     def sample(self, now: float) -> None:
         """Read what the connection tells now (its round trip, back-pressure, queued deliveries)."""
@@ -257,7 +258,7 @@ class Scorecard:
             self._unbind_resp_out = True
         elif command in _BINDS and not status:
             self._learn_account(now)
-        if status and status in _THROTTLES and (command in _SUBMITS or cid == _GENERIC_NACK):
+        if status in _THROTTLES and (command in _SUBMITS or cid == _GENERIC_NACK):
             self.throttles += 1
             if now >= self._throttle_until:
                 # A windowed client may have a full window on the wire before the throttle reaches it.

@@ -40,6 +40,9 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "rig.throughput",
     "rig.scorecard",
     "rig.cmpp_scorecard",
+    "carriers.link",
+    "runtime.deliveries",
+    "handset.inbox",
 )
 
 

@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-
 from smppgw.model import STAT_WORDS
+from smppgw.timers import Clock, Timer
 
 from .model import CarrierJob, CarrierPlan, CarrierProfile, CarrierReport, plan, validity_end
 
@@ -74,7 +73,7 @@ class CarrierLink:
     def __init__(
         self,
         profile: CarrierProfile,
-        clock: IReactorTime,
+        clock: Clock,
         rng: random.Random,
         on_reports: Callable[[list[CarrierReport]], None],
         on_accept: Callable[[str, float], None] | None = None,
@@ -93,12 +92,12 @@ class CarrierLink:
         self._queued: dict[str, tuple[CarrierJob, CarrierProfile]] = {}
         self._tokens = self._capacity(profile)
         self._refilled_at = clock.seconds()
-        self._drain_call: IDelayedCall | None = None
+        self._drain_call: Timer | None = None
         self._flights: dict[str, _Flight] = {}
         self._buckets: dict[int, set[str]] = {}
-        self._bucket_calls: dict[int, IDelayedCall] = {}
+        self._bucket_calls: dict[int, Timer] = {}
         self._held: dict[str, _Flight] = {}  # insertion order = due order
-        self._release_call: IDelayedCall | None = None
+        self._release_call: Timer | None = None
         self._seq = 0
         self._dispatched = self._refused = self._accepted = self._lost = self._cancelled = 0
         self._reported: dict[str, int] = {}
@@ -377,6 +376,6 @@ class CarrierLink:
         if reports:
             self._on_reports(reports)
 
-    def _cancel_call(self, call: IDelayedCall | None) -> None:
+    def _cancel_call(self, call: Timer | None) -> None:
         if call is not None and call.active():
             call.cancel()

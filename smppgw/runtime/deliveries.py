@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from twisted.internet.interfaces import IReactorTime
-
 from ..model import Delivery
 from ..protocol.constants import ESM_CLASS_RECEIPT
+from ..timers import Clock
 
 
 class Receiver(Protocol):
@@ -37,7 +36,7 @@ class _Outbox:
 class DeliveryQueue:
     def __init__(
         self,
-        clock: IReactorTime,
+        clock: Clock,
         retry_interval: float,
         on_done: Callable[[list[Delivery]], None],
         *,

@@ -43,6 +43,7 @@ RANKS: tuple[tuple[str, ...], ...] = (
         "passwords",
         "shared_files",
         "handset",
+        "timers",
     ),
     # 2. storage
     ("store",),
@@ -71,7 +72,7 @@ RANKS: tuple[tuple[str, ...], ...] = (
 
 # Parts that must never import Twisted (nor anything above them that does).
 PURE = ("protocol", "cmpp", "httpapi", "model", "writes", "billing", "routing", "content", "carriers.model",
-        "config", "passwords", "shared_files", "handset", "pipeline", "rig.throughput", "rig.stale",
+        "config", "passwords", "shared_files", "handset", "timers", "pipeline", "rig.throughput", "rig.stale",
         "rig.congestion", "rig.draws", "rig.outbind_plan", "rig.certify", "rig.certify_report")  # fmt: skip
 
 _RANK = {part: rank for rank, parts in enumerate(RANKS) for part in parts}

@@ -148,12 +148,19 @@ class CarrierProfile:
         return (math.log(self.receipt_p99) - math.log(self.receipt_median)) / _Z99
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class CarrierPlan:
     accept_at: float
     report_at: float
     outcome: Outcome
     lost: bool
+
+    # Written out, not generated, and not frozen: one per message (smppgw/compiled.py).
+    def __init__(self, accept_at: float, report_at: float, outcome: Outcome, lost: bool) -> None:
+        self.accept_at = accept_at
+        self.report_at = report_at
+        self.outcome = outcome
+        self.lost = lost
 
 
 def validity_end(profile: CarrierProfile, submitted_at: float, validity_until: float | None) -> float:

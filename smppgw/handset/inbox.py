@@ -25,7 +25,7 @@ PER_NUMBER = 200
 _MESSAGE_OVERHEAD = 600
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Arrival:
     """An accepted message as it came, read into a part only when its number is asked for: the
     submit path pays for an append, not for parsing."""
@@ -33,6 +33,12 @@ class Arrival:
     message: Message
     tlvs: Sequence[Tlv]
     at: float
+
+    # Written out, not generated: one per message (smppgw/compiled.py).
+    def __init__(self, message: Message, tlvs: Sequence[Tlv], at: float) -> None:
+        self.message = message
+        self.tlvs = tlvs
+        self.at = at
 
     @property
     def msisdn(self) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from smppgw.billing.ledger import EntryKind, LedgerEntry
-from smppgw.carriers.model import CarrierJob, Script
+from smppgw.carriers.model import CarrierJob, CarrierPlan, Outcome, Script
+from smppgw.handset.inbox import Arrival
 from smppgw.model import Decision, Delivery, DeliveryKind, GroupKey, Message, MessageState
 from smppgw.pipeline.compliance import Precheck
 from smppgw.pipeline.outcomes import Accepted, Settlement
@@ -74,6 +75,11 @@ SAMPLES: dict[type, dict[str, Any]] = {
     RouteDecision: {"msisdn": "8613800138000", "carrier": "CUCC", "home_carrier": "CMCC", "ported": True,
                     "failover_from": "CMCC", "kind": "MVNO", "all_down": True},
     _Outstanding: {"request": p.SubmitSmResp(sequence_number=3), "deadline": 9.5},
+    DecisionRecorded: {"message_id": "id-8", "account": "demo", "at": 8.5, "decision": Decision.HELD,
+                       "category": "gambling", "term": "bet", "detail": "held for review"},
+    CarrierPlan: {"accept_at": 9.5, "report_at": 19.5, "outcome": Outcome(MessageState.REJECTED, 11, "MK:11"),
+                  "lost": True},
+    Arrival: {"message": _message(9), "tlvs": (p.Tlv(4, b"w"),), "at": 10.5},
 }  # fmt: skip
 SAMPLES[p.DeliverSm] = SAMPLES[p.SubmitSm]
 
@@ -130,13 +136,14 @@ def test_replace_and_equality_still_work_on_a_written_out_record() -> None:
 def test_every_record_that_writes_its_init_out_is_checked_here() -> None:
     from smppgw import model, writes  # noqa: PLC0415
     from smppgw.carriers import model as carriers  # noqa: PLC0415
+    from smppgw.handset import inbox  # noqa: PLC0415
     from smppgw.pipeline import compliance, outcomes  # noqa: PLC0415
     from smppgw.protocol import session  # noqa: PLC0415
     from smppgw.routing import router  # noqa: PLC0415
 
     written_out = {
         obj
-        for module in (model, writes, carriers, compliance, outcomes, p, session, router)
+        for module in (model, writes, carriers, inbox, compliance, outcomes, p, session, router)
         for obj in vars(module).values()
         if isinstance(obj, type) and dataclasses.is_dataclass(obj) and not obj.__dataclass_params__.init  # type: ignore[attr-defined]
     }

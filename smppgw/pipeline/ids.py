@@ -16,4 +16,4 @@ def format_message_id(seq: int, form: str) -> str:
         return str(seq)
     if form == "uuid":
         return str(uuid.uuid5(_NAMESPACE, str(seq)))
-    return f"{seq:015x}"
+    return "%015x" % seq  # noqa: UP031 -- compiled, an f-string with a format spec is a str.format call

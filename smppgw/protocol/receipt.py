@@ -12,6 +12,9 @@ from .smpptime import format_receipt_date
 
 RECEIPT_TEXT_CHARS = 20
 
+# sub, dlvrd and a numeric err as receipts write them: an f-string with a format spec becomes a
+# str.format call in the compiled build (~0.5 us each), a lookup here does not.
+_THREE_DIGITS = tuple(f"{n:03d}" for n in range(1000))
 _ERR_RE = re.compile(r"[0-9A-Za-z]{1,3}")
 _STAT_RE = re.compile(r"[0-9A-Za-z]{7}")
 # Keys are matched only at a word start so "id:" inside another token is not taken for the id.
@@ -59,7 +62,7 @@ def _err_field(err: int | str) -> str:
     if isinstance(err, int):
         if not 0 <= err <= 999:
             raise ValueError(f"receipt err {err} does not fit in 3 digits")
-        return f"{err:03d}"
+        return _THREE_DIGITS[err]
     if not _ERR_RE.fullmatch(err):
         raise ValueError(f"receipt err {err!r} must be 1-3 letters or digits (carrier codes belong in text)")
     return err.zfill(3) if err.isdigit() else err
@@ -89,7 +92,7 @@ def format_receipt(
         raise ValueError(f"receipt sub {sub} does not fit in 3 digits")
     dlvrd = sub if stat == "DELIVRD" else 0
     line = (
-        f"id:{message_id} sub:{sub:03d} dlvrd:{dlvrd:03d}"
+        f"id:{message_id} sub:{_THREE_DIGITS[sub]} dlvrd:{_THREE_DIGITS[dlvrd]}"
         f" submit date:{format_receipt_date(submitted_at, utc_offset_minutes)}"
         f" done date:{format_receipt_date(done_at, utc_offset_minutes)}"
         f" stat:{stat} err:{_err_field(err)} text:{_receipt_snippet(text)}"

@@ -17,7 +17,6 @@ _IP_DIAL_PREFIX = "17951"
 _SEPARATORS = re.compile(r"[\s\-.()]+")
 # 13-digit IoT blocks (140-144, 146, 148), assigned or reserved: data only, no person-to-person SMS.
 _IOT = re.compile(r"14[0-468]\d{10}")
-_MAINLAND = re.compile(r"1\d{10}")
 # E.164 allows at most 15 digits; the shortest real international numbers are around 7.
 _E164_MIN, _E164_MAX = 7, 15
 
@@ -48,7 +47,8 @@ def _strip_national_prefixes(digits: str) -> str:
 
 
 def _check_national(national: str) -> str:
-    if _MAINLAND.fullmatch(national):
+    # A mainland mobile number: 1 and ten more digits (only digits come here).
+    if len(national) == 11 and national.startswith("1"):
         return CHINA_CC + national
     if _IOT.fullmatch(national):
         raise InvalidNumber("iot", "13-digit IoT number cannot receive SMS")
@@ -64,7 +64,8 @@ def normalise_msisdn(address: str) -> str:
     numbers written with "+" or "00" keep any other country code as given.
     Raises InvalidNumber with reason "empty", "not_digits", "iot", "length" or "not_mobile".
     """
-    compact = _SEPARATORS.sub("", address)
+    # Bare digits, the usual form, have no separators to strip.
+    compact = address if _is_digits(address) else _SEPARATORS.sub("", address)
     if not compact:
         raise InvalidNumber("empty", "no digits in address")
     international = compact.startswith("+")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from .csvfile import csv_records
 
@@ -38,7 +37,9 @@ class RouteTable:
             if entry.prefix in by_prefix:
                 raise ValueError(f"duplicate route prefix {entry.prefix!r}")
             by_prefix[entry.prefix] = entry
-        self._by_prefix = MappingProxyType(by_prefix)
+        # A plain dict, private to the table: a MappingProxyType's get is a generic method call (compiled,
+        # 0.3 us per probe, three probes a message).
+        self._by_prefix = by_prefix
         self._lengths = tuple(sorted({len(p) for p in by_prefix}, reverse=True))
 
     @classmethod

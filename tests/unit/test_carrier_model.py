@@ -193,6 +193,27 @@ def test_log_normal_delay_median_and_p99() -> None:
     assert min(delays) >= 0
 
 
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**64),
+    median_ms=st.integers(min_value=1, max_value=600_000),
+    spread=st.floats(min_value=1.0, max_value=50.0),
+)
+def test_delays_are_the_draws_of_the_random_librarys_lognormvariate(seed: int, median_ms: int, spread: float) -> None:
+    # A seeded run keeps its outcomes and delays from before the delay was drawn by our own code.
+    profile = make_profile(
+        rules=[], outcomes={"DELIVRD": 100}, loss_percent=0, submit_latency_ms=0, receipt_median_ms=median_ms,
+        receipt_p99_ms=median_ms * spread, max_validity_s=1e12, default_validity_s=1e12,
+    )  # fmt: skip
+    ours, library = random.Random(seed), random.Random(seed)
+    for _ in range(20):
+        drawn = plan(profile, msisdn="8613800138000", now=0.0, validity_until=None, rng=ours).report_at
+        library.random()  # the outcome's draw (loss_percent 0 draws it too)
+        library.random()
+        assert drawn == library.lognormvariate(profile.receipt_mu, profile.receipt_sigma)
+    assert ours.getstate() == library.getstate()
+
+
 def test_delay_past_short_validity_expires_at_validity_end() -> None:
     profile = make_profile(rules=[], outcomes={"DELIVRD": 100}, receipt_median_ms=60_000, receipt_p99_ms=60_000)
     result = plan_for(profile, "8613800138000", validity_until=1030.0)

@@ -43,6 +43,7 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "carriers.link",
     "runtime.deliveries",
     "handset.inbox",
+    "billing.ledger",
 )
 
 

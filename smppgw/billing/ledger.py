@@ -3,7 +3,8 @@
 A wallet holds either money (unit "li", 0.001 CNY) or a message-count package (unit "msg").
 Operations return the LedgerEntry to persist, or a Refused value for business outcomes the caller
 must handle (no funds, duplicate bank reference, refund beyond the charge).  Malformed arguments
-(empty ids, floats, zero amounts) are programming errors and raise ValueError.
+(empty ids, floats, zero amounts) are programming errors and raise ValueError; in the compiled
+build a float where an int is declared is refused at the call, with a TypeError.
 Wallets are mutable and belong to the reactor thread: nothing here locks.
 """
 
@@ -62,7 +63,7 @@ class Refused:
     detail: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class LedgerEntry:
     entry_id: int
     account: str
@@ -74,6 +75,31 @@ class LedgerEntry:
     message_id: str | None
     reference: str | None  # bank/payment reference for top-ups, reason for adjustments and refunds
     operator: str | None
+
+    # Written out, not generated: one per message charged (smppgw/compiled.py).
+    def __init__(  # noqa: PLR0917 (the fields in order, as the generated one takes them)
+        self,
+        entry_id: int,
+        account: str,
+        kind: EntryKind,
+        amount: int,
+        unit: str,
+        balance_after: int,
+        at: float,
+        message_id: str | None,
+        reference: str | None,
+        operator: str | None,
+    ) -> None:
+        self.entry_id = entry_id
+        self.account = account
+        self.kind = kind
+        self.amount = amount
+        self.unit = unit
+        self.balance_after = balance_after
+        self.at = at
+        self.message_id = message_id
+        self.reference = reference
+        self.operator = operator
 
 
 class Journal:

@@ -80,6 +80,8 @@ SAMPLES: dict[type, dict[str, Any]] = {
     CarrierPlan: {"accept_at": 9.5, "report_at": 19.5, "outcome": Outcome(MessageState.REJECTED, 11, "MK:11"),
                   "lost": True},
     Arrival: {"message": _message(9), "tlvs": (p.Tlv(4, b"w"),), "at": 10.5},
+    LedgerEntry: {"entry_id": 11, "account": "demo", "kind": EntryKind.REFUND, "amount": 45, "unit": "msg",
+                  "balance_after": 1045, "at": 11.5, "message_id": "id-11", "reference": "UNDELIV", "operator": "ops"},
 }  # fmt: skip
 SAMPLES[p.DeliverSm] = SAMPLES[p.SubmitSm]
 
@@ -135,6 +137,7 @@ def test_replace_and_equality_still_work_on_a_written_out_record() -> None:
 
 def test_every_record_that_writes_its_init_out_is_checked_here() -> None:
     from smppgw import model, writes  # noqa: PLC0415
+    from smppgw.billing import ledger  # noqa: PLC0415
     from smppgw.carriers import model as carriers  # noqa: PLC0415
     from smppgw.handset import inbox  # noqa: PLC0415
     from smppgw.pipeline import compliance, outcomes  # noqa: PLC0415
@@ -143,7 +146,7 @@ def test_every_record_that_writes_its_init_out_is_checked_here() -> None:
 
     written_out = {
         obj
-        for module in (model, writes, carriers, inbox, compliance, outcomes, p, session, router)
+        for module in (model, writes, ledger, carriers, inbox, compliance, outcomes, p, session, router)
         for obj in vars(module).values()
         if isinstance(obj, type) and dataclasses.is_dataclass(obj) and not obj.__dataclass_params__.init  # type: ignore[attr-defined]
     }

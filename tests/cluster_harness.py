@@ -20,17 +20,12 @@ from typing import Any
 from conftest import FIXTURES, config_text
 from gateway_env import gateway_env
 from haproxy_cluster import on_postgres
+from ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "demo-admin-token"
 # Short cluster timers so a killed node's work moves within seconds.
 FAST_CLUSTER = "heartbeat_interval_s = 0.25\nnode_timeout_s = 1.5\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

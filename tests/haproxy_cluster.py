@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_env import gateway_env
+from ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -41,13 +42,6 @@ HOST = "127.0.0.1"
 
 def haproxy_binary() -> str | None:
     return shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if os.access(p, os.X_OK)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def node_config(

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from ports import free_port
 
 # Kannel (bearerbox + smsbox) bound to the gateway as the demo account, transceiver, with a sendsms user.
 KANNEL_CONF = """\
@@ -58,13 +59,6 @@ password = rigpass
 max-messages = 5
 concatenation = true
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def need_program(name: str, package: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 SUPERUSER = "postgres"
 
@@ -30,12 +31,6 @@ def _bin_dir() -> Path | None:
     return Path(pg_ctl).parent if pg_ctl else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PgCluster:
     """One running server; ``create_database()`` returns the URL of a new empty database."""
 
@@ -43,7 +38,7 @@ class PgCluster:
         self.bin_dir = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="smppgw-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_root = os.geteuid() == 0
         self._names = itertools.count(1)
 

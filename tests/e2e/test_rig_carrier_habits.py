@@ -16,8 +16,8 @@ import smpplib.exceptions
 import smpplib.smpp
 from conftest import start_gateway
 from polling import wait_until
+from ports import free_port
 from smpp_helpers import client, read_receipts, receipt_fields, submit_and_wait
-from test_rig_outbind import free_port
 from test_rig_scenario import CHAOS, api
 from twisted.internet.threads import deferToThread
 from twisted.logger import formatEvent, globalLogPublisher

@@ -11,19 +11,13 @@ from typing import Any
 
 import pytest_twisted
 from polling import wait_until
+from ports import free_port
 from smpp_helpers import client, submit_and_wait
 from test_rig_scenario import CHAOS, api
 from twisted.internet.threads import deferToThread
 
 from smppgw.protocol import codec
 from smppgw.protocol import pdu as p
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def read_pdu(conn: socket.socket, buf: bytearray) -> p.Pdu:

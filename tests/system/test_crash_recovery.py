@@ -20,18 +20,13 @@ from pathlib import Path
 import smpplib.client
 from conftest import FIXTURES, config_text
 from gateway_env import gateway_env
+from ports import free_port
 from smpp_helpers import answer, client, receipt_fields
 
 from smppgw.billing.ledger import check_ledger
 from smppgw.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp: Path) -> tuple[Path, int, Path]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.parse
@@ -20,6 +19,7 @@ import pytest
 import pytest_twisted
 from conftest import RunningGateway
 from polling import wait_until
+from ports import free_port
 from promql_names import metric_refs, variable_query_refs
 from test_grafana_dashboard import all_panels, drive_traffic, load
 from twisted.internet.threads import deferToThread
@@ -33,13 +33,6 @@ BUILTINS = {"__rate_interval": "30s", "__range": "5m", "__interval": "5s"}
 
 def substitute(expr: str) -> str:
     return re.sub(r"\$\{(\w+)[^}]*\}|\$(\w+)", lambda m: BUILTINS.get(m.group(1) or m.group(2), ".*"), expr)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from conftest import FIXTURES, config_text
-from test_crash_recovery import free_port, start
+from ports import free_port
+from test_crash_recovery import start
 
 from smppgw.billing.ledger import check_ledger
 from smppgw.store.sqlite import SqliteStore

@@ -443,7 +443,7 @@ class Gateway:
         message = self.active.pop(message_id, None)
         if message is None:
             return None  # idempotent per (message, state)
-        return self._finish(message, MessageState(outcome.state), at, err=outcome.err, code=outcome.code)
+        return self._finish(message, outcome.state, at, err=outcome.err, code=outcome.code)
 
     def _finish(
         self, message: Message, state: MessageState, at: float, *, err: int, code: str, refund_all: bool = False

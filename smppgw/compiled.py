@@ -44,6 +44,7 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "runtime.deliveries",
     "handset.inbox",
     "billing.ledger",
+    "store.rows",
 )
 
 

@@ -9,7 +9,7 @@ nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, Protocol, TypeVar
 
@@ -51,6 +51,7 @@ from ..writes import (
     PledgeRecorded,
     ReportRouteSet,
     Write,
+    entry_of,
 )
 from .ports import Incident, NodeStatus, Optout, Pledge, StoredAccount, StoredDecision
 
@@ -338,3 +339,40 @@ SQLITE_WRITE_ROWS: dict[type[Write], tuple[str, Callable[[Any], tuple[object, ..
     MessageAccepted: ("message", message_charged_row),
     MessageSettled: ("message_state", settled_receipt_row),
 }  # a settlement with a refund: settled_refund_row, for the store's "message_refund"
+
+
+SqliteRun = tuple[str, list[tuple[object, ...]]]
+
+
+def sqlite_runs(writes: Sequence[Write], next_decision: int) -> tuple[list[SqliteRun], dict[str, int], int]:
+    """A commit's writes for SQLite: runs of one statement kind each, in the writes' order (one
+    ``executemany`` a run), the last balance of each account they change (only that one needs
+    writing), and the next decision id (decisions take theirs in the order written)."""
+    runs: list[SqliteRun] = []
+    run_kind = ""
+    run: list[tuple[object, ...]] = []
+    balances: dict[str, int] = {}
+    for w in writes:
+        kind, row = SQLITE_WRITE_ROWS[type(w)]
+        entry = entry_of(w)
+        if kind == "message_state" and entry is not None:
+            kind, row = "message_refund", settled_refund_row
+        if kind != run_kind:
+            run = []
+            runs.append((kind, run))
+            run_kind = kind
+        if type(w) is MessageAccepted:
+            decision = w.decision
+            if decision is None:
+                run.append((*row(w), *NO_DECISION))
+            else:
+                run.append((*row(w), *decision_columns(decision, next_decision)))
+                next_decision += 1
+        elif type(w) is DecisionRecorded:
+            run.append((next_decision, *row(w)))
+            next_decision += 1
+        else:
+            run.append(row(w))
+        if entry is not None:
+            balances[entry.account] = entry.balance_after
+    return runs, balances, next_decision

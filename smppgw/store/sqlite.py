@@ -17,13 +17,10 @@ from pathlib import Path
 
 from ..billing.ledger import LedgerEntry
 from ..model import FINAL_STATES, Held, Message
-from ..writes import DecisionRecorded, MessageAccepted, Write, entry_of
+from ..writes import Write
 from .ports import Incident, Optout, Pledge, Recovered, StoredDecision
 from .rows import (
-    NO_DECISION,
-    SQLITE_WRITE_ROWS,
     account_from_row,
-    decision_columns,
     decision_from_row,
     delivery_from_row,
     entry_from_row,
@@ -33,7 +30,7 @@ from .rows import (
     optout_from_row,
     pledge_from_row,
     receipt_from_row,
-    settled_refund_row,
+    sqlite_runs,
 )
 
 # 2: a message's charge and refund entries are columns of its row; 3: so is the decision it was
@@ -303,38 +300,13 @@ class SqliteStore:
     # ---- writes (writer thread) ---------------------------------------------------------
 
     def apply(self, writes: Sequence[Write]) -> None:
+        runs, balances, next_decision = sqlite_runs(writes, self._next_decision)
+        self._next_decision = next_decision  # ids taken even if the commit fails: gaps, never reuse
         cur = self._writer.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            run_kind: str | None = None
-            run: list[tuple[object, ...]] = []
-            balances: dict[str, int] = {}
-            for w in writes:
-                kind, row = SQLITE_WRITE_ROWS[type(w)]
-                entry = entry_of(w)
-                if kind == "message_state" and entry is not None:
-                    kind, row = "message_refund", settled_refund_row
-                if kind != run_kind and run:
-                    assert run_kind is not None
-                    _execute(cur, run_kind, run)
-                    run = []
-                run_kind = kind
-                if type(w) is MessageAccepted:
-                    decision = w.decision
-                    if decision is None:
-                        run.append((*row(w), *NO_DECISION))
-                    else:
-                        run.append((*row(w), *decision_columns(decision, self._next_decision)))
-                        self._next_decision += 1
-                elif type(w) is DecisionRecorded:
-                    run.append((self._next_decision, *row(w)))
-                    self._next_decision += 1
-                else:
-                    run.append(row(w))
-                if entry is not None:  # only the last balance of each account in a batch matters
-                    balances[entry.account] = entry.balance_after
-            if run and run_kind is not None:
-                _execute(cur, run_kind, run)
+            for kind, rows in runs:
+                _execute(cur, kind, rows)
             if balances:
                 cur.executemany(_SQL["balance"], [(b, a) for a, b in balances.items()])
             cur.execute("COMMIT")

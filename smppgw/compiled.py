@@ -45,6 +45,7 @@ HOT_MODULES: Final[tuple[str, ...]] = (
     "handset.inbox",
     "billing.ledger",
     "store.rows",
+    "rig.draws",
 )
 
 

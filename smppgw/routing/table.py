@@ -37,8 +37,8 @@ class RouteTable:
             if entry.prefix in by_prefix:
                 raise ValueError(f"duplicate route prefix {entry.prefix!r}")
             by_prefix[entry.prefix] = entry
-        # A plain dict, private to the table: a MappingProxyType's get is a generic method call (compiled,
-        # 0.3 us per probe, three probes a message).
+        # A plain dict, private to the table: a MappingProxyType's get is a generic method call
+        # (compiled, ~800 instructions a probe against ~130; three probes a message).
         self._by_prefix = by_prefix
         self._lengths = tuple(sorted({len(p) for p in by_prefix}, reverse=True))
 

@@ -208,8 +208,8 @@ def test_delays_are_the_draws_of_the_random_librarys_lognormvariate(seed: int, m
     ours, library = random.Random(seed), random.Random(seed)
     for _ in range(20):
         drawn = plan(profile, msisdn="8613800138000", now=0.0, validity_until=None, rng=ours).report_at
-        library.random()  # the outcome's draw (loss_percent 0 draws it too)
-        library.random()
+        library.random()  # the loss draw, made at 0 % too
+        library.random()  # the outcome's
         assert drawn == library.lognormvariate(profile.receipt_mu, profile.receipt_sigma)
     assert ours.getstate() == library.getstate()
 

@@ -460,3 +460,8 @@ RESPONSE_OF: dict[type[Pdu], type[Pdu]] = {
     CancelSm: CancelSmResp,
     ReplaceSm: ReplaceSmResp,
 }
+
+# For isinstance on the per-message path: ``isinstance(x, A | B)`` builds the union at each call
+# (60-90 ns in CPython 3.11, against 15-45 for a tuple made once).
+SUBMITS = (SubmitSm, DataSm)
+SUBMIT_RESPS = (SubmitSmResp, DataSmResp)

@@ -223,7 +223,7 @@ class FaultInjector:
         if armed.nacks_left > 0:
             armed.nacks_left -= 1
             return p.GenericNack(sequence_number=pdu.sequence_number, command_status=S.ESME_RSYSERR)
-        if not isinstance(pdu, p.SubmitSm | p.DataSm):
+        if not isinstance(pdu, p.SUBMITS):
             return None
         f = armed.faults
         roll = self._rng.random() * 100
@@ -241,7 +241,7 @@ class FaultInjector:
     def hold(self, proto: HostedConnection, response: p.Pdu) -> bool:
         """True when the rig takes over sending ``response`` (later, or never)."""
         armed = self._armed_for(proto)
-        if armed is None or not isinstance(response, p.SubmitSmResp | p.DataSmResp) or response.command_status:
+        if armed is None or not isinstance(response, p.SUBMIT_RESPS) or response.command_status:
             return self.receipts.hold_resp(proto, response)
         f = armed.faults
         if f.drop_resp_percent and self._rng.random() * 100 < f.drop_resp_percent:

@@ -106,7 +106,7 @@ class ReceiptShaper:
 
     def hold_resp(self, proto: HostedConnection, response: p.Pdu) -> bool:
         """True when the response waits for its message's receipt."""
-        if not isinstance(response, p.SubmitSmResp | p.DataSmResp):
+        if not isinstance(response, p.SUBMIT_RESPS):
             return False
         info = self._submits.pop((id(proto), response.sequence_number), None)
         if info is not None and response.message_id:

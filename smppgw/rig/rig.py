@@ -164,19 +164,19 @@ class Rig:
         return self.faults.outgoing(conn, data)
 
     def intercept(self, conn: HostedConnection, pdu: p.Pdu) -> p.Pdu | None:
-        if isinstance(pdu, p.SubmitSm | p.DataSm):
+        if isinstance(pdu, p.SUBMITS):
             self.draws.request(conn, pdu.sequence_number, self._per_bind(conn))
         # A certification run's own answers (its throttling phase) come before the account's faults.
         answer = self.certifications.intercept(conn, pdu)
         injected = answer if answer is not None else self.faults.intercept(conn, pdu)
-        if isinstance(injected, p.SubmitSmResp | p.DataSmResp):
+        if isinstance(injected, p.SUBMIT_RESPS):
             return self.annotate(conn, injected)
         if injected is not None:
             self.draws.refused(conn, pdu.sequence_number)
         return injected
 
     def hold(self, conn: HostedConnection, response: p.Pdu) -> bool:
-        if isinstance(response, p.SubmitSmResp | p.DataSmResp) and not response.command_status:
+        if isinstance(response, p.SUBMIT_RESPS) and not response.command_status:
             self.draws.answered(conn, response.sequence_number, response.message_id)
         return self.certifications.hold(conn, response) or self.faults.hold(conn, response)
 

@@ -310,7 +310,7 @@ class SMPPServerProtocol(Protocol):
 
     def respond_now(self, response: p.Pdu) -> None:
         if not self.session.closed:
-            if isinstance(response, p.SubmitSmResp | p.DataSmResp):
+            if isinstance(response, p.SUBMIT_RESPS):
                 response = self.hooks.annotate(self, response)
             self.session.respond(response)
             self._flush()
@@ -325,7 +325,7 @@ class SMPPServerProtocol(Protocol):
         if (injected := self.hooks.intercept(self, pdu)) is not None:
             self.session.respond(injected)  # e.g. a fault the test rig was asked to inject
             return
-        if isinstance(pdu, p.SubmitSm | p.DataSm):
+        if isinstance(pdu, p.SUBMITS):
             resp_cls: type[p.SubmitSmResp | p.DataSmResp] = (
                 p.SubmitSmResp if isinstance(pdu, p.SubmitSm) else p.DataSmResp
             )
